@@ -134,7 +134,7 @@ async def guild_a_data(
     runtime.linking.set_linked_role(a, A_LINKED_ROLE_ID)
     runtime.slot_calls.set_enabled(a, True)
     runtime.slot_calls.request(a, chat(runtime, viewer, f"!call {A_SLOT}"), A_SLOT)
-    runtime.slot_calls.blacklist_add(a, A_BLACKLISTED, added_by=1)
+    runtime.slot_calls.blacklist.add(a, A_BLACKLISTED, added_by=1)
     runtime.raffle.periods.start(a)
     runtime.raffle.admin.give(
         a, actor_id=1, member_id=alice.id, tickets=7, reason="for A", reference="a-1"
@@ -164,7 +164,7 @@ def snapshot(runtime: Runtime, guild_id: int, alice_id: int) -> list[Any]:
         runtime.linking.link_of(alice_id),
         runtime.slot_calls.status(guild_id),
         runtime.slot_calls.open_calls(guild_id, 50),
-        runtime.slot_calls.blacklist(guild_id),
+        runtime.slot_calls.blacklist.entries(guild_id),
         tickets_of(runtime, guild_id, alice_id),
         runtime.raffle.periods.rates(guild_id),
         runtime.raffle.views.info(guild_id),

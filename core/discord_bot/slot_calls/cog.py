@@ -240,7 +240,7 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
         guild = guild_of(ctx)
         try:
             is_new = await asyncio.to_thread(
-                lambda: self.service.blacklist_add(
+                lambda: self.service.blacklist.add(
                     guild.id, name, added_by=ctx.author.id, reason=reason
                 )
             )
@@ -256,7 +256,7 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
     async def callblacklist_remove(self, ctx: Context, name: str) -> None:
         """Let this viewer call slots again (Manage Server)."""
         guild = guild_of(ctx)
-        removed = await asyncio.to_thread(self.service.blacklist_remove, guild.id, name)
+        removed = await asyncio.to_thread(self.service.blacklist.remove, guild.id, name)
         await ctx.send(
             render.unblacklisted(blacklist_name(name), removed=removed),
             allowed_mentions=NO_MENTIONS,
@@ -266,5 +266,5 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
     async def callblacklist_list(self, ctx: Context) -> None:
         """Show who may not call slots (Manage Server)."""
         guild = guild_of(ctx)
-        entries = await asyncio.to_thread(self.service.blacklist, guild.id)
+        entries = await asyncio.to_thread(self.service.blacklist.entries, guild.id)
         await ctx.send(render.blacklist_text(entries), allowed_mentions=NO_MENTIONS)

@@ -18,15 +18,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
-from core.events import ChatMessageSent, Platform, utc
+from core.events import ChatMessageSent, utc
 from core.features.chat_commands.text import clean_text
 from core.features.linking.repository import find_link_by_account
 from core.features.slot_calls import repository
+from core.features.slot_calls.blacklist import SlotCallBlacklist
+from core.features.slot_calls.errors import InvalidSetting
 from core.features.slot_calls.names import (
     MAX_USERNAME,
-    blacklist_name,
     clean_slot_name,
     slot_key,
     username_key,
@@ -37,19 +38,15 @@ from core.features.slot_calls.repository import (
     OPEN,
     PICKED,
     SKIPPED,
-    BlacklistEntry,
     NewSlotCall,
     SlotCall,
     SlotCallSettings,
 )
-from core.features.viewers.repository import find_viewer_ids_by_username
-from core.features.viewers.search import MAX_NAME, NameQuery, name_query, on_both_platforms
 
 MAX_SLOT_NAME = 200
 MAX_COOLDOWN_SECONDS = 3600
 MAX_OPEN_LIMIT = 100
 CLOSED_KEPT = timedelta(days=30)  # a picked, cleared or skipped call, then it is forgotten
-MAX_REASON = 200
 PICK_ATTEMPTS = 5
 
 log = logging.getLogger(__name__)
@@ -94,19 +91,6 @@ class Pick:
     is_random: bool = True  # False: a moderator chose this call (its post's Pick button)
 
 
-class InvalidSetting(ValueError):
-    """A setting value out of range; the message says which values work."""
-
-
-def blacklist_reason(text: str | None) -> str | None:
-    """A blacklist entry's reason as kept (clean; None for none), refused when longer than
-    :data:`MAX_REASON`, so that what is kept is what was typed."""
-    reason = clean_text(text or "")
-    if len(reason) > MAX_REASON:
-        raise InvalidSetting(f"Keep the reason under {MAX_REASON} characters.")
-    return reason or None
-
-
 class SlotCallService:
     def __init__(
         self,
@@ -122,6 +106,7 @@ class SlotCallService:
         self.clock = clock
         self.default_channel_id = default_channel_id
         self.choose = choose
+        self.blacklist = SlotCallBlacklist(engine, clock)
 
     # --- calls from chat -------------------------------------------------------------------
 
@@ -317,83 +302,8 @@ class SlotCallService:
     def _channel_of(self, settings: SlotCallSettings) -> int | None:
         return settings.channel_id or self.default_channel_id
 
-    # --- blacklist -------------------------------------------------------------------------
-
-    def blacklist_add(
-        self,
-        guild_id: int,
-        typed: str,
-        *,
-        added_by: int,
-        reason: str | None = None,
-    ) -> bool:
-        """Keep this viewer's calls out (silently); True when they were not on the list.
-
-        ``typed`` is a Kick or Twitch name (``kick:name`` / ``twitch:name`` for one platform).
-        A name seen on one platform is that platform's viewer; one seen on both must say which;
-        one not seen yet is kept for both, until its viewer shows up. The entry holds the
-        account's id when a viewer by that name has chatted, so a rename does not get them off
-        the list; otherwise the name.
-        """
-        query = name_query(blacklist_name(typed))
-        if query is None:
-            raise InvalidSetting(
-                f"Name the viewer to blacklist: a Kick or Twitch name of up to {MAX_NAME} "
-                "characters."
-            )
-        reason = blacklist_reason(reason)
-        with self.engine.begin() as conn:
-            added = [
-                repository.add_to_blacklist(
-                    conn,
-                    guild_id,
-                    BlacklistEntry(
-                        platform=platform,
-                        platform_user_id=ids[0] if len(ids) == 1 else None,
-                        username=query.name,
-                        reason=reason,
-                        added_by=added_by,
-                        added_at=utc(self.clock()),
-                    ),
-                    username_key(query.name),
-                )
-                for platform, ids in _blacklisted_accounts(conn, query)
-            ]
-        return any(added)
-
-    def blacklist_remove(self, guild_id: int, typed: str) -> bool:
-        """True when a viewer by that name (now or when listed) came off the list, on the
-        platform ``kick:`` or ``twitch:`` names, else on either."""
-        query = name_query(blacklist_name(typed))
-        if query is None:
-            return False
-        removed = 0
-        with self.engine.begin() as conn:
-            for platform in query.platforms:
-                ids = find_viewer_ids_by_username(conn, platform, query.name)
-                removed += repository.remove_from_blacklist(
-                    conn, guild_id, platform, username_key(query.name), ids
-                )
-        return removed > 0
-
     def forget_old_calls(self) -> int:
         """Forget the calls closed more than :data:`CLOSED_KEPT` ago (a scheduled job: what
         the privacy page promises); how many went."""
         with self.engine.begin() as conn:
             return repository.forget_closed_before(conn, utc(self.clock()) - CLOSED_KEPT)
-
-    def blacklist(self, guild_id: int) -> list[BlacklistEntry]:
-        with self.engine.connect() as conn:
-            return repository.list_blacklist(conn, guild_id)
-
-
-def _blacklisted_accounts(conn: Connection, query: NameQuery) -> list[tuple[Platform, list[str]]]:
-    """The platforms (and the accounts on each called so) a blacklisted name stands for."""
-    seen = [
-        (platform, ids)
-        for platform in query.platforms
-        if (ids := find_viewer_ids_by_username(conn, platform, query.name))
-    ]
-    if len(seen) > 1:
-        raise InvalidSetting(on_both_platforms(query.name))
-    return seen or [(platform, []) for platform in query.platforms]

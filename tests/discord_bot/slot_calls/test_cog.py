@@ -58,7 +58,7 @@ async def test_members_without_manage_server_are_refused(alice, slot_service, gu
 
     assert reply.content.startswith("You need the Manage Server permission to use !")
     assert slot_service.status(guild_a.id).settings.enabled is False
-    assert slot_service.blacklist(guild_a.id) == []
+    assert slot_service.blacklist.entries(guild_a.id) == []
 
 
 async def test_the_channel_is_chosen_and_shown_in_the_status(
@@ -435,7 +435,7 @@ async def test_the_call_blacklist_is_managed_from_discord(
 
 async def test_a_long_blacklist_says_how_many_entries_it_could_not_show(calls_on, guild_a, manager):
     for index in range(1, 41):
-        calls_on.blacklist_add(guild_a.id, f"viewer{index}", added_by=1, reason="spam " * 30)
+        calls_on.blacklist.add(guild_a.id, f"viewer{index}", added_by=1, reason="spam " * 30)
 
     [listed] = await say("!callblacklist list", manager)
 
@@ -444,7 +444,8 @@ async def test_a_long_blacklist_says_how_many_entries_it_could_not_show(calls_on
     assert lines[0] == "**Slot call blacklist**"
     shown = lines[1:-1]
     assert all(line.startswith("- viewer") for line in shown)  # whole entries, none cut off
-    total = len(calls_on.blacklist(guild_a.id))  # a name not seen yet: one entry per platform
+    # A name not seen yet: one entry per platform.
+    total = len(calls_on.blacklist.entries(guild_a.id))
     assert lines[-1] == f"...and {total - len(shown)} more."
 
 
@@ -466,7 +467,7 @@ async def test_blacklist_replies_name_the_viewer_as_stored_and_stay_within_disco
 async def test_a_blacklist_reason_past_200_characters_is_refused_not_cut(calls_on, manager):
     [refused] = await say(f"!callblacklist add troll {'r' * 201}", manager)
     assert refused.content == "Keep the reason under 200 characters."
-    assert calls_on.blacklist(manager.guild.id) == []
+    assert calls_on.blacklist.entries(manager.guild.id) == []
 
 
 @pytest.mark.parametrize(("limit", "stored"), [("0" * 4_400 + "5", 5), ("0" * 4_400, None)])

@@ -187,7 +187,7 @@ async def test_a_picked_slot_can_be_called_again(calls_on, chat, sender, poster)
 
 
 async def test_blacklisted_viewers_are_ignored_without_an_answer(calls_on, chat, sender, poster):
-    calls_on.blacklist_add(GUILD, "@Troll", added_by=MODERATOR, reason="spam")
+    calls_on.blacklist.add(GUILD, "@Troll", added_by=MODERATOR, reason="spam")
 
     await chat.say("!call Book of Dead", sender_id=66, username="troll")
     await chat.say("!call Book of Dead", sender_id=67, username="nice")
@@ -199,7 +199,7 @@ async def test_blacklisted_viewers_are_ignored_without_an_answer(calls_on, chat,
 async def test_a_blacklisted_viewer_gets_no_answer_while_calls_are_off_either(
     service, chat, sender, poster
 ):
-    service.blacklist_add(GUILD, "troll", added_by=MODERATOR)  # calls are off
+    service.blacklist.add(GUILD, "troll", added_by=MODERATOR)  # calls are off
 
     await chat.say("!call Book of Dead", sender_id=66, username="troll")
     await chat.say("!call Book of Dead", sender_id=67, username="nice")
@@ -210,7 +210,7 @@ async def test_a_blacklisted_viewer_gets_no_answer_while_calls_are_off_either(
 
 async def test_a_blacklisted_viewer_stays_out_after_renaming(calls_on, chat, viewer_seen):
     viewer_seen(66, "troll")
-    calls_on.blacklist_add(GUILD, "troll", added_by=MODERATOR)
+    calls_on.blacklist.add(GUILD, "troll", added_by=MODERATOR)
 
     await chat.say("!call Book of Dead", sender_id=66, username="troll_renamed")
 
@@ -220,7 +220,7 @@ async def test_a_blacklisted_viewer_stays_out_after_renaming(calls_on, chat, vie
 async def test_a_twitch_viewer_is_blacklisted_on_twitch_only(calls_on, chat, poster, engine, clock):
     with engine.begin() as conn:
         remember_viewers(conn, Platform.TWITCH, [Viewer("t66", "troll")], clock())
-    calls_on.blacklist_add(GUILD, "troll", added_by=MODERATOR)  # seen on Twitch alone
+    calls_on.blacklist.add(GUILD, "troll", added_by=MODERATOR)  # seen on Twitch alone
 
     renamed = chat_message(
         "!call Book of Dead", platform=Platform.TWITCH, user_id="t66", username="troll_2",

@@ -197,21 +197,21 @@ def test_picks_never_reach_into_another_guild(service, clock) -> None:
 def test_the_blacklist_is_listed_and_removed_by_name(service, viewer_seen) -> None:
     viewer_seen(66, "Troll")
 
-    assert service.blacklist_add(GUILD, "@troll", added_by=MODERATOR, reason="spam") is True
-    assert service.blacklist_add(GUILD, "TROLL", added_by=MODERATOR, reason="again") is False
-    assert service.blacklist_add(GUILD, "nobody_yet", added_by=MODERATOR) is True
+    assert service.blacklist.add(GUILD, "@troll", added_by=MODERATOR, reason="spam") is True
+    assert service.blacklist.add(GUILD, "TROLL", added_by=MODERATOR, reason="again") is False
+    assert service.blacklist.add(GUILD, "nobody_yet", added_by=MODERATOR) is True
 
-    entries = service.blacklist(GUILD)
+    entries = service.blacklist.entries(GUILD)
     assert sorted((e.username, str(e.platform), e.platform_user_id, e.reason) for e in entries) == [
         ("nobody_yet", "kick", None, None),  # nobody called so has chatted: kept for both
         ("nobody_yet", "twitch", None, None),
         ("troll", "kick", "66", "again"),
     ]
-    assert service.blacklist(OTHER_GUILD) == []
-    assert service.blacklist_remove(GUILD, "Troll") is True
-    assert service.blacklist_remove(GUILD, "Troll") is False
-    assert service.blacklist_remove(GUILD, "twitch:nobody_yet") is True
-    assert [(e.username, str(e.platform)) for e in service.blacklist(GUILD)] == [
+    assert service.blacklist.entries(OTHER_GUILD) == []
+    assert service.blacklist.remove(GUILD, "Troll") is True
+    assert service.blacklist.remove(GUILD, "Troll") is False
+    assert service.blacklist.remove(GUILD, "twitch:nobody_yet") is True
+    assert [(e.username, str(e.platform)) for e in service.blacklist.entries(GUILD)] == [
         ("nobody_yet", "kick")
     ]
 
@@ -221,24 +221,24 @@ def test_a_name_seen_on_both_platforms_must_say_which(service, engine, clock) ->
         remember_viewers(conn, Platform.KICK, [Viewer("66", "troll")], clock())
         remember_viewers(conn, Platform.TWITCH, [Viewer("t66", "troll")], clock())
     with pytest.raises(InvalidSetting) as refused:
-        service.blacklist_add(GUILD, "troll", added_by=MODERATOR)
+        service.blacklist.add(GUILD, "troll", added_by=MODERATOR)
     assert str(refused.value) == (
         "Both a Kick and a Twitch viewer are called troll: write kick:troll or twitch:troll."
     )
-    assert service.blacklist(GUILD) == []
-    assert service.blacklist_add(GUILD, "TWITCH:@troll", added_by=MODERATOR) is True
-    assert [(str(e.platform), e.platform_user_id) for e in service.blacklist(GUILD)] == [
+    assert service.blacklist.entries(GUILD) == []
+    assert service.blacklist.add(GUILD, "TWITCH:@troll", added_by=MODERATOR) is True
+    assert [(str(e.platform), e.platform_user_id) for e in service.blacklist.entries(GUILD)] == [
         ("twitch", "t66")
     ]
 
 
 def test_a_renamed_viewer_comes_off_the_blacklist_by_their_new_name(service, viewer_seen) -> None:
     viewer_seen(66, "troll")
-    service.blacklist_add(GUILD, "troll", added_by=MODERATOR)
+    service.blacklist.add(GUILD, "troll", added_by=MODERATOR)
     viewer_seen(66, "reformed")
 
-    assert service.blacklist_remove(GUILD, "reformed") is True
-    assert service.blacklist(GUILD) == []
+    assert service.blacklist.remove(GUILD, "reformed") is True
+    assert service.blacklist.entries(GUILD) == []
 
 
 def test_blacklisting_needs_a_name(service) -> None:
@@ -246,13 +246,13 @@ def test_blacklisting_needs_a_name(service) -> None:
         with pytest.raises(
             InvalidSetting, match=r"^Name the viewer to blacklist: a Kick or Twitch"
         ):
-            service.blacklist_add(GUILD, typed, added_by=MODERATOR)
-    assert service.blacklist(GUILD) == []
+            service.blacklist.add(GUILD, typed, added_by=MODERATOR)
+    assert service.blacklist.entries(GUILD) == []
 
 
 def test_a_blacklist_reason_past_200_characters_is_refused_not_cut(service) -> None:
     with pytest.raises(InvalidSetting, match=r"^Keep the reason under 200 characters\.$"):
-        service.blacklist_add(GUILD, "troll", added_by=MODERATOR, reason="r" * 201)
-    assert service.blacklist(GUILD) == []
-    service.blacklist_add(GUILD, "troll", added_by=MODERATOR, reason="w" * 200)
-    assert {e.reason for e in service.blacklist(GUILD)} == {"w" * 200}
+        service.blacklist.add(GUILD, "troll", added_by=MODERATOR, reason="r" * 201)
+    assert service.blacklist.entries(GUILD) == []
+    service.blacklist.add(GUILD, "troll", added_by=MODERATOR, reason="w" * 200)
+    assert {e.reason for e in service.blacklist.entries(GUILD)} == {"w" * 200}

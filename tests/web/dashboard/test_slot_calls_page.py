@@ -26,7 +26,7 @@ def _call(site, slot: str, sender_id: int, username: str, guild_id: int = GUILD)
 def test_page_shows_settings_queue_and_blacklist(site):
     _call(site, "Gates of Olympus", 1, "viewer_one")
     _call(site, "Sweet Bonanza", 2, "viewer_two", guild_id=OTHER_GUILD)
-    site.runtime.slot_calls.blacklist_add(GUILD, "troll", added_by=ADMIN, reason="spam")
+    site.runtime.slot_calls.blacklist.add(GUILD, "troll", added_by=ADMIN, reason="spam")
     page = site.client().get(PAGE)
     assert page.status_code == 200
     assert "Gates of Olympus" in page.text
@@ -92,7 +92,7 @@ def test_pick_is_the_service_pick_recorded_with_the_dashboard_user(site):
 def test_blacklist_add_and_remove(site):
     client = site.client()
     assert post(client, PAGE + "blacklist/add", name="@Troll", reason="spam").status_code == 302
-    entries = site.runtime.slot_calls.blacklist(GUILD)  # nobody called so has chatted: both
+    entries = site.runtime.slot_calls.blacklist.entries(GUILD)  # nobody called so has chatted: both
     assert sorted((str(e.platform), e.username, e.reason, e.added_by) for e in entries) == [
         ("kick", "Troll", "spam", ADMIN),
         ("twitch", "Troll", "spam", ADMIN),
@@ -107,9 +107,9 @@ def test_blacklist_add_and_remove(site):
     assert refused.status_code == 400
     assert "Name the viewer to blacklist: a Kick or Twitch name" in refused.text
     assert post(client, PAGE + "blacklist/remove", name="twitch:Troll").status_code == 302
-    assert [str(e.platform) for e in site.runtime.slot_calls.blacklist(GUILD)] == ["kick"]
+    assert [str(e.platform) for e in site.runtime.slot_calls.blacklist.entries(GUILD)] == ["kick"]
     assert post(client, PAGE + "blacklist/remove", name="troll").status_code == 302
-    assert site.runtime.slot_calls.blacklist(GUILD) == []
+    assert site.runtime.slot_calls.blacklist.entries(GUILD) == []
     assert "troll was not blacklisted." in (
         post(client, PAGE + "blacklist/remove", name="troll", follow_redirects=True).text
     )
@@ -120,14 +120,14 @@ def test_another_guild_is_403_and_changes_nothing(site):
     other = f"/dashboard/{OTHER_GUILD}/slot-calls/"
     assert client.get(other).status_code == 403
     assert post(client, other + "blacklist/add", name="troll").status_code == 403
-    assert site.runtime.slot_calls.blacklist(OTHER_GUILD) == []
+    assert site.runtime.slot_calls.blacklist.entries(OTHER_GUILD) == []
 
 
 def test_post_without_csrf_is_refused(site):
     client = site.client()
     answer = client.post(PAGE + "blacklist/add", data={"name": "troll"})
     assert answer.status_code == 403
-    assert site.runtime.slot_calls.blacklist(GUILD) == []
+    assert site.runtime.slot_calls.blacklist.entries(GUILD) == []
 
 
 def test_the_channel_is_picked_by_name_and_must_be_this_servers(site):
@@ -176,6 +176,6 @@ def test_a_blacklist_reason_past_200_characters_is_refused_beside_its_field_not_
     assert refused.status_code == 400
     assert 'id="e-reason"' in refused.text
     assert "Keep the reason under 200 characters." in refused.text
-    assert site.runtime.slot_calls.blacklist(GUILD) == []
+    assert site.runtime.slot_calls.blacklist.entries(GUILD) == []
     assert post(client, PAGE + "blacklist/add", name="troll", reason="w" * 200).status_code == 302
-    assert {e.reason for e in site.runtime.slot_calls.blacklist(GUILD)} == {"w" * 200}
+    assert {e.reason for e in site.runtime.slot_calls.blacklist.entries(GUILD)} == {"w" * 200}

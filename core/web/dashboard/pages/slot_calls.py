@@ -6,13 +6,9 @@ from __future__ import annotations
 from flask import g, request
 
 from core.features.refusals import Refused
+from core.features.slot_calls.blacklist import blacklist_reason
 from core.features.slot_calls.names import blacklist_name
-from core.features.slot_calls.service import (
-    MAX_COOLDOWN_SECONDS,
-    MAX_OPEN_LIMIT,
-    InvalidSetting,
-    blacklist_reason,
-)
+from core.features.slot_calls.service import MAX_COOLDOWN_SECONDS, MAX_OPEN_LIMIT, InvalidSetting
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
     channel_choices,
@@ -38,7 +34,7 @@ def _show(guild_id: int, errors: dict[str, str] | None = None, picked=None):  # 
         errors=errors,
         status=status,
         queue=calls.open_calls(guild_id, QUEUE_SHOWN),
-        blacklist=calls.blacklist(guild_id),
+        blacklist=calls.blacklist.entries(guild_id),
         picked=picked,
         form=request.form if request.method == "POST" else {},
         channels=channel_choices(guild_id, status.settings.channel_id),
@@ -119,7 +115,7 @@ def blacklist_add(guild_id: int):  # type: ignore[no-untyped-def]
     except InvalidSetting as refused:
         return _show(guild_id, {"reason": str(refused)})
     try:
-        is_new = installed(config().slot_calls).blacklist_add(
+        is_new = installed(config().slot_calls).blacklist.add(
             guild_id, name, added_by=g.user.id, reason=reason
         )
     except InvalidSetting as refused:
@@ -132,7 +128,7 @@ def blacklist_add(guild_id: int):  # type: ignore[no-untyped-def]
 @AREA.bp.post("/blacklist/remove")
 def blacklist_remove(guild_id: int):  # type: ignore[no-untyped-def]
     name = request.form.get("name", "")
-    removed = installed(config().slot_calls).blacklist_remove(guild_id, name)
+    removed = installed(config().slot_calls).blacklist.remove(guild_id, name)
     shown = blacklist_name(name)
     message = f"{shown} may call slots again." if removed else f"{shown} was not blacklisted."
     return done(AREA.endpoint, guild_id, message)

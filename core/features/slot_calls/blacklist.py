@@ -1,0 +1,101 @@
+"""The slot call blacklist: viewers whose calls are kept out, silently (the request's check is
+``repository.is_blacklisted``). An entry holds the account's id when a viewer by that name has
+chatted, so a rename does not get them off the list; otherwise the name, for both platforms,
+until its viewer shows up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.engine import Connection, Engine
+
+from core.events import Platform, utc
+from core.features.chat_commands.text import clean_text
+from core.features.slot_calls import repository
+from core.features.slot_calls.errors import InvalidSetting
+from core.features.slot_calls.names import blacklist_name, username_key
+from core.features.slot_calls.repository import BlacklistEntry
+from core.features.viewers.repository import find_viewer_ids_by_username
+from core.features.viewers.search import MAX_NAME, NameQuery, name_query, on_both_platforms
+
+MAX_REASON = 200
+
+
+def blacklist_reason(text: str | None) -> str | None:
+    """A blacklist entry's reason as kept (clean; None for none), refused when longer than
+    :data:`MAX_REASON`, so that what is kept is what was typed."""
+    reason = clean_text(text or "")
+    if len(reason) > MAX_REASON:
+        raise InvalidSetting(f"Keep the reason under {MAX_REASON} characters.")
+    return reason or None
+
+
+class SlotCallBlacklist:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def add(self, guild_id: int, typed: str, *, added_by: int, reason: str | None = None) -> bool:
+        """Keep this viewer's calls out (silently); True when they were not on the list.
+
+        ``typed`` is a Kick or Twitch name (``kick:name`` / ``twitch:name`` for one platform).
+        A name seen on one platform is that platform's viewer; one seen on both must say which;
+        one not seen yet is kept for both, until its viewer shows up.
+        """
+        query = name_query(blacklist_name(typed))
+        if query is None:
+            raise InvalidSetting(
+                f"Name the viewer to blacklist: a Kick or Twitch name of up to {MAX_NAME} "
+                "characters."
+            )
+        reason = blacklist_reason(reason)
+        with self.engine.begin() as conn:
+            added = [
+                repository.add_to_blacklist(
+                    conn,
+                    guild_id,
+                    BlacklistEntry(
+                        platform=platform,
+                        platform_user_id=ids[0] if len(ids) == 1 else None,
+                        username=query.name,
+                        reason=reason,
+                        added_by=added_by,
+                        added_at=utc(self.clock()),
+                    ),
+                    username_key(query.name),
+                )
+                for platform, ids in _blacklisted_accounts(conn, query)
+            ]
+        return any(added)
+
+    def remove(self, guild_id: int, typed: str) -> bool:
+        """True when a viewer by that name (now or when listed) came off the list, on the
+        platform ``kick:`` or ``twitch:`` names, else on either."""
+        query = name_query(blacklist_name(typed))
+        if query is None:
+            return False
+        removed = 0
+        with self.engine.begin() as conn:
+            for platform in query.platforms:
+                ids = find_viewer_ids_by_username(conn, platform, query.name)
+                removed += repository.remove_from_blacklist(
+                    conn, guild_id, platform, username_key(query.name), ids
+                )
+        return removed > 0
+
+    def entries(self, guild_id: int) -> list[BlacklistEntry]:
+        with self.engine.connect() as conn:
+            return repository.list_blacklist(conn, guild_id)
+
+
+def _blacklisted_accounts(conn: Connection, query: NameQuery) -> list[tuple[Platform, list[str]]]:
+    """The platforms (and the accounts on each called so) a blacklisted name stands for."""
+    seen = [
+        (platform, ids)
+        for platform in query.platforms
+        if (ids := find_viewer_ids_by_username(conn, platform, query.name))
+    ]
+    if len(seen) > 1:
+        raise InvalidSetting(on_both_platforms(query.name))
+    return seen or [(platform, []) for platform in query.platforms]
