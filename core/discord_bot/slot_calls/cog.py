@@ -118,6 +118,15 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
             ctx, self.service.set_require_link, required, render.require_link_changed
         )
 
+    @slotcalls.command(name="sr")
+    @app_commands.describe(setting="off: !sr is left to a song request bot; only !call calls")
+    async def slotcalls_sr(self, ctx: Context, setting: OnOff) -> None:
+        """Whether !sr in chat is a slot call too, or left to a song request bot (Manage
+        Server)."""
+        await self._change(
+            ctx, self.service.set_answer_sr, setting == "on", render.answer_sr_changed
+        )
+
     async def _set_enabled(self, ctx: Context, *, enabled: bool) -> None:
         guild = guild_of(ctx)
         await self._ensure_guild(guild)

@@ -122,6 +122,11 @@ def channel_text(channel_id: int | None) -> str:
     return f"<#{channel_id}>" if channel_id else "none set"
 
 
+def commands_used(status: SlotCallStatus) -> str:
+    """How viewers call slots: ``!sr`` too, unless a song request bot keeps it."""
+    return "!call <slot> or !sr <slot>" if status.settings.answer_sr else "!call <slot>"
+
+
 def status_text(status: SlotCallStatus, prefix: str, *, channel_here: bool = True) -> str:
     """``channel_here`` False: the channel calls go to is not one of this server's (deleted,
     or SLOT_CALLS_CHANNEL_ID of another server), so nothing is posted."""
@@ -130,12 +135,13 @@ def status_text(status: SlotCallStatus, prefix: str, *, channel_here: bool = Tru
     limit = settings.max_open_per_user
     channel = channel_text(status.channel_id) if channel_here else "none in this server"
     lines = [
-        f"Slot calls are **{state}**: viewers use !call <slot> or !sr <slot> in chat.",
+        f"Slot calls are **{state}**: viewers use {commands_used(status)} in chat.",
         f"Channel: {channel}",
         f"Open calls: {status.open_calls}",
         f"Cooldown per viewer: {settings.cooldown_seconds} s",
         f"Open calls per viewer: {limit if limit is not None else 'no limit'}",
         f"Linked account needed: {'yes' if settings.require_link else 'no'}",
+        f"!sr: {'a slot call' if settings.answer_sr else 'left to your song request bot'}",
     ]
     if settings.enabled and (status.channel_id is None or not channel_here):
         lines.append(f"Set a channel with {prefix}slotcalls channel #channel to see the calls.")
@@ -144,13 +150,13 @@ def status_text(status: SlotCallStatus, prefix: str, *, channel_here: bool = Tru
 
 def enabled_changed(status: SlotCallStatus, prefix: str, *, channel_here: bool = True) -> str:
     if not status.settings.enabled:
-        return "Slot calls are now **off**: !call and !sr in chat are refused."
+        return "Slot calls are now **off**: !call in chat is refused, and !sr left to other bots."
     where = (
         f"they are posted in {channel_text(status.channel_id)}"
         if status.channel_id and channel_here
         else f"set a channel with {prefix}slotcalls channel #channel to see them"
     )
-    return f"Slot calls are now **on**: viewers use !call <slot> or !sr <slot> in chat; {where}."
+    return f"Slot calls are now **on**: viewers use {commands_used(status)} in chat; {where}."
 
 
 def channel_changed(status: SlotCallStatus) -> str:
@@ -181,10 +187,16 @@ def require_link_changed(status: SlotCallStatus) -> str:
     return "Viewers no longer need a linked account to call slots."
 
 
+def answer_sr_changed(status: SlotCallStatus) -> str:
+    if status.settings.answer_sr:
+        return "!sr <slot> in chat is a slot call again, as !call <slot> is."
+    return "!sr is now left to your song request bot: only !call <slot> is a slot call."
+
+
 def slotcalls_usage(prefix: str) -> str:
     return (
         f"Usage: {prefix}slotcalls on | off | status | channel #channel | cooldown <seconds> | "
-        f"limit <number or off> | requirelink on|off"
+        f"limit <number or off> | requirelink on|off | sr on|off"
     )
 
 

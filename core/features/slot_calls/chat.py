@@ -2,8 +2,10 @@
 
 An accepted call is answered in chat; its post in Discord is queued with it (``posts.py``).
 Every refusal has its own short answer, except for blacklisted viewers and repeated deliveries,
-which get none; a viewer's refusals are answered at most once per :data:`REFUSALS_ANSWERED`, so
-one viewer typing ``!call`` over and over does not fill the chat (and the bot's line queue).
+which get none. ``!sr`` while calls are off, or left to a song request bot (``!slotcalls sr
+off``), is no slot call at all: no answer either. A viewer's refusals are answered at most once
+per :data:`REFUSALS_ANSWERED`, so one viewer typing ``!call`` over and over does not fill the
+chat (and the bot's line queue).
 Nothing said here starts like a command, and a slot name is never repeated with the command
 characters it began with, so no other bot in the chat reacts to our lines.
 """
@@ -14,6 +16,7 @@ import asyncio
 import logging
 
 from core.features.chat_commands.commands import GuildName, discord_place, platform_title
+from core.features.chat_commands.parsing import parse_command
 from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommand, ChatInvocation
 from core.features.chat_commands.text import chat_safe
@@ -96,8 +99,13 @@ class SlotCallChat:
         return [ChatCommand("call", self.call, aliases=("sr",))]
 
     async def call(self, invocation: ChatInvocation) -> str | None:
+        typed = parse_command(invocation.event.content)
         outcome = await asyncio.to_thread(
-            self.service.request, invocation.guild_id, invocation.event, invocation.arguments
+            self.service.request,
+            invocation.guild_id,
+            invocation.event,
+            invocation.arguments,
+            as_sr=typed is not None and typed.name == "sr",
         )
         reply = await self._answer(invocation, outcome)
         refused = reply is not None and outcome.verdict != Verdict.ACCEPTED

@@ -25,6 +25,7 @@ class SlotCallSettings:
     cooldown_seconds: int = 30
     max_open_per_user: int | None = None  # None: no limit
     require_link: bool = False
+    answer_sr: bool = True  # False: !sr is another bot's (song requests); !call alone calls
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ def get_settings(conn: Connection, guild_id: int, *, lock: bool = False) -> Slot
         cooldown_seconds=int(row.cooldown_seconds),
         max_open_per_user=row.max_open_per_user,
         require_link=bool(row.require_link),
+        answer_sr=bool(row.answer_sr),
     )
 
 
@@ -100,6 +102,7 @@ def save_settings(
         "cooldown_seconds": settings.cooldown_seconds,
         "max_open_per_user": settings.max_open_per_user,
         "require_link": settings.require_link,
+        "answer_sr": settings.answer_sr,
         "updated_at": now,
     }
     stmt = insert_for(conn, slot_call_settings).values(guild_id=guild_id, **values)

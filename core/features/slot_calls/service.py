@@ -64,6 +64,7 @@ class Verdict(enum.StrEnum):
     COOLDOWN = "cooldown"
     TOO_MANY_OPEN = "too_many_open"
     ALREADY_OPEN = "already_open"
+    NOT_OURS = "not_ours"  # !sr while calls are off or left to a song request bot: silent
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,11 @@ class SlotCallService:
 
     # --- calls from chat -------------------------------------------------------------------
 
-    def request(self, guild_id: int, event: ChatMessageSent, slot_text: str) -> CallOutcome:
-        """Check a ``!call`` and store it when every check passes."""
+    def request(
+        self, guild_id: int, event: ChatMessageSent, slot_text: str, *, as_sr: bool = False
+    ) -> CallOutcome:
+        """Check a ``!call`` (``as_sr``: typed as ``!sr``) and store it when every check
+        passes."""
         user_id = event.viewer.platform_user_id
         if user_id is None:
             return CallOutcome(Verdict.UNIDENTIFIED)
@@ -125,6 +129,8 @@ class SlotCallService:
             name_key = username_key(event.viewer.username)
             if repository.is_blacklisted(conn, guild_id, event.platform, user_id, name_key):
                 return CallOutcome(Verdict.BLACKLISTED)
+            if as_sr and not (settings.enabled and settings.answer_sr):
+                return CallOutcome(Verdict.NOT_OURS)  # a song request, maybe: not ours to answer
             if not settings.enabled:
                 return CallOutcome(Verdict.CALLS_OFF)
             name = clean_slot_name(slot_text)
@@ -291,6 +297,10 @@ class SlotCallService:
 
     def set_require_link(self, guild_id: int, required: bool) -> SlotCallStatus:
         return self._change(guild_id, require_link=required)
+
+    def set_answer_sr(self, guild_id: int, answered: bool) -> SlotCallStatus:
+        """Whether ``!sr`` makes a slot call too (off: a song request bot takes it)."""
+        return self._change(guild_id, answer_sr=answered)
 
     def _change(self, guild_id: int, **changes: object) -> SlotCallStatus:
         with self.engine.begin() as conn:

@@ -25,6 +25,8 @@ slot_call_settings = Table(
     Column("cooldown_seconds", Integer, nullable=False, server_default="30"),
     Column("max_open_per_user", Integer, nullable=True),  # None: no limit
     Column("require_link", Boolean, nullable=False, server_default=sa.false()),
+    # False: !sr is left to a song request bot; only !call makes a slot call.
+    Column("answer_sr", Boolean, nullable=False, server_default=sa.true()),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 

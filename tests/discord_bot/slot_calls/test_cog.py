@@ -38,7 +38,9 @@ async def test_a_manager_turns_slot_calls_on_and_off(manager, slot_service, guil
     assert guilds.name_of(guild_a.id) == guild_a.name
 
     [off] = await say("!SlotCalls OFF", manager)
-    assert off.content == "Slot calls are now **off**: !call and !sr in chat are refused."
+    assert off.content == (
+        "Slot calls are now **off**: !call in chat is refused, and !sr left to other bots."
+    )
     assert slot_service.status(guild_a.id).settings.enabled is False
 
 
@@ -93,6 +95,26 @@ async def test_a_channel_that_is_not_in_this_server_is_not_shown_as_where_calls_
     )
     assert "Channel: none in this server" in status.content
     assert "Set a channel with !slotcalls channel #channel to see the calls." in status.content
+
+
+async def test_sr_can_be_left_to_a_song_request_bot(manager, slot_service, guild_a, guild_b):
+    [on] = await say("!slotcalls on", manager)
+    [off] = await say("!slotcalls sr off", manager)
+    [status] = await say("!slotcalls status", manager)
+    [bad] = await say("!slotcalls sr maybe", manager)
+
+    assert "!call <slot> or !sr <slot>" in on.content
+    assert off.content == (
+        "!sr is now left to your song request bot: only !call <slot> is a slot call."
+    )
+    assert "viewers use !call <slot> in chat." in status.content
+    assert "!sr: left to your song request bot" in status.content
+    assert bad.content.startswith("That doesn't look right.")
+    assert slot_service.status(guild_a.id).settings.answer_sr is False
+    assert slot_service.status(guild_b.id).settings.answer_sr is True  # its own setting
+    [again] = await say("!slotcalls sr on", manager)
+    assert again.content == "!sr <slot> in chat is a slot call again, as !call <slot> is."
+    assert slot_service.status(guild_a.id).settings.answer_sr is True
 
 
 async def test_another_servers_channel_is_refused_as_not_found_here(

@@ -84,10 +84,37 @@ async def test_calls_while_they_are_off_are_refused(service, chat, sender, poste
     await chat.say("!call Book of Dead")
     service.set_enabled(GUILD, True)
     service.set_enabled(GUILD, False)
-    await chat.say("!sr Book of Dead", sender_id=2)
+    await chat.say("!call Book of Dead", sender_id=2)
 
     assert sender.texts == ["Slot calls are off right now."] * 2
     assert poster.posts == []
+
+
+async def test_sr_while_calls_are_off_is_not_answered(service, chat, sender, poster):
+    """Song request bots (Nightbot, StreamElements) take !sr too: with slot calls off, a song
+    request is none of ours, so it gets no "Slot calls are off"."""
+    await chat.say("!sr Never Gonna Give You Up", sender_id=2)
+
+    assert sender.texts == []
+    assert poster.posts == []
+    assert service.count_open(GUILD) == 0
+
+
+async def test_sr_left_to_a_song_request_bot_makes_no_call_and_no_answer(
+    calls_on, chat, sender, poster
+):
+    calls_on.set_answer_sr(GUILD, False)
+    await chat.say("!sr Never Gonna Give You Up", sender_id=1)
+    await chat.say("!call Book of Dead", sender_id=2)
+    calls_on.set_answer_sr(OTHER_GUILD, False)  # another server's setting changes nothing here
+    calls_on.set_answer_sr(GUILD, True)
+    await chat.say("!sr Gates of Olympus", sender_id=3)
+
+    assert [call.slot_name for _, call, _ in poster.posts] == ["Book of Dead", "Gates of Olympus"]
+    assert sender.texts == [
+        "Slot call added: Book of Dead (#1 in the queue).",
+        "Slot call added: Gates of Olympus (#2 in the queue).",
+    ]
 
 
 @pytest.mark.parametrize("content", ["!call", "!call    ", "!sr \u200b\u200d", "!call !!!"])

@@ -54,6 +54,20 @@ def test_settings_change_through_the_service(site):
     assert site.runtime.slot_calls.status(OTHER_GUILD).settings.cooldown_seconds == 30
 
 
+def test_sr_is_a_slot_call_until_its_box_is_unticked(site):
+    client = site.client()
+    page = client.get(PAGE).text
+    assert "with <code>!call</code> or <code>!sr</code>." in page
+    assert 'name="answer_sr" type="checkbox" value="on" checked' in page
+    post(client, PAGE + "settings", enabled="on", cooldown="30", limit="")
+    assert site.runtime.slot_calls.status(GUILD).settings.answer_sr is False
+    page = client.get(PAGE).text
+    assert "with <code>!call</code>." in page
+    post(client, PAGE + "settings", enabled="on", cooldown="30", limit="", answer_sr="on")
+    assert site.runtime.slot_calls.status(GUILD).settings.answer_sr is True
+    assert site.runtime.slot_calls.status(OTHER_GUILD).settings.answer_sr is True
+
+
 def test_refused_settings_are_shown_next_to_the_field_and_change_nothing(site):
     client = site.client()
     for form, field, message in (

@@ -96,6 +96,7 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
         calls.set_channel(guild_id, channel)
     calls.set_enabled(guild_id, form.get("enabled") == "on")
     calls.set_require_link(guild_id, form.get("require_link") == "on")
+    calls.set_answer_sr(guild_id, form.get("answer_sr") == "on")
     return done(AREA.endpoint, guild_id, "Slot call settings saved.")
 
 
