@@ -10,7 +10,10 @@ A chat line has no idempotency key at the platforms: one whose fate is unknown (
 worker killed while posting) ends ``uncertain`` and is never posted again, and one the platform
 refused (after the sender's own retries) ends ``refused`` with the reason. A sender says a
 line's fate is unknown with a :class:`~core.features.chat_commands.ports.FateUnknown` (Kick's:
-a post that got no answer, which it never retries).
+a post that got no answer, which it never retries). A reply that could not be said within
+:data:`REPLY_LATE` of being queued (the platform's chat away, a long rate limit) is not said at
+all: after an outage, chat is not flooded with answers to questions asked minutes ago. It ends
+``refused``, saying how late; announcements are still said late.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -36,6 +39,7 @@ from core.outbox.worker import Done, Kind, Outcome, Refused, Retry, Uncertain
 
 SAY = "say"
 TIMEOUT_SECONDS = 120.0  # the senders retry a rate limit or an unreachable platform themselves
+REPLY_LATE = timedelta(minutes=5)  # a reply not said by then is not said at all
 
 
 def service_of(platform: Platform) -> str:
@@ -59,6 +63,7 @@ def queue_line(
         "broadcaster_user_id": broadcaster_user_id,
         "text": text,
         "reply_to_message_id": reply_to_message_id,
+        "queued_at": now.isoformat(),
     }
     summary = f"say in chat: {text}"  # the service names the platform
     effect = Effect(service_of(platform), SAY, guild_id, key, payload, summary)
@@ -118,6 +123,10 @@ class QueuedChat:
             sender = self.direct(platform)
             if sender is None:
                 return Refused(f"the bot cannot talk in {platform} chat now")
+            late = self._late(payload)
+            if payload.get("reply_to_message_id") and late is not None and late >= REPLY_LATE:
+                minutes = int(late.total_seconds() // 60)
+                return Refused(f"not said: a reply {minutes} min late (the chat has moved on)")
             stopped = await sender.deliver_now(
                 guild_id=guild_id,
                 broadcaster_user_id=str(payload["broadcaster_user_id"]),
@@ -133,6 +142,14 @@ class QueuedChat:
         # The senders' clients say when a line leaves: one that waited for its rate limit past
         # the call's time, or a stop, is said later (not called uncertain).
         return Kind(say, idempotent=False, says_when_sent=True)
+
+    def _late(self, payload: dict[str, Any]) -> timedelta | None:
+        """How long ago the line was queued; None for a line queued before lines said when."""
+        try:
+            queued_at = datetime.fromisoformat(str(payload["queued_at"]))
+        except (KeyError, ValueError):
+            return None
+        return utc(self.clock()) - utc(queued_at)
 
 
 class _QueuingSender:

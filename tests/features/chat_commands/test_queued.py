@@ -173,6 +173,33 @@ async def test_a_line_kick_asked_to_wait_for_is_said_later_not_given_up(engine: 
     assert outcomes(engine) == [("done", "said")]
 
 
+@pytest.mark.parametrize(
+    ("waited", "said", "ended"),
+    [
+        ({"minutes": 4}, ["You have 3 tickets."], ("done", "said")),
+        ({"minutes": 10}, [], ("refused", "not said: a reply 10 min late (the chat has moved on)")),
+    ],
+    ids=["4 min: said", "10 min: dropped"],
+)
+async def test_a_reply_the_platform_held_back_past_five_minutes_is_not_said(
+    engine: Engine, waited, said, ended
+):
+    """After an outage chat is not flooded with answers to questions asked minutes ago; an
+    announcement is said late all the same (the test above)."""
+    kick = RateLimitedOnceSender()
+    clock = Clock(T0)
+    queued = QueuedChat(engine, clock, lambda _: kick)
+    queued.queue(Platform.KICK, GUILD, "42", "You have 3 tickets.", "m1")
+    worker = chat_worker(queued)
+
+    await worker.run_once()
+    clock.advance(**waited)
+    await worker.run_once()
+
+    assert kick.texts == said
+    assert outcomes(engine) == [ended]
+
+
 async def test_a_line_queued_after_one_the_platform_asked_to_wait_for_is_said_after_it(
     engine: Engine,
 ):
