@@ -12,4 +12,4 @@ from core.discord_bot.services import BotServices
 def cogs(services: BotServices) -> list[commands.Cog]:
     if services.directory is None:
         return []
-    return [DirectoryCog(services.directory)]
+    return [DirectoryCog(services.directory, services.guilds)]

@@ -1,7 +1,12 @@
 """Listeners that keep the directory true: every server at start (``on_guild_available``), and
 each change Discord tells of (a server renamed, a role or channel made, changed or deleted, a
 member who came, changed name or left). The writes run off the event loop; a failed write is
-logged, and the next event or start writes the server again."""
+logged, and the next event or start writes the server again.
+
+They also keep whether the bot is in each server (``GuildService.mark_left`` / ``mark_back``):
+removed (``on_guild_remove``: kicked, banned, the server deleted) it stops serving the server's
+chat and events; added again or seen at start, it serves them again. A Discord outage
+(``on_guild_unavailable``) is not a removal and changes nothing."""
 
 from __future__ import annotations
 
@@ -14,13 +19,15 @@ from discord.ext import commands
 
 from core.discord_bot.directory.snapshot import member_of, members_of, snapshot_of
 from core.features.directory.service import DirectoryService
+from core.features.guilds.service import GuildService
 
 log = logging.getLogger(__name__)
 
 
 class DirectoryCog(commands.Cog):
-    def __init__(self, directory: DirectoryService) -> None:
+    def __init__(self, directory: DirectoryService, guilds: GuildService | None = None) -> None:
         self.directory = directory
+        self.guilds = guilds
 
     async def _write(self, what: str, write: Callable[[], None]) -> None:
         try:
@@ -40,14 +47,21 @@ class DirectoryCog(commands.Cog):
             lambda: self.directory.record_members(guild.id, members, complete=guild.chunked),
         )
 
+    async def _in_server(self, guild: discord.Guild) -> None:
+        guilds = self.guilds
+        if guilds is not None:
+            await self._write(f"server {guild.id} served", lambda: guilds.mark_back(guild.id))
+
     @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self._in_server(guild)
         await self.record_everything(guild)
 
     @commands.Cog.listener()
     async def on_guild_available(self, guild: discord.Guild) -> None:
         # Each server at start (discord.py tells of each once its members are in the cache),
         # and a server that comes back after an outage.
+        await self._in_server(guild)
         await self.record_everything(guild)
 
     @commands.Cog.listener()
@@ -56,6 +70,9 @@ class DirectoryCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
+        guilds = self.guilds
+        if guilds is not None:
+            await self._write(f"server {guild.id} left", lambda: guilds.mark_left(guild.id))
         await self._write(f"server {guild.id} left", lambda: self.directory.forget_server(guild.id))
 
     @commands.Cog.listener()

@@ -43,6 +43,36 @@ def get_guild_name(conn: Connection, guild_id: int) -> str | None:
     return conn.execute(query).scalar_one_or_none()
 
 
+def mark_left(conn: Connection, guild_id: int, at: datetime) -> None:
+    """Record when the bot was removed from the guild; a guild already left keeps its first
+    date, and a guild with no row (never set up) has nothing to mark."""
+    query = (
+        sa.update(guilds)
+        .where(guilds.c.guild_id == guild_id, guilds.c.left_at.is_(None))
+        .values(left_at=at)
+    )
+    conn.execute(query)
+
+
+def clear_left(conn: Connection, guild_id: int) -> None:
+    query = (
+        sa.update(guilds)
+        .where(guilds.c.guild_id == guild_id, guilds.c.left_at.is_not(None))
+        .values(left_at=None)
+    )
+    conn.execute(query)
+
+
+def get_left_at(conn: Connection, guild_id: int) -> datetime | None:
+    query = sa.select(guilds.c.left_at).where(guilds.c.guild_id == guild_id)
+    return conn.execute(query).scalar_one_or_none()
+
+
+def list_left_guild_ids(conn: Connection) -> set[int]:
+    query = sa.select(guilds.c.guild_id).where(guilds.c.left_at.is_not(None))
+    return set(conn.execute(query).scalars())
+
+
 def set_channel(conn: Connection, channel: TrackedChannel, now: datetime) -> None:
     """Make ``channel`` the guild's channel on its platform, replacing any earlier one."""
     stmt = insert_for(conn, guild_channels).values(

@@ -41,14 +41,23 @@ class InvalidGuildInput(ValueError):
 class GuildView:
     guild_id: int
     channels: tuple[TrackedChannel, ...]
+    left_at: datetime | None = None  # when the bot was removed from the server; None: it is in
 
 
 class GuildService:
-    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
         self.engine = engine
         self.clock = clock
+        self.monotonic = monotonic or (lambda: time.monotonic())
         self._routes: dict[tuple[Platform, str, int | None], tuple[float, list[int]]] = {}
         self._routes_lock = threading.Lock()
+        self._left: tuple[float, frozenset[int]] | None = None
+        self._left_writes = 0  # this process's own marks: a read from before one is not kept
 
     def set_kick_channel(
         self,
@@ -104,7 +113,8 @@ class GuildService:
         with self.engine.connect() as conn:
             if not repository.guild_exists(conn, guild_id):
                 raise LookupError(f"guild {guild_id} is not set up")
-            return GuildView(guild_id, tuple(repository.list_channels_of_guild(conn, guild_id)))
+            channels = tuple(repository.list_channels_of_guild(conn, guild_id))
+            return GuildView(guild_id, channels, repository.get_left_at(conn, guild_id))
 
     def ensure_guild(self, guild_id: int, name: str | None = None) -> None:
         _check_guild_id(guild_id)
@@ -143,7 +153,7 @@ class GuildService:
         only the guilds whose stored chatroom id is that one, so one guild's choice of chatroom
         never speaks for another. Cached for a few seconds: it runs per event."""
         key = (platform, broadcaster_user_id, via_chatroom_id)
-        now = time.monotonic()
+        now = self.monotonic()
         with self._routes_lock:
             cached = self._routes.get(key)
         if cached is not None and now - cached[0] < ROUTE_CACHE_SECONDS:
@@ -157,6 +167,57 @@ class GuildService:
                 self._routes.clear()
             self._routes[key] = (now, guild_ids)
         return guild_ids
+
+    def guilds_served(
+        self, platform: Platform, broadcaster_user_id: str, via_chatroom_id: int | None = None
+    ) -> list[int]:
+        """:meth:`guilds_tracking` but the guilds the bot was removed from."""
+        left = self.left_guild_ids()
+        following = self.guilds_tracking(platform, broadcaster_user_id, via_chatroom_id)
+        return [guild_id for guild_id in following if guild_id not in left]
+
+    # --- the bot removed from a server ----------------------------------------------------------
+
+    def mark_left(self, guild_id: int) -> None:
+        """The bot was removed from the server (kicked, banned, the server deleted): from now on
+        its chat, commands and events are not acted on (the dispatcher asks
+        :meth:`left_guild_ids`). A guild already left keeps the first date."""
+        with self.engine.begin() as conn:
+            repository.mark_left(conn, guild_id, self.clock())
+        self._forget_left()
+
+    def mark_back(self, guild_id: int) -> None:
+        """The bot is in the server (again): it is served as before."""
+        with self.engine.begin() as conn:
+            repository.clear_left(conn, guild_id)
+        self._forget_left()
+
+    def left_at(self, guild_id: int) -> datetime | None:
+        """When the bot was removed from the server; None while it is there (or never was)."""
+        with self.engine.connect() as conn:
+            return repository.get_left_at(conn, guild_id)
+
+    def left_guild_ids(self) -> frozenset[int]:
+        """Every guild the bot was removed from. Read once per :data:`ROUTE_CACHE_SECONDS` (it
+        is asked per batch of events): a removal or return another process recorded counts
+        here within that time, this process's own at once."""
+        now = self.monotonic()
+        cached = self._left
+        if cached is not None and now - cached[0] < ROUTE_CACHE_SECONDS:
+            return cached[1]
+        with self._routes_lock:
+            writes = self._left_writes
+        with self.engine.connect() as conn:
+            left = frozenset(repository.list_left_guild_ids(conn))
+        with self._routes_lock:
+            if writes == self._left_writes:
+                self._left = (now, left)
+        return left
+
+    def _forget_left(self) -> None:
+        with self._routes_lock:
+            self._left_writes += 1
+            self._left = None
 
 
 def _check_guild_id(guild_id: int) -> None:

@@ -21,6 +21,9 @@ guilds = Table(
     guild_key(),
     Column("name", String(100), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # When the bot was removed from the server (kicked, banned, the server deleted); None while
+    # it is there. A left guild's chat, commands and events are not acted on.
+    Column("left_at", UTCDateTime, nullable=True),
 )
 
 

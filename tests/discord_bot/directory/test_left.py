@@ -1,0 +1,86 @@
+"""The bot removed from a server (kicked, banned, the server deleted) records when, on dpytest's
+fake Discord; added again, or seen at start, it is in the server again. A Discord outage is not a
+removal, and a server the bot never was in (``guild add`` alone) is never "left"."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import discord
+import pytest
+from discord.ext import commands
+from sqlalchemy.engine import Engine
+
+from core.discord_bot.services import BotServices
+from core.features.directory.service import DirectoryService
+from core.features.guilds.service import GuildService
+from tests.support.clock import Clock
+from tests.support.waiting import eventually
+
+
+@pytest.fixture
+def services(services: BotServices, sqlite_engine: Engine, clock: Clock) -> BotServices:
+    return dataclasses.replace(services, directory=DirectoryService(sqlite_engine, clock))
+
+
+@pytest.fixture
+def set_up(guilds: GuildService, guild_a: discord.Guild, guild_b: discord.Guild) -> None:
+    for guild, slug, broadcaster in ((guild_a, "streamer_a", "1001"), (guild_b, "b", "2002")):
+        guilds.set_kick_channel(guild.id, slug, broadcaster)
+
+
+async def test_a_removal_is_recorded_and_the_bot_added_again_clears_it(
+    bot: commands.Bot, guilds: GuildService, guild_a, guild_b, set_up, clock: Clock
+) -> None:
+    removed_at = clock()
+    bot.dispatch("guild_remove", guild_a)
+    await eventually(lambda: guilds.left_at(guild_a.id) is not None)
+
+    assert guilds.left_at(guild_a.id) == removed_at
+    assert guilds.left_guild_ids() == {guild_a.id}  # guild B is still served
+    assert guilds.show(guild_a.id).left_at == removed_at
+
+    bot.dispatch("guild_join", guild_a)
+    await eventually(lambda: guilds.left_at(guild_a.id) is None)
+    assert guilds.left_guild_ids() == set()
+
+
+async def test_a_server_seen_at_start_is_served_again(
+    bot: commands.Bot, guilds: GuildService, guild_a, set_up
+) -> None:
+    bot.dispatch("guild_remove", guild_a)
+    await eventually(lambda: guilds.left_at(guild_a.id) is not None)
+
+    bot.dispatch("guild_available", guild_a)  # as discord.py does at start, or after an outage
+    await eventually(lambda: guilds.left_at(guild_a.id) is None)
+
+
+async def test_an_outage_is_not_a_removal(
+    bot: commands.Bot, guilds: GuildService, guild_a, guild_b, set_up
+) -> None:
+    bot.dispatch("guild_unavailable", guild_a)
+    bot.dispatch("guild_remove", guild_b)  # after it: once B is marked, A's outage was heard
+    await eventually(lambda: guilds.left_at(guild_b.id) is not None)
+
+    assert guilds.left_at(guild_a.id) is None
+    assert guilds.left_guild_ids() == {guild_b.id}
+
+
+def test_a_guild_added_from_the_shell_was_never_left(guilds: GuildService) -> None:
+    guilds.set_kick_channel(4242, "streamer", "1001")
+
+    assert guilds.left_at(4242) is None
+    assert guilds.show(4242).left_at is None
+
+
+async def test_a_second_removal_keeps_the_first_date(
+    bot: commands.Bot, guilds: GuildService, guild_a, set_up, clock: Clock
+) -> None:
+    first = clock()
+    bot.dispatch("guild_remove", guild_a)
+    await eventually(lambda: guilds.left_at(guild_a.id) is not None)
+    clock.advance(hours=1)
+
+    guilds.mark_left(guild_a.id)
+
+    assert guilds.left_at(guild_a.id) == first
