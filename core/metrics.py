@@ -207,6 +207,12 @@ class Metrics:
             ("kind",),
             registry,
         )
+        self.events_dropped = Counter(
+            "streamkeeper_events_left_server_total",
+            "Events not acted on for a server the bot was removed from, by kind (one per server).",
+            ("kind",),
+            registry,
+        )
         self.chat_failed = Counter(
             "streamkeeper_chat_failed_total",
             "Chat replies given up on, by platform and reason.",

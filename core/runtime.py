@@ -90,6 +90,7 @@ class Runtime(Assembly):
             self.guilds.guilds_tracking,
             self.metrics,
             handled=lambda guild_ids: self.live.changed_many((g, "events") for g in guild_ids),
+            left_guilds=self.guilds.left_guild_ids,
         )
 
     @classmethod

@@ -23,6 +23,11 @@ fails, the lanes do the handler's work guild by guild as above. An event that fa
 handler is not
 given to the next (as when it is handled alone); it is delivered again later and its handlers run
 again, so every handler must be idempotent per event (docs/architecture.md, "Exactly-once").
+
+A guild the bot was removed from (``left_guilds``, read with the routing, cached a few seconds)
+gets nothing: the event is done for it (not delivered again), counted in
+``streamkeeper_events_left_server_total`` and logged once per guild, and again when its stream
+starts. The other guilds of the same event are served as ever.
 """
 
 from __future__ import annotations
@@ -30,12 +35,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 from core.bus.base import NotReady
-from core.events import Event, GuildEvent, Platform
+from core.events import Event, GuildEvent, Platform, StreamStarted
 from core.metrics import Metrics
 
 EventHandler = Callable[[int, Any], Any]
@@ -112,12 +117,16 @@ class Dispatcher:
         handled: Callable[[list[int]], object] = lambda guild_ids: None,
         *,
         lanes: int = LANES,
+        left_guilds: Callable[[], Collection[int]] = frozenset,
     ) -> None:
         """``handled(guild_ids)`` after an event was handled for those guilds (the dashboard's
-        live event log hears of it)."""
+        live event log hears of it); ``left_guilds()`` the guilds the bot was removed from
+        (synchronous, cheap: ``GuildService.left_guild_ids``)."""
         self.handlers = handlers
         self.handled = handled
         self.guilds_tracking = guilds_tracking
+        self.left_guilds = left_guilds
+        self._told_left: set[int] = set()
         self.metrics = metrics
         self.lanes = max(1, lanes)
         self._last_seen: dict[str, dict[str, datetime]] = {}
@@ -246,23 +255,48 @@ class Dispatcher:
         return await asyncio.to_thread(_in_batches, handler, many, items)
 
     async def _guilds_for_all(self, events: Sequence[Event]) -> list[list[int]]:
-        """The guilds each event is for; one worker-thread call for all that need routing."""
+        """The guilds each event is for, but those the bot was removed from; one worker-thread
+        call for all that need routing."""
         keys = {
             (event.platform, event.broadcaster_user_id, event.via_chatroom_id)
             for event in events
             if not isinstance(event, GuildEvent) and self.handlers.get(type(event))
         }
-        found: dict[tuple[Platform, str, int | None], list[int]] = {}
-        if keys:
-            found = await asyncio.to_thread(
-                lambda: {key: self.guilds_tracking(*key) for key in keys}
-            )
-        return [
+        if not any(self.handlers.get(type(event)) for event in events):
+            return [[event.guild_id] if isinstance(event, GuildEvent) else [] for event in events]
+        found, left = await asyncio.to_thread(
+            lambda: ({key: self.guilds_tracking(*key) for key in keys}, self.left_guilds())
+        )
+        routes = [
             [event.guild_id]
             if isinstance(event, GuildEvent)
             else found.get((event.platform, event.broadcaster_user_id, event.via_chatroom_id), [])
             for event in events
         ]
+        return self._without_left(events, routes, left)
+
+    def _without_left(
+        self, events: Sequence[Event], routes: list[list[int]], left: Collection[int]
+    ) -> list[list[int]]:
+        self._told_left.intersection_update(left)  # back in the server: told again if removed
+        if not left:
+            return routes
+        kept: list[list[int]] = []
+        for event, guild_ids in zip(events, routes, strict=True):
+            for guild_id in guild_ids:
+                if guild_id not in left:
+                    continue
+                self.metrics.events_dropped.inc(kind=event.kind)
+                if guild_id not in self._told_left or isinstance(event, StreamStarted):
+                    self._told_left.add(guild_id)
+                    log.info(
+                        "server %s removed the bot: its %s events (and what follows) are not "
+                        "acted on until the bot is invited again",
+                        guild_id,
+                        event.kind,
+                    )
+            kept.append([guild_id for guild_id in guild_ids if guild_id not in left])
+        return kept
 
 
 def _in_batches(

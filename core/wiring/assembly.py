@@ -115,7 +115,7 @@ class Assembly(FeatureServices):
         # each bot process ticks the guilds of its own partitions.
         self.ticks = GuildTicks(
             self.bus,
-            self.own_guild_ids,
+            self.served_guild_ids,
             self.guilds.guilds_tracking,
             lambda guild_ids, at: self.watchtime.tick_many(guild_ids, at),
             limit_seconds=max(2.0 * interval, 60.0),
@@ -193,6 +193,12 @@ class Assembly(FeatureServices):
         """The guilds of the partitions this bot process owns (every guild when it runs alone,
         or does not share its work: a tool, a test)."""
         return [g for g in self.guilds.guild_ids() if self.ownership.owns_guild(g)]
+
+    def served_guild_ids(self) -> list[int]:
+        """:meth:`own_guild_ids` but those the bot was removed from: the guilds whose viewers
+        this process credits for watching (watchtime ticks, points)."""
+        left = self.guilds.left_guild_ids()
+        return [g for g in self.own_guild_ids() if g not in left]
 
     # --- health --------------------------------------------------------------------------------
 

@@ -55,7 +55,7 @@ def install(rt: Assembly) -> None:
     # (VIP's notices) survives a restart and is listed when the bot could not say it.
     rt.queued_chat_sender_for = queued.sender_for
     # A channel several servers follow has one chat: one of them answers there.
-    answering = AnsweringGuilds(rt.engine, rt.guilds.guilds_tracking)
+    answering = AnsweringGuilds(rt.engine, rt.guilds.guilds_served)
     rt.chat_commands = ChatCommandRouter(
         StandardCommands(rt.watchtime, rt.guilds.name_of, rt.ticket_balances).commands(),
         rt.chat_replies,

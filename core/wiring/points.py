@@ -70,7 +70,7 @@ def install(rt: Assembly) -> None:
         timedelta(minutes=rt.settings.watchtime.active_window_minutes),
         # This process's guilds: each earns right after its own tick, in the process that
         # ticked it (in another process, the tick may land after this one's job has run).
-        rt.own_guild_ids,
+        rt.served_guild_ids,
     )
     rt.handle(ChatMessageSent, rt.points_earning.record_chat)
     rt.scheduler.after_tick(
