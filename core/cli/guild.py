@@ -84,3 +84,9 @@ def _print_guild(view) -> None:  # type: ignore[no-untyped-def]
             f"  {channel.platform}: {channel.channel_slug} "
             f"(broadcaster id {channel.broadcaster_user_id})"
         )
+    if view.left_at is not None:
+        print(  # noqa: T201
+            f"  The bot was removed from this Discord server on "
+            f"{view.left_at:%Y-%m-%d %H:%M} UTC: its chat commands, rewards and events are not "
+            "acted on. Inviting the bot to the server again resumes them."
+        )

@@ -26,6 +26,7 @@ from flask import (
 )
 
 from core.features.directory.repository import Server
+from core.features.guilds.invite import invite_url
 from core.features.refusals import Refused
 from core.health import Check
 from core.web.dashboard import answer_database_down, error_page
@@ -208,6 +209,8 @@ def overview(guild_id: int, refused: str | None = None):  # type: ignore[no-unty
     syncs = dashboard().config.platform_syncs
     undone_calls = dashboard().config.undone_calls
     undone = undone_calls.recent(guild_id) if undone_calls is not None else None
+    config = dashboard().config
+    left_at = config.guilds.left_at(guild_id) if config.guilds is not None else None
     return render_template(
         "dashboard/overview.html",
         user=g.user,
@@ -219,6 +222,8 @@ def overview(guild_id: int, refused: str | None = None):  # type: ignore[no-unty
         sync_results=get_flashed_messages(category_filter=["sync"]),
         refused=refused,
         undone=undone,
+        left_at=left_at,
+        invite=invite_url(config.client_id, config.oauth_base_url) if config.client_id else None,
     ), (400 if refused else 200)
 
 

@@ -313,3 +313,21 @@ def test_every_phone_gets_the_layout_checked_at_360_px():
     assert breakpoints  # the stylesheets were read
     inside = [(name, px) for name, px in breakpoints if 360 <= px < WIDEST_PHONE]
     assert not inside, f"a layout changes between 360 px and {WIDEST_PHONE} px: {inside}"
+
+
+def test_the_overview_of_a_server_that_removed_the_bot_says_so_and_fits(signed_in, site, shot):
+    site.runtime.guilds.mark_left(GUILD)
+    page = signed_in
+    axe = Axe()
+    problems = []
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        response = page.goto(f"{site.url}/dashboard/{GUILD}/")
+        assert response is not None
+        assert response.status == 200
+        notice = page.locator(".left-server").inner_text()
+        assert notice.startswith("The bot was removed from this Discord server on "), notice
+        assert "Invite the bot to the server again to resume everything." in notice
+        problems += [f"at {width} px: {p}" for p in _problems(page, axe)]
+        shot(page, f"page-guild-left-{DOCS[width]}")
+    assert not problems, "\n".join(problems)
