@@ -90,6 +90,9 @@ class StreamKeeperBot(commands.Bot):
 
     async def load_cogs(self) -> None:
         for cog in build_cogs(self.services):
+            bind = getattr(cog, "bind_bot", None)
+            if bind is not None:  # a cog that reads the bot's own state (its list of servers)
+                bind(self)
             await self.add_cog(cog)
             # Buttons on messages posted before this start (link panels) answer through views
             # registered again here, found by their fixed custom ids.

@@ -20,6 +20,7 @@ from discord.ext import commands
 from core.discord_bot.directory.snapshot import member_of, members_of, snapshot_of
 from core.features.directory.service import DirectoryService
 from core.features.guilds.service import GuildService
+from core.ownership.share import on_shard
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,12 @@ class DirectoryCog(commands.Cog):
     def __init__(self, directory: DirectoryService, guilds: GuildService | None = None) -> None:
         self.directory = directory
         self.guilds = guilds
+        self.bot: commands.Bot | None = None
+
+    def bind_bot(self, bot: commands.Bot) -> None:
+        """The bot this cog is loaded in (``load_cogs`` calls it): ``on_ready`` reads its list
+        of servers."""
+        self.bot = bot
 
     async def _write(self, what: str, write: Callable[[], None]) -> None:
         try:
@@ -63,6 +70,31 @@ class DirectoryCog(commands.Cog):
         # and a server that comes back after an outage.
         await self._in_server(guild)
         await self.record_everything(guild)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Servers that removed the bot while it was down: the bot recorded them before (the
+        directory has them) but Discord no longer lists them. Only this process's shard is
+        judged (another process's servers are not in its list); a server in an outage is
+        still listed (unavailable), so it is not taken for one that left."""
+        bot, guilds = self.bot, self.guilds
+        if bot is None or guilds is None:
+            return
+        present = {guild.id for guild in bot.guilds}
+        shard = (bot.shard_id, bot.shard_count) if bot.shard_count else None
+        try:
+            described = await asyncio.to_thread(self.directory.servers_described_by_bot)
+        except Exception:
+            log.warning("could not read which servers the bot was in", exc_info=True)
+            return
+        for guild_id in sorted(described - present):
+            if not on_shard(guild_id, shard):
+                continue
+            log.info("server %s removed the bot while it was not running", guild_id)
+            await self._write(f"server {guild_id} left", lambda g=guild_id: guilds.mark_left(g))
+            await self._write(
+                f"server {guild_id} left", lambda g=guild_id: self.directory.forget_server(g)
+            )
 
     @commands.Cog.listener()
     async def on_guild_update(self, before: discord.Guild, after: discord.Guild) -> None:

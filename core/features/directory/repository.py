@@ -132,6 +132,15 @@ def drop_server(conn: Connection, guild_id: int) -> None:
         conn.execute(sa.delete(table).where(table.c.guild_id == guild_id))
 
 
+def servers_described_by_bot(conn: Connection) -> set[int]:
+    """Servers the bot itself recorded (a permission it has, or roles: a login writes neither),
+    so servers it was in."""
+    g = directory_guilds.c
+    described = sa.select(g.guild_id).where(g.can_manage_roles.is_not(None))
+    with_roles = sa.select(directory_roles.c.guild_id).distinct()
+    return set(conn.execute(described.union(with_roles)).scalars())
+
+
 def server(conn: Connection, guild_id: int) -> Server | None:
     g = directory_guilds.c
     row = conn.execute(

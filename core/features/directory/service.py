@@ -62,6 +62,12 @@ class DirectoryService:
         with self.engine.begin() as conn:
             repository.drop_server(conn, guild_id)
 
+    def servers_described_by_bot(self) -> set[int]:
+        """The servers the bot recorded and has not forgotten: those it was in when it last
+        heard of them."""
+        with self.engine.connect() as conn:
+            return repository.servers_described_by_bot(conn)
+
     # --- written at a dashboard login --------------------------------------------------------
 
     def name_servers(self, servers: Collection[Server]) -> None:

@@ -12,7 +12,8 @@ from discord.ext import commands
 from sqlalchemy.engine import Engine
 
 from core.discord_bot.services import BotServices
-from core.features.directory.service import DirectoryService
+from core.features.directory.repository import Role, Server
+from core.features.directory.service import DirectoryService, Snapshot
 from core.features.guilds.service import GuildService
 from tests.support.clock import Clock
 from tests.support.waiting import eventually
@@ -84,3 +85,55 @@ async def test_a_second_removal_keeps_the_first_date(
     guilds.mark_left(guild_a.id)
 
     assert guilds.left_at(guild_a.id) == first
+
+
+ON_SHARD_0 = 4 << 22  # (id >> 22) % 2 == 0
+ON_SHARD_1 = 5 << 22
+
+
+def described(directory: DirectoryService, guild_id: int) -> None:
+    """What the bot recorded of a server it was in (as record_server writes it)."""
+    server = Server(guild_id, f"Server {guild_id}", None, True)
+    role = Role(guild_id, "@everyone", 0, 0, assignable=False, is_default=True)
+    directory.record_server(Snapshot(server, (role,), ()))
+
+
+async def test_at_start_a_server_the_bot_was_in_but_is_gone_from_is_left(
+    bot: commands.Bot, guilds: GuildService, services: BotServices, guild_a, set_up
+) -> None:
+    directory = services.directory
+    assert directory is not None
+    for guild_id in (ON_SHARD_0, ON_SHARD_1):
+        guilds.set_kick_channel(guild_id, f"s{guild_id % 97}", "3003")
+        described(directory, guild_id)
+    guilds.set_kick_channel(ON_SHARD_0 + 1, "never_in", "4004")  # 'guild add' alone
+    described(directory, guild_a.id)  # still in it
+    bot.shard_id, bot.shard_count = 0, 2  # this process serves shard 0 of 2
+    try:
+        bot.dispatch("ready")
+        # marked left, then forgotten, as on_guild_remove does
+        await eventually(lambda: directory.server(ON_SHARD_0) is None)
+    finally:
+        bot.shard_id, bot.shard_count = None, None
+
+    assert guilds.left_guild_ids() == {ON_SHARD_0}  # not shard 1's, nor one never in
+    assert directory.server(ON_SHARD_1) is not None
+
+
+async def test_at_start_a_server_in_an_outage_is_not_left(
+    bot: commands.Bot, guilds: GuildService, services: BotServices, guild_a, set_up
+) -> None:
+    directory = services.directory
+    assert directory is not None
+    described(directory, guild_a.id)
+    guilds.set_kick_channel(ON_SHARD_1, "gone", "3003")
+    described(directory, ON_SHARD_1)  # gone while the bot was down: the marker that ready ran
+    guild_a.unavailable = True  # Discord lists it, unavailable
+    try:
+        bot.dispatch("ready")
+        await eventually(lambda: guilds.left_at(ON_SHARD_1) is not None)
+    finally:
+        guild_a.unavailable = False
+
+    assert guilds.left_at(guild_a.id) is None
+    assert directory.server(guild_a.id) is not None
