@@ -21,10 +21,12 @@ class Stored:
 STORED: tuple[Stored, ...] = (
     Stored(
         "Discord servers using the bot and the Kick/Twitch channels each follows (server ids, "
-        "names, channel names and broadcaster ids)",
+        "names, channel names and broadcaster ids), and when the bot was removed from a server",
         ("guilds", "guild_channels"),
-        "while the server uses the bot",
-        "A server admin removes the bot or the channel; or asks the operator to remove it.",
+        "while the server uses the bot, and after it removes the bot (so that inviting it again "
+        "resumes) until the operator deletes it",
+        "A server admin removes the channel; or asks the operator to remove the server's data "
+        "(removing the bot stops its use, and keeps it).",
     ),
     Stored(
         "Viewers seen in chat or in events: platform, user id and username",
