@@ -284,14 +284,14 @@ class Dispatcher:
         kept: list[list[int]] = []
         for event, guild_ids in zip(events, routes, strict=True):
             for guild_id in guild_ids:
-                if guild_id not in left:
+                if guild_id not in left or not self.handlers.get(type(event)):
                     continue
                 self.metrics.events_dropped.inc(kind=event.kind)
                 if guild_id not in self._told_left or isinstance(event, StreamStarted):
                     self._told_left.add(guild_id)
                     log.info(
-                        "server %s removed the bot: its %s events (and what follows) are not "
-                        "acted on until the bot is invited again",
+                        "server %s removed the bot: its events (%s first) are not acted on "
+                        "until the bot is invited again",
                         guild_id,
                         event.kind,
                     )

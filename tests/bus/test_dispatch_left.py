@@ -78,7 +78,7 @@ async def test_a_left_servers_events_reach_no_handler_and_the_others_are_served(
     assert metrics.events_dropped.value(kind="account_linked") == 1
     told = [r.getMessage() for r in caplog.records if "removed the bot" in r.getMessage()]
     assert len(told) == 2  # once, and again when its stream starts
-    assert told[1].startswith(f"server {LEFT} removed the bot: its stream_started events")
+    assert told[1].startswith(f"server {LEFT} removed the bot: its events (stream_started first)")
 
 
 async def test_a_server_back_is_served_and_told_of_again_when_it_leaves_again(caplog) -> None:
