@@ -68,6 +68,7 @@ def install(rt: Assembly) -> None:
             rt.twitch_connections.status(guild_id).needs_reauthorization
         ),
         granted_scopes=lambda guild_id: _granted(rt, guild_id),
+        left_guilds=rt.guilds.left_guild_ids,
     )
     # The streamer's consent (the sign-in's callback, in whichever process serves it) queues,
     # in its transaction, the catch-up of what waited for it (core/features/vip/reconnection.py).

@@ -10,7 +10,7 @@ Methods raise :class:`VipRefused` (or the port's ``TwitchRefused``) with words f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -88,6 +88,7 @@ class VipService:
         process_name: str | None = None,
         needs_reauthorization: Callable[[int], bool] = lambda _guild_id: False,
         granted_scopes: Callable[[int], tuple[str, ...] | None] = lambda _guild_id: None,
+        left_guilds: Callable[[], Collection[int]] = frozenset,
     ) -> None:
         """``broadcaster_of(guild_id)``: the Twitch broadcaster id the guild follows, or None.
         ``roles`` and ``kick_chat``: Kick's temporary role and chat (None: Kick is left out).
@@ -96,12 +97,14 @@ class VipService:
         Twitch about (None: each is held a fixed time). ``needs_reauthorization(guild_id)``:
         whether the guild's Twitch connection waits for the streamer to connect again
         (``reconnection.py``). ``granted_scopes(guild_id)``: the Twitch scopes the streamer
-        granted (None: not connected), checked when a rule is added (``rules.py``)."""
+        granted (None: not connected), checked when a rule is added (``rules.py``).
+        ``left_guilds()``: servers that removed the bot, whose missed redemptions wait."""
         self.chat_notices = chat_notices
         self.effects = VipEffects(
             engine, clock, twitch, notices, sleep, roles, kick_chat, needs_reauthorization
         )
         self.broadcaster_of = broadcaster_of
+        self.left_guilds = left_guilds
         self.redemptions = VipRedemptions(self.effects, process_name)
         # The bus handler: a redemption is queued, and the Twitch Helix worker makes it.
         self.queued = QueuedRedemptions(self.effects, self.redemptions)
@@ -331,12 +334,12 @@ class VipService:
         return await self.expiry.remove_expired(guild_id, int(payload["grant_id"]))
 
     async def drain_missed(self) -> int:
-        """In every guild with a reward: queue the redemptions missed while away for the
-        Twitch Helix worker, as their webhooks would have been (one outbox row per
-        redemption, whichever way it came, and the waiting ones again); how many were read."""
+        """In every guild with a reward (not one that removed the bot): queue the redemptions
+        missed while away for the Twitch Helix worker, as their webhooks would have been (one
+        outbox row per redemption, however it came, and the waiting ones again); how many read."""
         guild_ids = await self.effects.in_transaction(rules_repository.guilds_with_twitch_rewards)
-        read = 0
-        for guild_id in guild_ids:
+        read, left = 0, await asyncio.to_thread(self.left_guilds)
+        for guild_id in [g for g in guild_ids if g not in left]:
             broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
             if broadcaster_id is None:
                 continue
