@@ -2,8 +2,8 @@
 deleted). While it is set, the server's chat, commands and events are not acted on; the bot
 coming back clears it. Rows from before were never left.
 
-Revision ID: 0054
-Revises: 0053
+Revision ID: 0055
+Revises: 0054
 """
 
 import sqlalchemy as sa
@@ -11,8 +11,8 @@ from alembic import op
 
 from core.storage.schema import UTCDateTime
 
-revision = "0054"
-down_revision = "0053"
+revision = "0055"
+down_revision = "0054"
 branch_labels = None
 depends_on = None
 
