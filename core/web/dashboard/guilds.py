@@ -199,7 +199,9 @@ def guild_list():  # type: ignore[no-untyped-def]
         ((gid, name) for gid, name in guilds.items() if gid in present),
         key=lambda item: item[1].casefold(),
     )
-    return render_template("dashboard/guilds.html", user=g.user, guilds=shown)
+    client_id = dashboard().config.client_id
+    add_bot = invite_url(client_id, dashboard().config.oauth_base_url) if client_id else None
+    return render_template("dashboard/guilds.html", user=g.user, guilds=shown, add_bot=add_bot)
 
 
 @bp.get("/<id:guild_id>/")
