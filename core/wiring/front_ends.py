@@ -24,7 +24,10 @@ def bot_services(rt: Assembly) -> BotServices:
     """What the Discord bot's cogs work with."""
     from core.discord_bot.services import BotServices
 
-    return BotServices(**services_of(rt), health=rt.process_health, clock=rt.clock)
+    def health() -> HealthReport:  # !health: a server's own view
+        return rt.process_health(for_a_server=True)
+
+    return BotServices(**services_of(rt), health=health, clock=rt.clock)
 
 
 def web_services(rt: Assembly) -> WebServices:
@@ -71,7 +74,7 @@ def dashboard_config(rt: Assembly) -> DashboardConfig:
         from core.web.dashboard.connection_words import FIX_WORDS
         from core.web.dashboard.guilds import UNDONE_LISTED
 
-        checks = list(rt.process_health().checks)
+        checks = list(rt.process_health(for_a_server=True).checks)
         checks += kick_checks(rt.kick_setup.status(guild_id), FIX_WORDS)
         if rt.twitch_setup.client_configured:
             checks += twitch_checks(rt.twitch_setup.status(guild_id), FIX_WORDS)
