@@ -48,7 +48,8 @@ def test_the_overview_lists_the_guilds_undone_calls_in_words(site: Site):
     assert "gave up after 1 attempt: Forbidden: 403 Missing Permissions" in html
     assert '<td data-label="How often">once</td>' in html
     assert (
-        "<td>actions</td><td>look</td><td>3 not done in the last 7 days: listed below, under "
+        '<td data-label="Check">actions</td><td data-label="State">look</td>'
+        '<td data-label="Detail">3 not done in the last 7 days: listed below, under '
         "“What the bot could not do”</td>"
     ) in html
     assert "other_server_viewer" not in html
@@ -63,7 +64,8 @@ def test_an_overview_with_nothing_undone_says_so(site: Site):
     assert 'id="nothing-undone"' in html
     assert "Everything the bot had to ask of Discord, Twitch, Kick or StreamElements" in html
     assert (
-        "<td>actions</td><td>ok</td><td>everything asked of a partner in 7 days was done</td>"
+        '<td data-label="Check">actions</td><td data-label="State">ok</td>'
+        '<td data-label="Detail">everything asked of a partner in 7 days was done</td>'
     ) in html
 
 
