@@ -1,8 +1,19 @@
 """In chromium, the pages a streamer opens first, as a phone shows them: the overview's checks
-read without scrolling the table sideways."""
+read without scrolling the table sideways, and times on the streamer's own clock."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from core.events import utc
+from core.features.slot_calls.posts import NOT_TAKEN, queue_post
+from core.storage.tables import bus_events, outbox
+from tests.bus import make_event
 from tests.fakes.discord_oauth import MANAGE_GUILD
 
 GUILD = 111111111111111111
@@ -38,3 +49,51 @@ def test_the_overviews_checks_are_read_on_a_phone_without_scrolling_sideways(pag
     # Each line says what it is, as the other lists on a phone do.
     detail = page.locator("table.checks tr.fail td").last
     assert detail.get_attribute("data-label") == "Detail"
+
+
+def _in_new_york(browser):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport=PHONE, timezone_id="America/New_York", locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
+def _clock_time(moment: datetime) -> str:
+    """``moment`` on a New York wall clock, as a 12-hour clock shows it ("1:37")."""
+    local = moment.astimezone(ZoneInfo("America/New_York"))
+    return f"{local.hour % 12 or 12}:{local.minute:02d}"
+
+
+def test_times_on_the_overview_and_the_event_log_are_in_the_viewers_own_zone(
+    browser, site, discord
+):
+    """A streamer in New York reads what the bot could not do, and the events of the log, on
+    their own clock (the zone named), not in UTC."""
+    rt = site.runtime
+    page = _in_new_york(browser)
+    try:
+        _log_in(page, site, discord)
+        now = rt.clock()
+        with rt.engine.begin() as conn:
+            queue_post(conn, GUILD, 77, 333333333333333301, 1, now, who="ana", slot="Sweet")
+            conn.execute(
+                sa.update(outbox).values(state="refused", result=NOT_TAKEN, finished_at=now)
+            )
+            finished = conn.execute(sa.select(outbox.c.finished_at)).scalar_one()
+        rt.bus.publish(dataclasses.replace(make_event("hello chat"), broadcaster_user_id="1001"))
+        with rt.engine.connect() as conn:
+            published = conn.execute(sa.select(bus_events.c.published_at)).scalar_one()
+
+        page.goto(f"{site.url}/dashboard/{GUILD}/")
+        shown = page.locator("table.undone td[data-label='When']").inner_text()
+        assert _clock_time(utc(finished)) in shown, shown
+        assert "UTC" not in shown
+        assert re.search(r"\bE[SD]T\b", shown), shown
+
+        page.goto(f"{site.url}/dashboard/{GUILD}/events/")
+        item = page.locator("#feed li").first.inner_text()
+        assert "hello chat" in item
+        assert _clock_time(utc(published)) in item, item
+        assert "UTC" not in item
+    finally:
+        page.context.close()
