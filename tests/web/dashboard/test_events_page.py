@@ -110,3 +110,35 @@ def test_another_guild_is_403_and_csrf_is_required(site):
     assert post(client, other + "retry", ref=their_ref).status_code == 403
     assert client.post(PAGE + "retry", data={"ref": their_ref}).status_code == 403
     assert _row(site, theirs_dead.key).dead_at is not None
+
+
+def test_the_kick_arrivals_read_are_this_guilds_channel_alone(site):
+    """The arrivals of every broadcaster of the deployment were read, and each one's servers
+    looked up, at every view of one server's event log: now only its own channel's rows."""
+    rt = site.runtime
+    rt.guilds.set_kick_channel(GUILD, "mine", "1001")
+    rt.guilds.set_kick_channel(OTHER_GUILD, "theirs", "1002")
+    rt.webhook_arrivals.record("1001", "chat.message.sent")
+    for broadcaster in ("1002", *(str(5000 + n) for n in range(30))):
+        rt.webhook_arrivals.record(broadcaster, "channel.followed")
+    client = site.client()
+    client.get(f"/dashboard/{GUILD}/")  # the permission check's own reads, out of the way
+    read: list[tuple[str, object]] = []
+
+    def note(_conn, _cursor, statement, parameters, _context, _many):  # type: ignore[no-untyped-def]
+        read.append((statement, parameters))
+
+    sa.event.listen(rt.engine, "before_cursor_execute", note)
+    try:
+        page = client.get(PAGE)
+    finally:
+        sa.event.remove(rt.engine, "before_cursor_execute", note)
+
+    assert page.status_code == 200
+    arrivals = page.text.split('id="arrivals"')[1].split("</table>")[0]
+    assert '<td data-label="What">Chat messages</td>' in arrivals
+    assert "Follows" not in arrivals
+    of_arrivals = [params for statement, params in read if "webhook_arrivals" in statement]
+    assert of_arrivals, "the page reads the arrivals"
+    assert all("1001" in str(params) for params in of_arrivals), of_arrivals
+    assert len(read) < 30, f"{len(read)} statements for one page"

@@ -52,10 +52,13 @@ class WebhookArrivals:
             with self._lock:
                 self._written.pop(key, None)
 
-    def arrived_since(self, since: datetime) -> dict[tuple[str, str], datetime]:
-        """The last arrival of each (broadcaster, event type) after ``since``."""
+    def arrived_since(
+        self, since: datetime, broadcaster_user_id: str | None = None
+    ) -> dict[tuple[str, str], datetime]:
+        """The last arrival of each (broadcaster, event type) after ``since``: of every
+        broadcaster, or of ``broadcaster_user_id`` alone (one server's channel)."""
         with self.engine.connect() as conn:
-            return repository.list_arrivals_since(conn, since)
+            return repository.list_arrivals_since(conn, since, broadcaster_user_id)
 
     def deliveries(self) -> WebhookDeliveries:
         """What webhooks are delivering now: recent arrivals and the stored subscriptions."""

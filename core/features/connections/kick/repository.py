@@ -78,9 +78,14 @@ def save_arrival(
     )
 
 
-def list_arrivals_since(conn: Connection, since: datetime) -> dict[tuple[str, str], datetime]:
+def list_arrivals_since(
+    conn: Connection, since: datetime, broadcaster_user_id: str | None = None
+) -> dict[tuple[str, str], datetime]:
+    """The arrivals after ``since``: every broadcaster's, or one's."""
     a = webhook_arrivals.c
     query = sa.select(webhook_arrivals).where(a.arrived_at > since)
+    if broadcaster_user_id is not None:
+        query = query.where(a.broadcaster_user_id == broadcaster_user_id)
     rows = conn.execute(query)
     return {(row.broadcaster_user_id, row.event_type): row.arrived_at for row in rows}
 

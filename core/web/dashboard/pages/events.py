@@ -11,7 +11,6 @@ from flask import current_app, g, render_template, request
 from core.bus.event_log import guild_scope
 from core.events import EVENT_TYPES, Platform, utc
 from core.events.words import kick_webhook_type
-from core.features.guilds.repository import TrackedChannel
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import config, done, installed, page
 from core.web.dashboard.pages.alerts import REPLAYABLE
@@ -44,24 +43,17 @@ def _webhook_counts() -> tuple[list[tuple[str, str, int]], list[tuple[str, str, 
 
 def _arrivals(guild_id: int) -> list[tuple[str, str, object]]:
     """(channel name, event type in words, when it last arrived) of the Kick webhooks arriving
-    for the guild's channel."""
+    for the guild's channel: its rows alone are read."""
     arrivals = config().webhook_arrivals
-    if arrivals is None:
-        return []
-    tracking = installed(config().guilds_tracking)
-    found = arrivals.arrived_since(utc(arrivals.clock()) - ARRIVALS_SINCE)
     channel = config().channel_of(guild_id, Platform.KICK)
+    if arrivals is None or channel is None:
+        return []
+    since = utc(arrivals.clock()) - ARRIVALS_SINCE
+    found = arrivals.arrived_since(since, channel.broadcaster_user_id)
     return sorted(
-        (_channel_name(channel, broadcaster), kick_webhook_type(event_type), at)
-        for (broadcaster, event_type), at in found.items()
-        if guild_id in tracking(Platform.KICK, broadcaster, None)
+        (channel.channel_slug, kick_webhook_type(event_type), at)
+        for (_broadcaster, event_type), at in found.items()
     )
-
-
-def _channel_name(channel: TrackedChannel | None, broadcaster: str) -> str:
-    if channel is not None and channel.broadcaster_user_id == broadcaster:
-        return channel.channel_slug
-    return "Your Kick channel"
 
 
 def _words(code: str) -> str:
