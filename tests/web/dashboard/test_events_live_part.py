@@ -21,7 +21,7 @@ def test_the_page_wraps_the_events_for_live_updates(site):
 
 def test_the_live_part_answers_this_guilds_recent_and_dead_events(site):
     client = site.client()
-    assert "No events for this server yet." in client.get(PART).text
+    assert "until this server follows a Kick or Twitch channel" in client.get(PART).text
     _mine, mine_dead, theirs_dead = _queue(site)
 
     part = client.get(PART)
@@ -43,7 +43,7 @@ def test_the_live_part_keeps_the_filter_and_refuses_a_bad_one(site):
     filtered = client.get(PART, query_string={"kind": "followed"})
     assert filtered.status_code == 200
     recent = filtered.text.split('id="recent-title"')[1]
-    assert "No events for this server yet." in recent  # none of that type
+    assert "No follows among this server's latest events." in recent  # none of that type
     assert "Dead events (1)" in filtered.text  # the dead ones are not filtered
     bad = client.get(PART, query_string={"kind": "nonsense"})
     assert bad.status_code == 200

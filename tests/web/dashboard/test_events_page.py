@@ -142,3 +142,33 @@ def test_the_kick_arrivals_read_are_this_guilds_channel_alone(site):
     assert of_arrivals, "the page reads the arrivals"
     assert all("1001" in str(params) for params in of_arrivals), of_arrivals
     assert len(read) < 30, f"{len(read)} statements for one page"
+
+
+def test_an_empty_log_says_what_to_do_next(site):
+    """A server that follows no channel yet: the log says where to connect one, instead of
+    "No events for this server yet" and "None"."""
+    page = site.client().get(PAGE)
+
+    assert page.status_code == 200
+    feed = page.text.split('id="recent-title"')[1].split("</section>")[0]
+    assert "Kick or Twitch channel" in feed
+    assert f'href="/dashboard/{GUILD}/connections/"' in feed
+    arrivals = page.text.split("Kick webhooks arriving")[1].split("<h3>")[0]
+    assert '<p class="muted">None.</p>' not in arrivals
+    assert f'href="/dashboard/{GUILD}/connections/"' in arrivals
+
+
+def test_a_type_with_no_events_is_not_called_an_empty_log(site):
+    """Follows asked for, and only chat among the latest events: it says there are no follows
+    (with the way back to all of them), not that the server has no events."""
+    _queue(site)
+    page = site.client().get(PAGE, query_string={"kind": "followed"})
+
+    assert page.status_code == 200
+    feed = page.text.split('id="recent-title"')[1].split("</section>")[0]
+    assert "No events for this server yet" not in feed
+    assert "No follows among this server's latest events." in feed
+    assert "Chat (2)" in feed  # the kinds there are, to pick from
+    arrivals = page.text.split("Kick webhooks arriving")[1].split("<h3>")[0]
+    assert "mine" in arrivals  # nothing arrived from the channel: named, and what to do
+    assert "Sync Kick" in arrivals

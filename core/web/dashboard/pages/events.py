@@ -56,6 +56,11 @@ def _arrivals(guild_id: int) -> list[tuple[str, str, object]]:
     )
 
 
+def _follows_a_channel(guild_id: int) -> bool:
+    """Whether the server follows a Kick or Twitch channel (else no event can come)."""
+    return any(config().channel_of(guild_id, platform) is not None for platform in Platform)
+
+
 def _words(code: str) -> str:
     """A webhook answer's label ("bad_signature") in words ("bad signature")."""
     return code.replace("_", " ").replace(".", " ")
@@ -94,12 +99,16 @@ def live_part(guild_id: int):  # type: ignore[no-untyped-def]
         recent=log.recent(scope, SHOWN, kind),
         dead=log.dead(scope, SHOWN),
         replayable_kinds=REPLAYABLE,
+        follows_a_channel=_follows_a_channel(guild_id),
     )
 
 
 def _values(guild_id: int, log, scope, kind: str | None) -> dict:  # type: ignore[no-untyped-def,type-arg]
     received, refused = _webhook_counts()
+    kick = config().channel_of(guild_id, Platform.KICK)
     return {
+        "kick_channel": kick.channel_slug if kick is not None else None,
+        "follows_a_channel": _follows_a_channel(guild_id),
         "received": received,
         "refused": refused,
         "arrivals": _arrivals(guild_id),
