@@ -92,6 +92,7 @@ def dashboard_config(rt: Assembly) -> DashboardConfig:
         operator_name=settings.web.operator_name,
         operator_contact=settings.web.operator_contact,
         bot_guild_ids=rt.guilds.guild_ids,
+        bot_serves=rt.guilds.served_of,
         guild_name=rt.guilds.name_of,
         guild_health=guild_health,
         guilds_tracking=rt.guilds.guilds_tracking,

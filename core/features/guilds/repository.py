@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -134,6 +135,17 @@ def list_all_channels(conn: Connection, platform: Platform) -> list[TrackedChann
         .order_by(guild_channels.c.guild_id)
     )
     return [_channel(row) for row in conn.execute(query)]
+
+
+def list_served(conn: Connection, guild_ids: Collection[int]) -> set[int]:
+    """Which of ``guild_ids`` have a row (the bot serves them)."""
+    wanted = sorted(set(guild_ids))
+    found: set[int] = set()
+    for start in range(0, len(wanted), 500):  # within every database's bound parameters
+        part = wanted[start : start + 500]
+        query = sa.select(guilds.c.guild_id).where(guilds.c.guild_id.in_(part))
+        found.update(conn.execute(query).scalars())
+    return found
 
 
 def list_guild_ids(conn: Connection) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -145,6 +145,11 @@ class GuildService:
     def guild_ids(self) -> list[int]:
         with self.engine.connect() as conn:
             return repository.list_guild_ids(conn)
+
+    def served_of(self, guild_ids: Collection[int]) -> set[int]:
+        """Which of ``guild_ids`` the bot serves (a dashboard user's servers, never all)."""
+        with self.engine.connect() as conn:
+            return repository.list_served(conn, guild_ids)
 
     def guilds_tracking(
         self, platform: Platform, broadcaster_user_id: str, via_chatroom_id: int | None = None

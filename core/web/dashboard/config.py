@@ -3,7 +3,7 @@ the few service calls its pages make (no SQL in the views)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,8 +46,10 @@ class DashboardConfig(FeatureServices):
     oauth_base_url: str = "https://discord.com/oauth2"
     operator_name: str | None = None
     operator_contact: str | None = None
-    # Guilds the bot serves (our guild table).
+    # Guilds the bot serves (our guild table): all of them (a viewer's own data), and which of
+    # some ids (a dashboard user's servers; None: asked of the whole list).
     bot_guild_ids: Callable[[], list[int]] = list
+    bot_serves: Callable[[Collection[int]], set[int]] | None = None
     # The name the bot stored for a guild (None: unknown).
     guild_name: Callable[[int], str | None] = lambda guild_id: None
     # The !health checks for one guild.
@@ -85,6 +87,12 @@ class DashboardConfig(FeatureServices):
     # changes (a POST), which ask again sooner.
     permission_cache_seconds: int = 180
     permission_write_seconds: int = 30
+
+    def served(self, guild_ids: Collection[int]) -> set[int]:
+        """Which of ``guild_ids`` the bot serves."""
+        if self.bot_serves is not None:
+            return self.bot_serves(guild_ids)
+        return set(self.bot_guild_ids()) & set(guild_ids)
 
     @property
     def login_configured(self) -> bool:

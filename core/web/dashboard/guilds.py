@@ -61,7 +61,7 @@ def _name_servers(listed: list[UserGuild]) -> None:
     directory = dashboard().config.directory
     if directory is None:
         return
-    served = set(dashboard().config.bot_guild_ids())
+    served = dashboard().config.served([g.id for g in listed])
     known = [Server(g.id, g.name, g.icon) for g in listed if g.id in served]
     if known:
         directory.name_servers(known)
@@ -106,7 +106,7 @@ def may_manage(user: SessionUser, guild_id: int, max_age: float | None = None) -
     """Whether the bot serves the guild and Discord says the user may manage it, Discord's word
     taken from the cache when it is younger than the cache's lifetime (or ``max_age``)."""
     dash = dashboard()
-    if guild_id not in set(dash.config.bot_guild_ids()):
+    if not dash.config.served([guild_id]):
         return False
     cached = dash.permissions.get(user.id, guild_id, max_age)
     if cached is None:
@@ -194,7 +194,7 @@ def guild_list():  # type: ignore[no-untyped-def]
         return sign_in_again()
     except DiscordUnavailable:
         return error_page(502, "Discord did not answer", "Discord did not answer. Try again.")
-    present = set(dashboard().config.bot_guild_ids())
+    present = dashboard().config.served(guilds)
     shown = sorted(
         ((gid, name) for gid, name in guilds.items() if gid in present),
         key=lambda item: item[1].casefold(),
