@@ -63,6 +63,7 @@ class UndoneList:
     total: int  # calls in the window; ``calls`` holds the newest of their groups
     calls: list[Undone]
     since: datetime
+    groups: int = 0  # how many groups there are; ``calls`` holds at most ``limit`` of them
 
 
 class UndoneCalls:
@@ -84,6 +85,7 @@ class UndoneCalls:
                 sa.func.count().label("times"),
                 sa.func.max(o.id).label("newest"),
                 last.label("last"),
+                sa.func.count().over().label("groups"),  # all of them, before the limit
             )
             .where(*where)
             .group_by(*alike)
@@ -98,7 +100,8 @@ class UndoneCalls:
                 .where(o.guild_id == guild_id, o.id.in_([g.newest for g in found]))
             ).all())  # fmt: skip
         calls = [_undone(group, summaries[group.newest]) for group in found]
-        return UndoneList(int(total), calls, since)
+        groups_count = int(found[0].groups) if found else 0
+        return UndoneList(int(total), calls, since, groups_count)
 
     def check(self, guild_id: int, *, listed_at: str | None = None) -> Check:
         """The health line: ok when every call of the window went through; degraded (a person

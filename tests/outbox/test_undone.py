@@ -212,6 +212,7 @@ async def test_calls_alike_come_as_one_line_so_one_broken_setting_hides_no_other
     found = UndoneCalls(engine, clock).recent(GUILD, limit=2)
 
     assert found.total == 32
+    assert found.groups == 3  # two of them listed (the page says the third is left out)
     assert [(c.partner, c.what, c.times, c.answer) for c in found.calls] == [
         ("Discord", "post Ana's slot call 'Gates 2' in Discord", 1, "another answer"),
         ("Kick chat", "say in chat: line 29", 30, "the bot cannot talk in kick chat now"),

@@ -76,3 +76,19 @@ def test_another_guilds_overview_is_not_for_this_admin(site: Site):
 
     assert page.status_code == 403
     assert "other_server_viewer" not in page.get_data(as_text=True)
+
+
+def test_an_overview_with_more_kinds_than_it_lists_says_how_many_are_left_out(site: Site):
+    """25 different refusals in a week, 20 lines listed: the page says the oldest 5 are not
+    shown (it listed 20 and said nothing, as if they were all)."""
+    _end(
+        site,
+        *((_post(GUILD, n), Refused(f"not posted: reason number {n}")) for n in range(1, 26)),
+    )
+
+    html = site.client().get(f"/dashboard/{GUILD}/").get_data(as_text=True)
+
+    assert html.count('<tr id="undone-') == 20
+    assert "not posted: reason number 25" in html  # the newest are the ones listed
+    assert "not posted: reason number 1<" not in html
+    assert "The 5 oldest kinds are not listed" in html
