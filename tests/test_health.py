@@ -3,9 +3,10 @@ once its secret is set (the startup line and ``!health`` say the same)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from core.features.connections.connection_rows import NEEDS_REAUTH
@@ -166,3 +167,45 @@ def test_a_servers_own_health_counts_no_other_servers_events(make_runtime):
         (bus,) = [line for line in lines if line.startswith("ok   bus:")]
         assert bus == "ok   bus: embedded bus answers", (where, bus)
     assert "ok   bus: embedded bus, 3 event(s) waiting" in runtime.health().lines()
+
+
+def test_the_overview_says_when_the_last_events_came_in_words(make_runtime):
+    """The overview's "last chat message" line said "2030-06-01 09:00 UTC": a streamer in
+    another zone had to work out when that was. It says how long ago, as !health does."""
+    import asyncio
+
+    from core.wiring.front_ends import dashboard_config
+    from tests.support.clock import Clock
+    from tests.support.events import chat_message
+
+    now = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
+    runtime = make_runtime(clock=Clock(now))
+    runtime.guilds.ensure_guild(111, "Guild A")
+    runtime.guilds.set_kick_channel(111, "mine", "1001")
+    asyncio.run(
+        runtime.dispatcher(chat_message("hi", broadcaster="1001", at=now - timedelta(hours=3)))
+    )
+
+    lines = dashboard_config(runtime).guild_health(111).lines()
+
+    (last,) = [line for line in lines if "last chat" in line]
+    assert last == "ok   last chat message sent: 3 hours ago", lines
+
+
+@pytest.mark.parametrize(
+    ("before", "said"),
+    [
+        (timedelta(seconds=20), "just now"),
+        (timedelta(minutes=1), "1 minute ago"),
+        (timedelta(minutes=119), "119 minutes ago"),
+        (timedelta(hours=2), "2 hours ago"),
+        (timedelta(hours=47, minutes=59), "47 hours ago"),
+        (timedelta(days=3, hours=5), "3 days ago"),
+        (-timedelta(minutes=5), "just now"),  # a clock a little ahead of ours
+    ],
+)
+def test_how_long_ago_in_words(before, said):
+    from core.web.dashboard.connection_words import ago
+
+    now = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
+    assert ago(now - before, now) == said

@@ -71,13 +71,14 @@ def dashboard_config(rt: Assembly) -> DashboardConfig:
         # The process checks of /health (none naming another server), then the guild's own
         # lines of !health.
         from core.features.connections.checks import kick_checks, twitch_checks
-        from core.web.dashboard.connection_words import FIX_WORDS
+        from core.web.dashboard.connection_words import fix_words
         from core.web.dashboard.guilds import UNDONE_LISTED
 
         checks = list(rt.process_health(for_a_server=True).checks)
-        checks += kick_checks(rt.kick_setup.status(guild_id), FIX_WORDS)
+        words = fix_words(rt.clock)
+        checks += kick_checks(rt.kick_setup.status(guild_id), words)
         if rt.twitch_setup.client_configured:
-            checks += twitch_checks(rt.twitch_setup.status(guild_id), FIX_WORDS)
+            checks += twitch_checks(rt.twitch_setup.status(guild_id), words)
         checks.append(rt.undone_calls.check(guild_id, listed_at=UNDONE_LISTED))
         return HealthReport(checks)
 

@@ -4,6 +4,7 @@ bot names its commands (``core/discord_bot/connections/checks.py``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from core.features.connections.checks import FixWords, consent_words
@@ -24,16 +25,30 @@ def _setup(platform: str, slug: str | None) -> str:
     return CONNECT_HERE
 
 
-def _when(moment: datetime) -> str:
+def ago(moment: datetime, now: datetime) -> str:
+    """How long before ``now`` ``moment`` was, in words ("3 hours ago"): the same for a reader in
+    any time zone."""
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    seconds = int((now - moment).total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds < 2 * 3600:
+        count, unit = seconds // 60, "minute"
+    elif seconds < 2 * 86_400:
+        count, unit = seconds // 3600, "hour"
+    else:
+        count, unit = seconds // 86_400, "day"
+    return f"{count} {unit}{'' if count == 1 else 's'} ago"
 
 
-FIX_WORDS = FixWords(
-    setup=_setup,
-    sync=lambda platform: f"press Sync {platform.capitalize()} below",
-    when=_when,
-)
+def fix_words(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> FixWords:
+    """The dashboard's words, times said as how long ago by ``clock``."""
+    return FixWords(
+        setup=_setup,
+        sync=lambda platform: f"press Sync {platform.capitalize()} below",
+        when=lambda moment: ago(moment, clock()),
+    )
 
 
 def kick_sync_words(report: SyncReport) -> str:
