@@ -19,6 +19,7 @@ __all__ = [
     "NO_MENTIONS",
     "RED",
     "TYPED_NAME_LIMIT",
+    "YELLOW",
     "format_last_seen",
     "inert",
     "truncate",
@@ -29,6 +30,7 @@ MESSAGE_LIMIT = 2000
 TYPED_NAME_LIMIT = 100  # of a name a member typed, when a reply repeats it
 GREEN = "\N{LARGE GREEN CIRCLE}"
 RED = "\N{LARGE RED CIRCLE}"
+YELLOW = "\N{LARGE YELLOW CIRCLE}"
 
 
 # Direction embeddings, overrides and isolates (U+202A-202E, U+2066-2069): one left open in a

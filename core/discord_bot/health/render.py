@@ -1,20 +1,34 @@
-"""What ``!health`` says: the overall status, then one marked line per check."""
+"""What ``!health`` says: the overall status, then one marked line per check: green when it
+passes, yellow when it works but a person has something to do, red when it fails."""
 
 from __future__ import annotations
 
-from core.discord_bot.render import GREEN, MESSAGE_LIMIT, RED, inert, truncate
-from core.health import HealthReport
+from core.discord_bot.render import GREEN, MESSAGE_LIMIT, RED, YELLOW, inert, truncate
+from core.health import Check, HealthReport
 
 
 def health_report(report: HealthReport) -> str:
-    """Overall status first, then one line per check with a green or red mark."""
-    failing = sum(1 for check in report.checks if not check.ok)
+    """Overall status first, then one line per check with its mark."""
+    total = len(report.checks)
+    failing = len(report.failures)
+    attention = sum(1 for check in report.checks if check.ok and check.degraded)
     if failing:
-        header = f"{RED} **Failing**: {failing} of {len(report.checks)} checks fail"
+        header = f"{RED} **Failing**: {failing} of {total} checks fail"
+    elif attention:
+        header = (
+            f"{YELLOW} **Needs attention**: all {total} checks pass, {attention} with something "
+            "to do"
+        )
     else:
-        header = f"{GREEN} **Healthy**: all {len(report.checks)} checks pass"
+        header = f"{GREEN} **Healthy**: all {total} checks pass"
     lines = [
-        f"{GREEN if check.ok else RED} {inert(line)}"
+        f"{_mark(check)} {inert(line)}"
         for check, line in zip(report.checks, report.lines(), strict=True)
     ]
     return truncate("\n".join([header, *lines]), MESSAGE_LIMIT)
+
+
+def _mark(check: Check) -> str:
+    if not check.ok:
+        return RED
+    return YELLOW if check.degraded else GREEN

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from core.discord_bot.connections.checks import fix_words
 from core.discord_bot.health.cog import role_sync_checks, tick_check
-from core.discord_bot.render import GREEN, RED
+from core.discord_bot.render import GREEN, RED, YELLOW
 from core.discord_bot.services import BotServices
 from core.features.connections.checks import kick_checks
 from core.features.connections.kick.setup import KickStatus
@@ -130,11 +130,28 @@ async def test_health_names_what_the_bot_could_not_do_in_this_server_only(
     [reply] = await say("!health", manager)
 
     assert (
-        f"{GREEN} WARN actions: 1 not done in the last 7 days: Twitch: delete the reward "
+        f"{YELLOW} WARN actions: 1 not done in the last 7 days: Twitch: delete the reward "
         f"'VIP 1 week' (VIP rule 2 was removed) ({clock().strftime('%b %d %H:%M')} UTC: the "
         "server follows no Twitch channel now)"
     ) in lines_of(reply)
     assert "guild B" not in reply.content
+
+
+async def test_a_check_that_needs_attention_is_not_called_healthy(
+    manager: discord.Member,
+    guild_a: discord.Guild,
+    sqlite_engine: Engine,
+    clock: Clock,
+    ticked: None,
+) -> None:
+    await _refused_call(sqlite_engine, clock, guild_a.id, "the server follows no Twitch channel")
+
+    [reply] = await say("!health", manager)
+
+    lines = lines_of(reply)
+    assert lines[0] == f"{YELLOW} **Needs attention**: all 5 checks pass, 1 with something to do"
+    [actions] = [line for line in lines if " actions: " in line]
+    assert actions.startswith(f"{YELLOW} WARN actions")
 
 
 async def test_health_needs_manage_server(alice: discord.Member) -> None:
