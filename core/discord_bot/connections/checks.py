@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import discord
@@ -16,12 +17,16 @@ def ago(moment: datetime) -> str:
     return discord.utils.format_dt(utc(moment), "R")
 
 
-def fix_words(prefix: str) -> FixWords:
+def fix_words(prefix: str, *, name: Callable[[str], str] = inert) -> FixWords:
+    """The fixes as commands. ``name`` makes a platform's text safe to show: ``str`` for a reply
+    that passes each whole line through :func:`inert` itself (escaped twice, a ``_`` shows as
+    ``\\_``)."""
+
     def setup(platform: str, slug: str | None) -> str:
         if slug is None:
             return f"run {prefix}{platform} setup <channel>"
-        return f"run {prefix}{platform} setup {inert(slug)} and open the link I send you"
+        return f"run {prefix}{platform} setup {name(slug)} and open the link I send you"
 
     return FixWords(
-        setup=setup, sync=lambda platform: f"run {prefix}{platform} sync", when=ago, name=inert
+        setup=setup, sync=lambda platform: f"run {prefix}{platform} sync", when=ago, name=name
     )

@@ -81,11 +81,13 @@ class HealthCog(commands.Cog, name="Health"):
         await ctx.send(reply, allowed_mentions=NO_MENTIONS)
 
     def _stored_checks(self, guild_id: int, prefix: str) -> list[Check]:
+        # Names unescaped: the reply passes each whole line through inert.
+        words = fix_words(prefix, name=str)
         checks = []
         if self.kick is not None:
-            checks += kick_checks(self.kick.status(guild_id), fix_words(prefix))
+            checks += kick_checks(self.kick.status(guild_id), words)
         if self.twitch is not None and self.twitch.client_configured:
-            checks += twitch_checks(self.twitch.status(guild_id), fix_words(prefix))
+            checks += twitch_checks(self.twitch.status(guild_id), words)
         if self.watchtime is not None:
             checks.append(
                 tick_check(
