@@ -143,32 +143,6 @@ def test_the_public_health_answers_200_when_degraded_and_503_when_failing(make_r
     assert (failing.status, failing.as_json()["status"]) == ("failing", "failing")
 
 
-def test_a_servers_own_health_counts_no_other_servers_events(make_runtime):
-    """The events waiting on the bus are every server's: a server's own view (!health, the
-    dashboard's overview) says the bus answers, and only the operator's says how many wait."""
-    import dataclasses
-
-    from core.wiring.front_ends import bot_services, dashboard_config
-    from tests.bus import make_event
-
-    runtime = make_runtime()
-    runtime.guilds.ensure_guild(111, "Guild A")
-    runtime.guilds.ensure_guild(222, "Guild B")
-    runtime.guilds.set_kick_channel(222, "guild_b_channel", "2002")
-    for n in range(3):  # guild B's chat, not handled yet
-        event = make_event(f"hello {n}", event_id=f"b-{n}")
-        runtime.bus.publish(dataclasses.replace(event, broadcaster_user_id="2002"))
-
-    shown = {
-        "dashboard": dashboard_config(runtime).guild_health(111).lines(),
-        "!health": bot_services(runtime).health().lines(),
-    }
-    for where, lines in shown.items():
-        (bus,) = [line for line in lines if line.startswith("ok   bus:")]
-        assert bus == "ok   bus: embedded bus answers", (where, bus)
-    assert "ok   bus: embedded bus, 3 event(s) waiting" in runtime.health().lines()
-
-
 def test_the_overview_says_when_the_last_events_came_in_words(make_runtime):
     """The overview's "last chat message" line said "2030-06-01 09:00 UTC": a streamer in
     another zone had to work out when that was. It says how long ago, as !health does."""

@@ -214,11 +214,10 @@ class Assembly(FeatureServices):
         ]
         return HealthReport(checks)
 
-    def process_health(self, *, for_a_server: bool = False) -> HealthReport:
+    def process_health(self) -> HealthReport:
         """This process's checks alone (database, bus, Redis, Discord, webhooks): what a
         server's own health view (``!health``, the dashboard's overview) shows before its own
-        lines, ``for_a_server``: then nothing here names or counts another server (the bus
-        says it answers; how many events wait, every server's, is the operator's)."""
+        lines. Nothing here names or counts another server."""
 
         def database() -> str:
             db.ping(self.engine)
@@ -231,8 +230,6 @@ class Assembly(FeatureServices):
 
         def bus() -> str:
             self.bus.ping()
-            if for_a_server:
-                return f"{self.bus.name} bus answers"
             return f"{self.bus.name} bus, {self.bus.backlog()} event(s) waiting"
 
         checks = [run_check("database", database), run_check("bus", bus)]

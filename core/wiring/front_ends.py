@@ -24,10 +24,7 @@ def bot_services(rt: Assembly) -> BotServices:
     """What the Discord bot's cogs work with."""
     from core.discord_bot.services import BotServices
 
-    def health() -> HealthReport:  # !health: a server's own view
-        return rt.process_health(for_a_server=True)
-
-    return BotServices(**services_of(rt), health=health, clock=rt.clock)
+    return BotServices(**services_of(rt), health=rt.process_health, clock=rt.clock)
 
 
 def web_services(rt: Assembly) -> WebServices:
@@ -74,7 +71,7 @@ def dashboard_config(rt: Assembly) -> DashboardConfig:
         from core.web.dashboard.connection_words import fix_words
         from core.web.dashboard.guilds import UNDONE_LISTED
 
-        checks = list(rt.process_health(for_a_server=True).checks)
+        checks = list(rt.process_health().checks)
         words = fix_words(rt.clock)
         checks += kick_checks(rt.kick_setup.status(guild_id), words)
         if rt.twitch_setup.client_configured:
