@@ -183,3 +183,21 @@ def test_how_long_ago_in_words(before, said):
 
     now = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
     assert ago(now - before, now) == said
+
+
+def test_a_servers_own_health_counts_no_other_servers_events(make_runtime):
+    """The bus's backlog counts every server's events: the operator's, not a server's."""
+    from core.wiring.front_ends import bot_services, dashboard_config
+    from tests.support.events import chat_message
+
+    runtime = make_runtime()
+    runtime.bus.publish(chat_message("hi", broadcaster="333"))  # another server's channel
+    [operator] = [line for line in runtime.health().lines() if " bus: " in line]
+    assert operator == "ok   bus: embedded bus, 1 event(s) waiting"
+    shown = {
+        "dashboard": dashboard_config(runtime).guild_health(111).lines(),
+        "!health": bot_services(runtime).health().lines(),
+    }
+    for where, lines in shown.items():
+        [bus] = [line for line in lines if " bus: " in line]
+        assert bus == "ok   bus: embedded bus answers", where
