@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 
 @dataclass(frozen=True)
@@ -97,3 +98,12 @@ def webhooks_check(*, twitch_secret_set: bool, base_url: str | None = None) -> C
     return Check(
         "webhooks", True, webhook_routes(twitch_secret_set=twitch_secret_set, base_url=base_url)
     )
+
+
+def waited(span: timedelta) -> str:
+    """A wait of minutes or hours in words: "25 min", "3 h 5 min"."""
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"

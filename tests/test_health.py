@@ -201,3 +201,52 @@ def test_a_servers_own_health_counts_no_other_servers_events(make_runtime):
     for where, lines in shown.items():
         [bus] = [line for line in lines if " bus: " in line]
         assert bus == "ok   bus: embedded bus answers", where
+
+
+def test_the_operators_health_says_when_events_wait_too_long(make_runtime):
+    """Events queued and not handled for minutes: no bot process handles them (or it is stuck).
+    The web side still takes webhooks, so the report is degraded, not failing."""
+    from tests.support.clock import Clock
+    from tests.support.events import chat_message
+
+    clock = Clock(datetime(2026, 11, 26, 12, tzinfo=UTC))
+    runtime = make_runtime(clock=clock)
+    runtime.bus.publish(chat_message("hi"))
+    clock.advance(minutes=2)
+    assert "ok   bus: embedded bus, 1 event(s) waiting" in runtime.health().lines()
+
+    clock.advance(minutes=18)
+    report = runtime.health()
+
+    assert report.status == "degraded"
+    assert (
+        "WARN bus: embedded bus, 1 event(s) waiting, the oldest for 20 min: no bot process "
+        "handles them (is one running? its log says why)"
+    ) in report.lines()
+    assert report.as_json()["checks"]["bus"] == {"ok": True, "detail": "bus needs attention"}
+
+
+def test_the_operators_health_says_when_outside_calls_are_overdue(make_runtime):
+    """A call to a partner waiting well past its time: no worker makes them, or the partner
+    stopped answering."""
+    from core.outbox import store
+    from core.outbox.store import Effect
+    from tests.support.clock import Clock
+
+    clock = Clock(datetime(2026, 11, 26, 12, tzinfo=UTC))
+    runtime = make_runtime(clock=clock)
+    assert "ok   outbox: no call to a partner is overdue" in runtime.health().lines()
+    with runtime.engine.begin() as conn:
+        store.enqueue(conn, Effect("discord", "post", 111, "post:1", {}), clock())
+    clock.advance(minutes=2)
+    assert "ok   outbox: no call to a partner is overdue" in runtime.health().lines()
+
+    clock.advance(minutes=23)
+    report = runtime.health()
+
+    assert report.status == "degraded"
+    assert (
+        "WARN outbox: calls to Discord wait 25 min past their time: no bot process makes them "
+        "or Discord does not answer (the bot's log says which)"
+    ) in report.lines()
+    assert report.as_json()["checks"]["outbox"] == {"ok": True, "detail": "outbox needs attention"}

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import redis
 
 from core.bus.dispatch import Dispatcher, EventHandler
+from core.bus.health import bus_check
 from core.config import Settings
 from core.discord_bot.gateway import DiscordGateway
 from core.events import Event, Platform, system_clock
@@ -30,6 +31,7 @@ from core.health import Check, HealthReport, run_check, webhooks_check
 from core.logs import guild_names
 from core.metrics import Metrics
 from core.outbox import DISCORD, store
+from core.outbox.overdue import overdue_check
 from core.outbox.undone import UndoneCalls
 from core.outbox.worker import OutboxWorker
 from core.ownership.presence import discord_check
@@ -211,6 +213,7 @@ class Assembly(FeatureServices):
             consent_check(self.engine, self.guilds.name_of),
             self.payment_doubts.health_check(),
             self.kick_public_key.health_check(),
+            overdue_check(self.engine, [w.service for w in self.outbox_workers], self.clock()),
         ]
         return HealthReport(checks)
 
@@ -218,7 +221,7 @@ class Assembly(FeatureServices):
         """This process's checks alone (database, bus, Redis, Discord, webhooks): what a
         server's own health view (``!health``, the dashboard's overview) shows before its own
         lines. Nothing here names or counts another server: the bus's ``backlog`` (every
-        server's events) only when asked, for the operator."""
+        server's events, and whether they wait too long) only when asked, for the operator."""
 
         def database() -> str:
             db.ping(self.engine)
@@ -229,13 +232,10 @@ class Assembly(FeatureServices):
                 )
             return f"{self.engine.dialect.name} answers, schema up to date"
 
-        def bus() -> str:
-            self.bus.ping()
-            if not backlog:
-                return f"{self.bus.name} bus answers"
-            return f"{self.bus.name} bus, {self.bus.backlog()} event(s) waiting"
-
-        checks = [run_check("database", database), run_check("bus", bus)]
+        checks = [
+            run_check("database", database),
+            bus_check(self.bus, self.clock(), backlog=backlog),
+        ]
         if self.redis is not None:
             checks.append(run_check("redis", self._ping_redis))
         if self.discord.enabled:  # this process runs the bot: it must be connected
