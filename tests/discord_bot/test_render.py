@@ -137,10 +137,13 @@ def test_healthy_report_says_so_first() -> None:
     assert health_render.health_report(report).startswith(f"{render.GREEN} **Healthy**")
 
 
-def test_health_report_stays_within_discords_message_limit() -> None:
-    report = HealthReport([Check("database", False, "x" * 5000)])
+def test_health_messages_stay_within_discords_message_limit() -> None:
+    report = HealthReport([Check("database", False, "x" * 5000), Check("bus", True, "y" * 1500)])
 
-    assert len(health_render.health_report(report)) <= render.MESSAGE_LIMIT
+    messages = health_render.health_messages(report)
+
+    assert [len(message) <= render.MESSAGE_LIMIT for message in messages] == [True] * 3
+    assert messages[2].endswith("y" * 1500)
 
 
 def test_the_raffle_close_announcement_names_the_ledger_hash_and_the_beacon_round() -> None:

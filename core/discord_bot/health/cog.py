@@ -77,8 +77,8 @@ class HealthCog(commands.Cog, name="Health"):
             settings = await asyncio.to_thread(self.linking.settings, guild.id)
             if settings.linked_role_id is not None:
                 checks.append(linked_role_check(guild, settings.linked_role_id, ctx.clean_prefix))
-        reply = render.health_report(HealthReport(checks))
-        await ctx.send(reply, allowed_mentions=NO_MENTIONS)
+        for reply in render.health_messages(HealthReport(checks)):
+            await ctx.send(reply, allowed_mentions=NO_MENTIONS)
 
     def _stored_checks(self, guild_id: int, prefix: str) -> list[Check]:
         # Names unescaped: the reply passes each whole line through inert.

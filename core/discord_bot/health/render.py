@@ -7,8 +7,22 @@ from core.discord_bot.render import GREEN, MESSAGE_LIMIT, RED, YELLOW, inert, tr
 from core.health import Check, HealthReport
 
 
+def health_messages(report: HealthReport) -> list[str]:
+    """:func:`health_report` in messages Discord takes (2,000 characters each), cut between
+    lines, so that no line is lost."""
+    messages: list[str] = []
+    for line in health_report(report).splitlines():
+        line = truncate(line, MESSAGE_LIMIT)
+        if messages and len(messages[-1]) + 1 + len(line) <= MESSAGE_LIMIT:
+            messages[-1] += "\n" + line
+        else:
+            messages.append(line)
+    return messages
+
+
 def health_report(report: HealthReport) -> str:
-    """Overall status first, then one line per check with its mark."""
+    """Overall status first, then one line per check with its mark (in several messages when
+    longer than one: :func:`health_messages`)."""
     total = len(report.checks)
     failing = len(report.failures)
     attention = sum(1 for check in report.checks if check.ok and check.degraded)
@@ -25,7 +39,7 @@ def health_report(report: HealthReport) -> str:
         f"{_mark(check)} {inert(line)}"
         for check, line in zip(report.checks, report.lines(), strict=True)
     ]
-    return truncate("\n".join([header, *lines]), MESSAGE_LIMIT)
+    return "\n".join([header, *lines])
 
 
 def _mark(check: Check) -> str:

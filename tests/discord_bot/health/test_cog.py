@@ -154,6 +154,28 @@ async def test_a_check_that_needs_attention_is_not_called_healthy(
     assert actions.startswith(f"{YELLOW} WARN actions")
 
 
+# Many lines, as a server with both platforms, their events and partners' refusals has.
+LONG = HealthReport([Check(f"check {n}", True, f"line {n} " + "words " * 25) for n in range(20)])
+
+
+@pytest.mark.parametrize("health_report", [LONG])
+async def test_a_report_longer_than_a_message_comes_whole_in_several(
+    manager: discord.Member, guild_a: discord.Guild, linking: LinkingService, ticked: None
+) -> None:
+    """Discord takes 2,000 characters a message: cut there, the server's own lines (last)
+    were lost, a failing one among them."""
+    linking.set_linked_role(guild_a.id, 987654321098765432)
+
+    replies = await say("!health", manager)
+
+    assert len(replies) == 2
+    assert all(len(reply.content) <= 2000 for reply in replies)
+    lines = [line for reply in replies for line in lines_of(reply)]
+    assert lines[0] == f"{RED} **Failing**: 1 of 25 checks fail"
+    assert len(lines) == 26
+    assert lines[-1].startswith(f"{RED} FAIL linked role: deleted (987654321098765432)")
+
+
 async def test_health_needs_manage_server(alice: discord.Member) -> None:
     [reply] = await say("!health", alice)
 
