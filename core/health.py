@@ -14,7 +14,7 @@ detail says only that the check needs attention.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 
@@ -24,6 +24,13 @@ class Check:
     ok: bool
     detail: str
     degraded: bool = False  # ok, but a person has something to do (the detail says what)
+    # The detail without what only the operator may read (a bot process's host name), for the
+    # public ``/health`` and a server's own view; None when the detail holds nothing of that.
+    public: str | None = None
+
+    def for_a_server(self) -> Check:
+        """This check as the public and a server's view show it (:attr:`public`)."""
+        return self if self.public is None else replace(self, detail=self.public, public=None)
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,7 @@ class HealthReport:
 def _public_detail(check: Check) -> str:
     if not check.ok:
         return f"{check.name} unreachable"
-    return f"{check.name} needs attention" if check.degraded else check.detail
+    return f"{check.name} needs attention" if check.degraded else check.for_a_server().detail
 
 
 def _mark(check: Check) -> str:

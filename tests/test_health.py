@@ -250,3 +250,27 @@ def test_the_operators_health_says_when_outside_calls_are_overdue(make_runtime):
         "or Discord does not answer (the bot's log says which)"
     ) in report.lines()
     assert report.as_json()["checks"]["outbox"] == {"ok": True, "detail": "outbox needs attention"}
+
+
+def test_the_public_health_and_a_servers_view_name_no_bot_process(make_runtime):
+    """A bot process's name is its host's name, pid and a random part: the operator's to read
+    (``core health``), not the internet's (``/health``) nor a server's (the overview)."""
+    from core.events import system_clock
+    from core.ownership.leases import Leases
+    from core.ownership.presence import Presence, discord_presence_name
+    from core.wiring.front_ends import dashboard_config
+
+    runtime = make_runtime(DISCORD_TOKEN="a-token-this-process-does-not-use")
+    bot = Leases(runtime.engine, "ip-10-0-3-7-4711-ab12cd34", system_clock, seconds=8)
+    assert Presence(bot, discord_presence_name(None), lambda: True).beat()
+
+    answer = runtime.create_web_app().test_client().get("/health")
+
+    assert answer.json["checks"]["discord"] == {"ok": True, "detail": "connected"}
+    assert "ip-10-0-3-7" not in answer.get_data(as_text=True)
+    [line] = [
+        line for line in dashboard_config(runtime).guild_health(111).lines() if "discord" in line
+    ]
+    assert line == "ok   discord: connected"
+    operator = "\n".join(runtime.health().lines())
+    assert "discord: connected: discord (bot process ip-10-0-3-7-4711-ab12cd34)" in operator

@@ -90,15 +90,20 @@ def discord_check(leases: Leases, shard_count: int | None) -> Check:
         f"{name.removeprefix(PRESENCE)} (bot process {holder})"
         for name, holder in sorted(present.items())
     )
+    # Without the processes' names (a host's name, a pid), for /health and a server's view.
+    shards = ", ".join(name.removeprefix(PRESENCE) for name in sorted(present))
+    public = "connected" if shard_count is None else f"connected: {shards}"
     expected = {discord_presence_name(None)}
     if shard_count is not None:
         expected = {discord_presence_name((n, shard_count)) for n in range(shard_count)}
     missing = sorted(name.removeprefix(PRESENCE) for name in expected - set(present))
     if missing:
+        lacking = f"; no process connected for {', '.join(missing)}"
         return Check(
             "discord",
             True,
-            f"connected: {connected}; no process connected for {', '.join(missing)}",
+            f"connected: {connected}{lacking}",
             degraded=True,
+            public=public + lacking,
         )
-    return Check("discord", True, f"connected: {connected}")
+    return Check("discord", True, f"connected: {connected}", public=public)

@@ -209,7 +209,7 @@ class Assembly(FeatureServices):
         process's checks, then the lines that speak of every server (which ones need their
         streamer to connect again, payments in doubt across servers)."""
         checks = [
-            *self.process_health(backlog=True).checks,
+            *self.process_health(operator=True).checks,
             consent_check(self.engine, self.guilds.name_of),
             self.payment_doubts.health_check(),
             self.kick_public_key.health_check(),
@@ -217,11 +217,12 @@ class Assembly(FeatureServices):
         ]
         return HealthReport(checks)
 
-    def process_health(self, *, backlog: bool = False) -> HealthReport:
+    def process_health(self, *, operator: bool = False) -> HealthReport:
         """This process's checks alone (database, bus, Redis, Discord, webhooks): what a
         server's own health view (``!health``, the dashboard's overview) shows before its own
-        lines. Nothing here names or counts another server: the bus's ``backlog`` (every
-        server's events, and whether they wait too long) only when asked, for the operator."""
+        lines. Nothing here names or counts another server, nor names a bot process (a host):
+        the bus's backlog (every server's events, and whether they wait too long) and the bot
+        processes' names only for the ``operator``."""
 
         def database() -> str:
             db.ping(self.engine)
@@ -234,7 +235,7 @@ class Assembly(FeatureServices):
 
         checks = [
             run_check("database", database),
-            bus_check(self.bus, self.clock(), backlog=backlog),
+            bus_check(self.bus, self.clock(), backlog=operator),
         ]
         if self.redis is not None:
             checks.append(run_check("redis", self._ping_redis))
@@ -245,7 +246,7 @@ class Assembly(FeatureServices):
             shard = self.settings.discord.shard
             checks.append(discord_check(self.ownership.leases, shard[1] if shard else None))
         checks.append(self.webhooks_check())
-        return HealthReport(checks)
+        return HealthReport(checks if operator else [check.for_a_server() for check in checks])
 
     def webhooks_check(self) -> Check:
         """Which webhook routes take deliveries (both platforms' when both are configured)."""
