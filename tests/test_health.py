@@ -274,3 +274,18 @@ def test_the_public_health_and_a_servers_view_name_no_bot_process(make_runtime):
     assert line == "ok   discord: connected"
     operator = "\n".join(runtime.health().lines())
     assert "discord: connected: discord (bot process ip-10-0-3-7-4711-ab12cd34)" in operator
+
+
+def test_the_overview_of_a_twitch_only_server_does_not_fail_for_kick(make_runtime):
+    from core.wiring.front_ends import dashboard_config
+
+    runtime = make_runtime(TWITCH_CLIENT_ID="an-app", TWITCH_CLIENT_SECRET="s3cret")
+    runtime.guilds.set_twitch_channel(111, "cozy", "456")
+
+    lines = dashboard_config(runtime).guild_health(111).lines()
+
+    assert (
+        "ok   kick: this server follows no Kick channel, only Twitch (to follow one: choose the "
+        "channel on this server's Kick & Twitch page)"
+    ) in lines
+    assert not any(line.startswith("FAIL kick") for line in lines)

@@ -67,15 +67,16 @@ def dashboard_config(rt: Assembly) -> DashboardConfig:
     def guild_health(guild_id: int) -> HealthReport:
         # The process checks of /health (none naming another server), then the guild's own
         # lines of !health.
-        from core.features.connections.checks import kick_checks, twitch_checks
+        from core.features.connections.checks import platform_checks
         from core.web.dashboard.connection_words import fix_words
         from core.web.dashboard.guilds import UNDONE_LISTED
 
         checks = list(rt.process_health().checks)
-        words = fix_words(rt.clock)
-        checks += kick_checks(rt.kick_setup.status(guild_id), words)
-        if rt.twitch_setup.client_configured:
-            checks += twitch_checks(rt.twitch_setup.status(guild_id), words)
+        twitch = rt.twitch_setup
+        twitch_status = twitch.status(guild_id) if twitch.client_configured else None
+        checks += platform_checks(
+            rt.kick_setup.status(guild_id), twitch_status, fix_words(rt.clock)
+        )
         checks.append(rt.undone_calls.check(guild_id, listed_at=UNDONE_LISTED))
         return HealthReport(checks)
 

@@ -17,7 +17,7 @@ from core.discord_bot.connections.checks import ago, fix_words
 from core.discord_bot.health import render
 from core.discord_bot.linking.outbound import role_problem
 from core.discord_bot.render import NO_MENTIONS
-from core.features.connections.checks import kick_checks, twitch_checks
+from core.features.connections.checks import platform_checks
 from core.features.connections.kick.setup import KickSetup
 from core.features.connections.twitch.setup import TwitchSetup
 from core.features.linking.service import LinkingService
@@ -84,10 +84,11 @@ class HealthCog(commands.Cog, name="Health"):
         # Names unescaped: the reply passes each whole line through inert.
         words = fix_words(prefix, name=str)
         checks = []
-        if self.kick is not None:
-            checks += kick_checks(self.kick.status(guild_id), words)
+        kick = self.kick.status(guild_id) if self.kick is not None else None
+        twitch = None
         if self.twitch is not None and self.twitch.client_configured:
-            checks += twitch_checks(self.twitch.status(guild_id), words)
+            twitch = self.twitch.status(guild_id)
+        checks += platform_checks(kick, twitch, words)
         if self.watchtime is not None:
             checks.append(
                 tick_check(

@@ -34,6 +34,37 @@ class FixWords:
     name: Callable[[str], str] = str
 
 
+def platform_checks(
+    kick: KickStatus | None, twitch: TwitchStatus | None, words: FixWords
+) -> list[Check]:
+    """A server's Kick and Twitch lines (``!health``, the dashboard's overview), of each
+    platform the bot serves (None: it does not). A server may follow Kick alone or Twitch alone:
+    the platform it does not follow is then no failure, only a line that says how to add it."""
+    statuses = {"kick": kick, "twitch": twitch}
+    followed = [name for name, status in statuses.items() if status and status.channel]
+    checks = []
+    for platform, status in statuses.items():
+        if status is None:
+            continue
+        if status.channel is None and followed:
+            checks.append(_not_followed(platform, followed[0], words))
+        elif isinstance(status, KickStatus):
+            checks += kick_checks(status, words)
+        else:
+            checks += twitch_checks(status, words)
+    return checks
+
+
+def _not_followed(platform: str, followed: str, words: FixWords) -> Check:
+    name, other = platform.capitalize(), followed.capitalize()
+    return Check(
+        platform,
+        True,
+        f"this server follows no {name} channel, only {other} (to follow one: "
+        f"{words.setup(platform, None)})",
+    )
+
+
 def kick_checks(status: KickStatus, words: FixWords) -> list[Check]:
     channel, connection = status.channel, status.connection
     if channel is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 import pytest
 
+from core.discord_bot.render import GREEN
 from core.discord_bot.services import BotServices
 from core.runtime import Runtime
 from tests.discord_bot.fake_discord import say
@@ -13,7 +14,8 @@ from tests.support.clock import Clock
 
 @pytest.fixture
 def runtime(make_runtime, clock: Clock) -> Runtime:  # type: ignore[no-untyped-def]
-    return make_runtime(clock=clock)
+    """With a Twitch app, as an operator who serves Kick and Twitch servers has."""
+    return make_runtime(clock=clock, TWITCH_CLIENT_ID="an-app", TWITCH_CLIENT_SECRET="s3cret")
 
 
 @pytest.fixture
@@ -35,3 +37,26 @@ async def test_a_channel_name_with_an_underscore_is_shown_as_it_is_typed(
         "link I send you"
     ) in reply.content
     assert "\\\\" not in reply.content
+
+
+@pytest.mark.parametrize("follows", ["kick", "twitch"])
+async def test_a_server_that_follows_one_platform_is_not_failed_for_the_other(
+    follows: str, manager: discord.Member, guild_a: discord.Guild, runtime: Runtime
+) -> None:
+    """A server may follow Kick alone or Twitch alone: the other platform's line is no
+    failure (it made every such server's !health red for good)."""
+    if follows == "kick":
+        runtime.guilds.set_kick_channel(guild_a.id, "cozy", "123")
+    else:
+        runtime.guilds.set_twitch_channel(guild_a.id, "cozy", "456")
+    other, command = ("Twitch", "twitch") if follows == "kick" else ("Kick", "kick")
+    shown = "Kick" if follows == "kick" else "Twitch"
+    expected = (
+        f"ok   {command}: this server follows no {other} channel, only {shown} (to follow one: "
+        f"run !{command} setup <channel>)"
+    )
+
+    [reply] = await say("!health", manager)
+
+    assert f"{GREEN} {expected}" in reply.content.splitlines()
+    assert f"FAIL {command}" not in reply.content
