@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import TypeVar
 
 import discord
 from discord.ext import commands
 
+from core.bus.base import is_outage
 from core.discord_bot.common import guild_of, manage_server
 from core.discord_bot.connections.checks import ago, fix_words
 from core.discord_bot.health import render
@@ -28,6 +30,8 @@ from core.features.watchtime.durations import format_duration
 from core.features.watchtime.service import WatchtimeService
 from core.health import Check, HealthReport
 from core.outbox.undone import UndoneCalls
+
+T = TypeVar("T")
 
 # A tick this many intervals late means the scheduler stopped or cannot keep up.
 LATE_TICKS = 3
@@ -68,39 +72,72 @@ class HealthCog(commands.Cog, name="Health"):
         report = await asyncio.to_thread(self.health)
         checks = list(report.checks)
         checks += await asyncio.to_thread(self._stored_checks, guild.id, ctx.clean_prefix)
-        if self.roles is not None:
-            tiers = await asyncio.to_thread(self.roles.tiers, guild.id)
-            checks += role_checks(guild, tiers, ctx.clean_prefix)
-        if self.role_sync is not None:
-            checks += role_sync_checks(self.role_sync.last_result(guild.id))
-        if self.linking is not None:
-            settings = await asyncio.to_thread(self.linking.settings, guild.id)
-            if settings.linked_role_id is not None:
-                checks.append(linked_role_check(guild, settings.linked_role_id, ctx.clean_prefix))
+        checks += await self._role_checks(guild, ctx.clean_prefix)
         for reply in render.health_messages(HealthReport(checks)):
             await ctx.send(reply, allowed_mentions=NO_MENTIONS)
 
+    async def _role_checks(self, guild: discord.Guild, prefix: str) -> list[Check]:
+        checks = []
+        if self.roles is not None:
+            roles = self.roles
+            tiers = await asyncio.to_thread(unless_down, lambda: roles.tiers(guild.id))
+            checks += (
+                role_checks(guild, tiers, prefix)
+                if tiers is not None
+                else [unread("watchtime roles")]
+            )
+        if self.role_sync is not None:
+            checks += role_sync_checks(self.role_sync.last_result(guild.id))
+        if self.linking is not None:
+            linking = self.linking
+            settings = await asyncio.to_thread(unless_down, lambda: linking.settings(guild.id))
+            if settings is None:
+                checks.append(unread("linked role"))
+            elif settings.linked_role_id is not None:
+                checks.append(linked_role_check(guild, settings.linked_role_id, prefix))
+        return checks
+
     def _stored_checks(self, guild_id: int, prefix: str) -> list[Check]:
+        checks = unless_down(lambda: self._connection_checks(guild_id, prefix))
+        checks = [unread("kick and twitch")] if checks is None else checks
+        if self.watchtime is not None:
+            watchtime = self.watchtime
+            tick = unless_down(
+                lambda: tick_check(
+                    watchtime.tick_lag(guild_id),
+                    watchtime.settings.interval_seconds,
+                    watchtime.tracking_status(guild_id).enabled,
+                    prefix,
+                )
+            )
+            checks.append(tick or unread("watchtime tick"))
+        if self.undone is not None:
+            checks.append(self.undone.check(guild_id))
+        return checks
+
+    def _connection_checks(self, guild_id: int, prefix: str) -> list[Check]:
         # Names unescaped: the reply passes each whole line through inert.
         words = fix_words(prefix, name=str)
-        checks = []
         kick = self.kick.status(guild_id) if self.kick is not None else None
         twitch = None
         if self.twitch is not None and self.twitch.client_configured:
             twitch = self.twitch.status(guild_id)
-        checks += platform_checks(kick, twitch, words)
-        if self.watchtime is not None:
-            checks.append(
-                tick_check(
-                    self.watchtime.tick_lag(guild_id),
-                    self.watchtime.settings.interval_seconds,
-                    self.watchtime.tracking_status(guild_id).enabled,
-                    prefix,
-                )
-            )
-        if self.undone is not None:
-            checks.append(self.undone.check(guild_id))
-        return checks
+        return platform_checks(kick, twitch, words)
+
+
+def unless_down(read: Callable[[], T]) -> T | None:
+    """``read()``, or None when the database (or Redis) did not answer: the process checks'
+    own lines say so, and the rest of the report is still worth reading."""
+    try:
+        return read()
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        return None
+
+
+def unread(name: str) -> Check:
+    return Check(name, True, "not checked: the database did not answer")
 
 
 # --- the checks, as plain functions of what the services and Discord report -----------------
