@@ -19,6 +19,7 @@ from core.features.connections.kick.subscriptions import WANTED_EVENTS
 from core.features.connections.twitch.setup import TwitchStatus
 from core.features.connections.twitch.subscriptions import REQUIRED_SCOPES, WANTED_TYPES
 from core.health import Check
+from core.platforms.kick.pusher import PusherState
 from core.platforms.twitch.eventsub_ws import EventSubState
 
 
@@ -70,6 +71,8 @@ def kick_checks(status: KickStatus, words: FixWords) -> list[Check]:
     if channel is None:
         return [Check("kick", False, f"no Kick channel set up: {words.setup('kick', None)}")]
     slug = words.name(channel.channel_slug)
+    if not status.client_configured:
+        return _pusher_only(status, slug, words)
     setup = words.setup("kick", channel.channel_slug)
     if connection.needs_reauthorization:
         link = Check("kick connection", False, f"needs re-authorization: {setup}")
@@ -96,13 +99,38 @@ def kick_checks(status: KickStatus, words: FixWords) -> list[Check]:
         subscriptions = Check("kick subscriptions", True, f"{live}/{len(WANTED_EVENTS)} live")
     checks = [link, subscriptions]
     if status.pusher is not None:
-        ok = status.pusher.status == "connected"
-        detail = status.pusher.status.replace("_", " ")
-        if not ok and status.pusher.last_error:
-            detail += f" ({words.name(status.pusher.last_error)})"
-        checks.append(Check("kick pusher", ok, detail))
+        checks.append(_pusher_check(status.pusher, words))
     checks += last_event_checks(status.last_events, words)
     return checks
+
+
+def _pusher_only(status: KickStatus, slug: str, words: FixWords) -> list[Check]:
+    """Without a Kick app (behind NAT) no streamer connects and no webhook is subscribed:
+    Pusher alone brings the channel's events, so its line is the one that may fail."""
+    link = Check(
+        "kick connection",
+        True,
+        f"{slug}: no Kick app (KICK_CLIENT_ID and KICK_CLIENT_SECRET), so no webhooks: events "
+        "come over Pusher",
+    )
+    if status.pusher is None:
+        pusher = Check(
+            "kick pusher",
+            False,
+            "not listening to this channel's chatroom (its chatroom id is unknown, or "
+            "KICK_PUSHER_ENABLED is off): with no Kick app, no Kick event reaches the bot",
+        )
+    else:
+        pusher = _pusher_check(status.pusher, words)
+    return [link, pusher, *last_event_checks(status.last_events, words)]
+
+
+def _pusher_check(pusher: PusherState, words: FixWords) -> Check:
+    ok = pusher.status == "connected"
+    detail = pusher.status.replace("_", " ")
+    if not ok and pusher.last_error:
+        detail += f" ({words.name(pusher.last_error)})"
+    return Check("kick pusher", ok, detail)
 
 
 def last_event_checks(last_events: Mapping[str, datetime], words: FixWords) -> list[Check]:

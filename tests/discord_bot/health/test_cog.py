@@ -416,3 +416,40 @@ async def _refused_call(engine: Engine, clock: Clock, guild_id: int, reason: str
         "delete the reward 'VIP 1 week' (VIP rule 2 was removed)",
     )  # fmt: skip
     await end_calls(engine, clock, (effect, Refused(reason)))
+
+
+def test_without_a_kick_app_pusher_is_what_counts() -> None:
+    """Behind NAT, with no Kick app, Pusher alone brings Kick's events: no streamer can connect
+    and no webhook can be subscribed, so neither is a failure (it kept such servers red)."""
+    status = dataclasses.replace(
+        kick_status(connected=False, missing=WANTED_EVENTS, pusher=PusherState("connected")),
+        client_configured=False,
+    )
+
+    checks = kick_checks(status, fix_words("!"))
+
+    assert [(c.name, c.ok, c.detail) for c in checks] == [
+        (
+            "kick connection",
+            True,
+            "streamer: no Kick app (KICK_CLIENT_ID and KICK_CLIENT_SECRET), so no webhooks: "
+            "events come over Pusher",
+        ),
+        ("kick pusher", True, "connected"),
+        ("last event", True, "none since the bot started (normal while offline)"),
+    ]
+
+
+def test_without_a_kick_app_or_pusher_no_event_comes() -> None:
+    status = dataclasses.replace(
+        kick_status(connected=False, missing=WANTED_EVENTS), client_configured=False
+    )
+
+    checks = kick_checks(status, fix_words("!"))
+
+    assert ("kick pusher", False) in [(c.name, c.ok) for c in checks]
+    [pusher] = [c for c in checks if c.name == "kick pusher"]
+    assert pusher.detail == (
+        "not listening to this channel's chatroom (its chatroom id is unknown, or "
+        "KICK_PUSHER_ENABLED is off): with no Kick app, no Kick event reaches the bot"
+    )

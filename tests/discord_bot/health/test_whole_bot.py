@@ -14,8 +14,11 @@ from tests.support.clock import Clock
 
 @pytest.fixture
 def runtime(make_runtime, clock: Clock) -> Runtime:  # type: ignore[no-untyped-def]
-    """With a Twitch app, as an operator who serves Kick and Twitch servers has."""
-    return make_runtime(clock=clock, TWITCH_CLIENT_ID="an-app", TWITCH_CLIENT_SECRET="s3cret")
+    """With a Kick and a Twitch app, as an operator who serves Kick and Twitch servers has."""
+    apps = {
+        f"{p}_CLIENT_{k}": f"{p}-{k}".lower() for p in ("KICK", "TWITCH") for k in ("ID", "SECRET")
+    }
+    return make_runtime(clock=clock, **apps)
 
 
 @pytest.fixture
