@@ -113,16 +113,19 @@ def _pusher_only(status: KickStatus, slug: str, words: FixWords) -> list[Check]:
         f"{slug}: no Kick app (KICK_CLIENT_ID and KICK_CLIENT_SECRET), so no webhooks: events "
         "come over Pusher",
     )
-    if status.pusher is None:
-        pusher = Check(
-            "kick pusher",
-            False,
-            "not listening to this channel's chatroom (its chatroom id is unknown, or "
-            "KICK_PUSHER_ENABLED is off): with no Kick app, no Kick event reaches the bot",
+    checks = [link]
+    if status.channel is not None and status.channel.chatroom_id is None:
+        checks.append(
+            Check(
+                "kick pusher",
+                False,
+                "the channel's chatroom id is unknown, so Pusher cannot listen: with no Kick app, "
+                "no Kick event reaches the bot (set the channel up again with its chatroom id)",
+            )
         )
-    else:
-        pusher = _pusher_check(status.pusher, words)
-    return [link, pusher, *last_event_checks(status.last_events, words)]
+    elif status.pusher is not None:  # else another process may listen: no state here
+        checks.append(_pusher_check(status.pusher, words))
+    return [*checks, *last_event_checks(status.last_events, words)]
 
 
 def _pusher_check(pusher: PusherState, words: FixWords) -> Check:

@@ -421,10 +421,9 @@ async def _refused_call(engine: Engine, clock: Clock, guild_id: int, reason: str
 def test_without_a_kick_app_pusher_is_what_counts() -> None:
     """Behind NAT, with no Kick app, Pusher alone brings Kick's events: no streamer can connect
     and no webhook can be subscribed, so neither is a failure (it kept such servers red)."""
-    status = dataclasses.replace(
-        kick_status(connected=False, missing=WANTED_EVENTS, pusher=PusherState("connected")),
-        client_configured=False,
-    )
+    status = kick_status(connected=False, missing=WANTED_EVENTS, pusher=PusherState("connected"))
+    with_chatroom = dataclasses.replace(status.channel, chatroom_id=77)
+    status = dataclasses.replace(status, channel=with_chatroom, client_configured=False)
 
     checks = kick_checks(status, fix_words("!"))
 
@@ -440,7 +439,7 @@ def test_without_a_kick_app_pusher_is_what_counts() -> None:
     ]
 
 
-def test_without_a_kick_app_or_pusher_no_event_comes() -> None:
+def test_without_a_kick_app_or_a_chatroom_id_no_event_comes() -> None:
     status = dataclasses.replace(
         kick_status(connected=False, missing=WANTED_EVENTS), client_configured=False
     )
@@ -450,6 +449,6 @@ def test_without_a_kick_app_or_pusher_no_event_comes() -> None:
     assert ("kick pusher", False) in [(c.name, c.ok) for c in checks]
     [pusher] = [c for c in checks if c.name == "kick pusher"]
     assert pusher.detail == (
-        "not listening to this channel's chatroom (its chatroom id is unknown, or "
-        "KICK_PUSHER_ENABLED is off): with no Kick app, no Kick event reaches the bot"
+        "the channel's chatroom id is unknown, so Pusher cannot listen: with no Kick app, no "
+        "Kick event reaches the bot (set the channel up again with its chatroom id)"
     )
