@@ -26,16 +26,20 @@ def check_hours(hours: int) -> int:
 
 
 def check_whole(value: str | None) -> int:
-    """A whole number an admin typed ("5k", "5,000"), or the refusal."""
+    """A whole number an admin typed in ASCII digits ("5000", "5,000" or "5_000"), or the
+    refusal: no "+", no other script's digits, no "5k". A minus is kept for the range check
+    that follows, which says what the range is."""
+    word = str(value or "").strip()
+    negative = word.startswith("-")
     try:
-        return parse_whole_amount(str(value))
+        amount = parse_whole_amount(word[1:] if negative else word)
+        return -amount if negative else amount
     except AmountNotUnderstood as exc:
-        if exc.ambiguous:
+        if exc.ambiguous or exc.too_large:
             raise VipRefused(str(exc)) from None
-    try:
-        return int(str(value).strip())  # a sign, say: the range check that follows refuses it
-    except ValueError:
-        raise VipRefused(f"{value!r} is not a whole number.") from None
+        raise VipRefused(
+            f"{word[:20]!r} is not a whole number. Give a whole number like 500."
+        ) from None
 
 
 def check_cost(cost: int) -> int:

@@ -51,6 +51,15 @@ async def test_setup_refuses_bad_values(vip: Vip, title, cost, hours, problem) -
         await vip.service.setup(GUILD, ADMIN, title, cost, hours)
 
 
+@pytest.mark.parametrize("typed", ["+5", "\u0665\u0660\u0660", "\uff15", "5k", "5.0"])
+async def test_reward_cost_and_hours_take_ascii_digits_only(vip: Vip, typed: str) -> None:
+    for what in ("cost", "hours"):
+        with pytest.raises(VipRefused, match="Give a whole number like 500"):
+            await vip.service.change_reward(GUILD, what, typed)
+    assert vip.twitch.rewards[vip.reward_id].cost != 5
+    assert "5,000 points" in await vip.service.change_reward(GUILD, "cost", "5,000")
+
+
 async def test_setup_in_a_guild_without_a_twitch_channel_is_refused(vip: Vip) -> None:
     with pytest.raises(VipRefused, match="no Twitch channel"):
         await vip.service.setup(999, ADMIN, "VIP", 5, 1)
