@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from core.discord_bot.render import NO_MENTIONS
+from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.typed_numbers import discord_id
 
 log = logging.getLogger(__name__)
@@ -29,11 +30,34 @@ _OTHER_MENTION = re.compile(r"<(@&|#)[0-9]{15,21}>")  # a role's or a channel's
 
 PostableChannel = discord.TextChannel | discord.Thread
 
+if TYPE_CHECKING:
+    WholeRange = commands.Range
+else:
+
+    class WholeRange(commands.Range):
+        """``commands.Range[int, low, high]`` reading the number as every other typed amount is
+        read (:func:`~core.features.amounts.parse_whole_amount`: ASCII digits, ``1,500``), not
+        as ``int()`` does: full-width or Arabic-Indic digits, ``+5`` and ``1_0`` are
+        refused like a word. A minus sign reaches the range check, which names the range; so
+        does a number too long to read. As a slash option it is Discord's integer range."""
+
+        async def convert(self, ctx: Context, value: str) -> Any:
+            word = value.strip()
+            negative = word.startswith("-")
+            try:
+                number = parse_whole_amount(word[1:] if negative else word)
+            except AmountNotUnderstood as exc:
+                if exc.too_large:
+                    raise commands.RangeError(word, minimum=self.min, maximum=self.max) from None
+                raise commands.BadArgument(f"{word[:20]!r} is not a whole number") from None
+            return await super().convert(ctx, str(-number if negative else number))
+
+
 # The number of a draw, a rule or a call, as a command takes it: bounded, so a typed 20-digit
 # number is refused as a number out of range rather than failing in the database. 2**53 - 1 is
 # the largest whole number Discord lets a slash command's option take.
 RECORD_MAX = 2**53 - 1
-RecordNumber = commands.Range[int, 1, RECORD_MAX]
+RecordNumber = WholeRange[int, 1, RECORD_MAX]
 
 
 def guild_channel(client: discord.Client, guild_id: int, channel_id: int) -> PostableChannel | None:

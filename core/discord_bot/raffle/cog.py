@@ -14,6 +14,7 @@ from core.discord_bot.common import (
     Context,
     RecordNumber,
     Viewer,
+    WholeRange,
     guild_of,
     manage_server,
     typed_channel_refusal,
@@ -26,7 +27,7 @@ from core.features.raffle.draws.repository import Draw
 from core.features.raffle.draws.service import MAX_WINNERS
 from core.features.raffle.service import RaffleService
 
-Tickets = commands.Range[int, 1, MAX_ADMIN_TICKETS]
+Tickets = WholeRange[int, 1, MAX_ADMIN_TICKETS]
 
 
 class RaffleCog(commands.Cog, name="Raffle"):
@@ -50,7 +51,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
     @commands.guild_only()
     @cooldown(5.0, commands.BucketType.channel)
     @app_commands.describe(count="How many viewers to show (1 to 25)")
-    async def raffleboard(self, ctx: Context, count: commands.Range[int, 1, 25] = 10) -> None:
+    async def raffleboard(self, ctx: Context, count: WholeRange[int, 1, 25] = 10) -> None:
         """Show who holds the most raffle tickets."""
         guild = guild_of(ctx)
         await ctx.defer()
@@ -95,8 +96,8 @@ class RaffleCog(commands.Cog, name="Raffle"):
         self,
         ctx: Context,
         # Not Optional: discord.py would quietly skip a bad day instead of refusing it.
-        start_day: commands.Range[int, 1, 31] = None,  # type: ignore[assignment]
-        end_day: commands.Range[int, 1, 31] = None,  # type: ignore[assignment]
+        start_day: WholeRange[int, 1, 31] = None,  # type: ignore[assignment]
+        end_day: WholeRange[int, 1, 31] = None,  # type: ignore[assignment]
     ) -> None:
         """Open a raffle period (default: now to the end of the month); monthly after that."""
         guild = guild_of(ctx)
@@ -274,7 +275,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
     async def raffledraw(
         self,
         ctx: Context,
-        winners: commands.Range[int, 1, MAX_WINNERS] = 1,
+        winners: WholeRange[int, 1, MAX_WINNERS] = 1,
         *,
         prize: str = "",
     ) -> None:

@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, ManagersCog, guild_channel, guild_of
+from core.discord_bot.common import Context, ManagersCog, WholeRange, guild_channel, guild_of
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.slot_calls import render
 from core.discord_bot.slot_calls.buttons import SlotCallButtons, dynamic_item
@@ -168,7 +168,7 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
     @commands.hybrid_command(name="slotlist")
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.describe(page="Which page of the list (10 calls each)")
-    async def slotlist(self, ctx: Context, page: commands.Range[int, 1, 10_000] = 1) -> None:
+    async def slotlist(self, ctx: Context, page: WholeRange[int, 1, 10_000] = 1) -> None:
         """List the open slot calls, oldest first (Manage Server)."""
         guild = guild_of(ctx)
         await ctx.defer()

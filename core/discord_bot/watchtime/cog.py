@@ -9,7 +9,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, OptionalViewer, guild_of, manage_server
+from core.discord_bot.common import (
+    Context,
+    OptionalViewer,
+    WholeRange,
+    guild_of,
+    manage_server,
+)
 from core.discord_bot.cooldowns import cooldown
 from core.discord_bot.pages import send_pages
 from core.discord_bot.render import NO_MENTIONS
@@ -134,7 +140,7 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
     async def leaderboard(
         self,
         ctx: Context,
-        count: commands.Range[int, render.LEADERBOARD_MIN, render.LEADERBOARD_MAX] = (
+        count: WholeRange[int, render.LEADERBOARD_MIN, render.LEADERBOARD_MAX] = (
             render.LEADERBOARD_DEFAULT
         ),
     ) -> None:

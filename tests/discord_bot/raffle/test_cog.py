@@ -119,6 +119,23 @@ async def test_admin_refusals(command, reply, manager) -> None:
     assert len(answer) <= 2000  # what Discord sends
 
 
+@pytest.mark.parametrize("typed", ["\uff15", "\u0665", "+5", "1_0"])
+async def test_numbers_in_raffle_commands_are_ascii_digits(
+    typed, manager, alice, sqlite_engine
+) -> None:
+    """int() reads full-width and Arabic-Indic digits, a "+" and "1_0"; the raffle's commands
+    take numbers as every other command does, and refuse these like a word."""
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    assert text(await say(f"!rafflestart {typed}", manager)).startswith("That doesn't look right.")
+    assert text(await say("!rafflestart", manager)).startswith("Raffle period #1 is open")
+    for command in (f"!rafflegive {alice.mention} {typed}", f"!raffleboard {typed}"):
+        assert text(await say(command, manager)).startswith("That doesn't look right.")
+    assert "has no tickets yet this period" in text(await say("!tickets", alice))
+    assert text(await say(f"!rafflegive {alice.mention} 1,000", manager)).startswith(
+        "Gave 1,000 tickets"
+    )
+
+
 async def test_views_before_any_raffle(alice) -> None:
     expected = "There is no raffle yet; an admin starts one with !rafflestart."
     assert text(await say("!tickets", alice)) == expected
