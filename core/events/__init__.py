@@ -28,6 +28,7 @@ from core.events.base import (
     check_text,
     system_clock,
     utc,
+    visible_name,
 )
 from core.events.channel import (
     ChatMessageSent,
@@ -83,4 +84,5 @@ __all__ = [
     "event_to_dict",
     "system_clock",
     "utc",
+    "visible_name",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -48,6 +49,38 @@ def _check_value(name: str, value: Any) -> None:
             _check_value(name, item)
 
 
+# Characters that show as nothing: two names differing only by them look alike on a board and
+# cannot be typed. The zero-width joiner also glues emoji into one ("\U0001f469\u200d\U0001f4bb"),
+# and is kept there.
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+_JOINER = "\u200d"
+
+
+def _is_emoji_part(char: str) -> bool:
+    """An emoji, a skin tone or the variation selector that asks for an emoji's colour form."""
+    return char == "\ufe0f" or unicodedata.category(char) in ("So", "Sk")
+
+
+def visible_name(name: str) -> str:
+    """``name`` without zero-width characters (U+200B-U+200D, U+2060, U+FEFF), keeping a
+    zero-width joiner between two parts of an emoji; what a viewer's name is stored and looked
+    up as."""
+    if not _ZERO_WIDTH.intersection(name):
+        return name
+    kept = [
+        char
+        for at, char in enumerate(name)
+        if char not in _ZERO_WIDTH
+        or (
+            char == _JOINER
+            and 0 < at < len(name) - 1
+            and _is_emoji_part(name[at - 1])
+            and unicodedata.category(name[at + 1]) == "So"
+        )
+    ]
+    return "".join(kept)
+
+
 class Platform(enum.StrEnum):
     KICK = "kick"
     TWITCH = "twitch"
@@ -68,6 +101,7 @@ class Viewer:
         if self.platform_user_id is not None:
             check_text("platform_user_id", self.platform_user_id, ID_MAX)
         check_text("username", self.username, NAME_MAX)
+        object.__setattr__(self, "username", visible_name(self.username))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.events import Platform, Viewer
+from core.events import Platform, Viewer, visible_name
 from core.features.viewers.tables import viewers
 
 # SQL text, so SQLAlchemy compiles it once (the dialects' ``insert().on_conflict_do_update()``
@@ -50,10 +50,11 @@ def remember_sightings(
 
 
 def find_viewer_ids_by_username(conn: Connection, platform: Platform, username: str) -> list[str]:
-    """Ids of the viewers currently known by ``username`` (case-insensitive)."""
+    """Ids of the viewers currently known by ``username`` (case-insensitive; zero-width
+    characters typed or pasted with it are not part of a stored name)."""
     query = sa.select(viewers.c.platform_user_id).where(
         viewers.c.platform == str(platform),
-        sa.func.lower(viewers.c.username) == username.strip().lstrip("@").lower(),
+        sa.func.lower(viewers.c.username) == visible_name(username).strip().lstrip("@").lower(),
     )
     return list(conn.execute(query).scalars())
 

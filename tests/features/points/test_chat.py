@@ -9,7 +9,7 @@ from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommandRouter
 from core.features.points.chat import NOT_A_NAME, PointsChat
 from core.features.points.service import PointsService
-from core.features.viewers.repository import remember_viewers
+from core.features.viewers.repository import remember_viewers, usernames_of
 from tests.features.chat_commands.doubles import T0, RecordingSender, webhook_chat
 from tests.support.clock import Clock
 from tests.support.events import chat_message
@@ -74,6 +74,23 @@ async def test_someone_elses_balance_by_name_on_the_same_platform(router, sender
         "bob_tv has 5,000 points.",
         "No one called kickbob has chatted here yet.",
     ]
+
+
+async def test_a_name_received_with_zero_width_characters_is_found_as_typed(
+    router, sender, points, engine
+):
+    """A name that came with zero-width characters is stored without them: "bob_tv" finds it,
+    and it does not look like a second bob_tv on the boards. An emoji's joiner stays."""
+    with engine.begin() as conn:
+        remember_viewers(conn, Platform.TWITCH, [Viewer("6666", "\u200bBob\u200c_TV\ufeff")], T0)
+        remember_viewers(
+            conn, Platform.TWITCH, [Viewer("7777", "Ann\u2060\U0001f469\u200d\U0001f4bb")], T0
+        )
+        stored = usernames_of(conn, [("twitch", "6666"), ("twitch", "7777")])
+    assert stored == {"twitch:6666": "Bob_TV", "twitch:7777": "Ann\U0001f469\u200d\U0001f4bb"}
+    points.give(GUILD, Platform.TWITCH, "6666", 5000)
+    await ask(router, twitch_chat("!points bob_tv"))
+    assert sender.texts == ["bob_tv has 5,000 points."]
 
 
 @pytest.mark.parametrize("arguments", ["two words", "!points", "<@123>", "x" * 41, "@", "名前"])

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.events import Platform, SubscriptionsGifted, Viewer
-from core.features.viewers.repository import usernames_of
+from core.features.viewers.repository import find_viewer_ids_by_username, usernames_of
 from core.platforms.kick.signing import signed_headers
 from tests.conftest import FIXTURES
 from tests.support.delivery import deliver_all
@@ -70,6 +70,19 @@ def test_an_older_event_does_not_rename_a_viewer_seen_since(runtime, kick_keys):
     deliver(runtime, kick_keys, "channel.subscription.renewal", renewal)
 
     assert names(runtime, ["kick:987654321"]) == {"kick:987654321": "renamed_since"}
+
+
+def test_a_name_sent_with_zero_width_characters_is_kept_without_them(runtime, kick_keys):
+    """Kick's webhook names a chatter "bob\u200b": stored as "bob", found when "bob" is typed."""
+    chat = json.loads((FIXTURES / "kick" / "chat.message.sent.json").read_text())
+    chat["sender"].update(user_id=987654321, username="\ufeffbo\u200bb\u2060")
+    chat["created_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    deliver(runtime, kick_keys, "chat.message.sent", json.dumps(chat).encode())
+
+    assert names(runtime, ["kick:987654321"]) == {"kick:987654321": "bob"}
+    with runtime.engine.connect() as conn:
+        assert find_viewer_ids_by_username(conn, Platform.KICK, "bob") == ["987654321"]
+        assert find_viewer_ids_by_username(conn, Platform.KICK, "bo\u200bb") == ["987654321"]
 
 
 def test_a_gift_named_without_ids_remembers_nothing_and_fails_nothing(runtime):
