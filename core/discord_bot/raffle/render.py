@@ -6,7 +6,7 @@ only in the draw announcement, and only they (see ``winner_mentions``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -98,8 +98,25 @@ def _share(chance: float) -> str:
     return f"about {chance:.2%}"
 
 
+def whole_lines(lines: list[str], limit: int, more: Callable[[int], str]) -> str:
+    """As many of ``lines`` as fit in ``limit`` characters, whole, with ``more(n)`` saying how
+    many are left out; a line that alone would not fit is shortened."""
+    room = limit - len(more(len(lines))) - 1
+    lines = [truncate(line, room) for line in lines]
+    shown: list[str] = []
+    for line in lines:
+        left = len(lines) - len(shown) - 1
+        if len("\n".join([*shown, line, *([more(left)] if left else [])])) > limit:
+            break
+        shown.append(line)
+    if len(shown) < len(lines):
+        shown.append(more(len(lines) - len(shown)))
+    return "\n".join(shown)
+
+
 def board_embed(guild_name: str, view: BoardView) -> discord.Embed:
-    """``!raffleboard``; a board of Kick and Twitch accounts names each one's platform."""
+    """``!raffleboard``; a board of Kick and Twitch accounts names each one's platform, and the
+    board of a closed period says so (it is shown until the next one opens)."""
     labelled = len({entry.platform for entry in view.entries}) > 1
     lines = [
         f"**#{rank}** {inert(entry.username)}"
@@ -107,9 +124,14 @@ def board_embed(guild_name: str, view: BoardView) -> discord.Embed:
         + f" - {entry.tickets:,}"
         for rank, entry in enumerate(view.entries, start=1)
     ]
+    period = view.period
+    header = []
+    if not period.is_open:
+        closed = period.closed_at or period.ends_at - timedelta(seconds=1)
+        header = [f"Period #{period.id} (closed {when(closed, 'D')})"]
     return discord.Embed(
         title=f"Raffle tickets: {inert(guild_name)}",
-        description="\n".join(lines) or "No tickets yet.",
+        description="\n".join(header + (lines or ["No tickets yet."])),
         colour=discord.Colour.gold(),
     ).set_footer(text=f"{view.total_tickets:,} tickets in all")
 
@@ -244,18 +266,12 @@ def _draw_field(draw: dict[str, Any]) -> tuple[str, str]:
         f"(ticket {w['ticket']:,}, counter {w['counter']})"
         for w in draw["winners"]
     ]
-    # Whole lines, as many as a field (1,024) takes with the one that says how many are left.
-    shown: list[str] = []
-    for line in lines:
-        left = len(lines) - len(shown) - 1
-        more = [f"and {left} more: the proof page lists them all."] if left else []
-        if len("\n".join([*shown, line, *more])) > 1024:
-            break
-        shown.append(line)
-    if len(shown) < len(lines):
-        shown.append(f"and {len(lines) - len(shown)} more: the proof page lists them all.")
-    winners = "\n".join(shown)
+    winners = whole_lines(lines, 1024, lambda n: f"and {n} more: the proof page lists them all.")
     return f"Draw #{draw['id']} ({how}{reroll})"[:256], truncate(winners or "nobody", 1024)
+
+
+def _more(left: int) -> str:
+    return f"and {left} more"
 
 
 def stats_embed(view: StatsView) -> discord.Embed:
@@ -274,7 +290,7 @@ def stats_embed(view: StatsView) -> discord.Embed:
             f"`{g.reference}` {inert(g.gifter_name)} x{g.giftees} = {g.tickets} ({g.status})"
             for g in view.recent_gifts
         ]
-        embed.add_field(name="Recent gifts", value=truncate("\n".join(lines), 1024), inline=False)
+        embed.add_field(name="Recent gifts", value=whole_lines(lines, 1024, _more), inline=False)
     if view.member_username is not None:
         by_source = ", ".join(
             f"{SOURCE_NAMES.get(s, s)} {n:,}"
@@ -286,9 +302,7 @@ def stats_embed(view: StatsView) -> discord.Embed:
         ]
         embed.add_field(
             name=f"{inert(view.member_username)}"[:256],
-            value=truncate(
-                (by_source or "no tickets") + ("\n" + "\n".join(entries) if entries else ""), 1024
-            ),
+            value=whole_lines([by_source or "no tickets", *entries], 1024, _more),
             inline=False,
         )
     return embed

@@ -11,6 +11,7 @@ import pytest
 from core.events import Platform
 from core.features.raffle.service import RaffleService
 from tests.discord_bot.fake_discord import say
+from tests.discord_bot.raffle.conftest import NOW
 from tests.features.raffle.support import RecordingAnnouncer, add_viewer
 
 
@@ -184,6 +185,39 @@ async def test_give_tickets_and_draw(manager, alice, sqlite_engine, raffle, raff
     # The fake relay's chain is a test chain: checked, and said to be unpinned.
     assert "its signature was checked" in fields["Beacon check"]
     assert "(not pinned)" in fields["Beacon check"]
+
+
+async def test_rafflestats_shows_whole_lines_within_discords_limit(
+    manager, alice, sqlite_engine
+) -> None:
+    """Ten entries with long reasons are more than a field holds (1,024): the field ends on
+    a whole line and says how many are left, rather than cutting one in the middle."""
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    await say("!rafflestart", manager)
+    for given in range(1, 11):
+        await say(f"!rafflegive {alice.mention} {given} {'quiz ' * 38}{given}", manager)
+    [stats] = await say(f"!rafflestats {alice.mention}", manager)
+    value = stats.embeds[0].fields[-1].value
+    lines = value.splitlines()
+    assert len(value) <= 1024
+    assert lines[0] == "admins 55"
+    full = {f"+{given} admin ({'quiz ' * 38}{given})" for given in range(1, 11)}
+    assert 1 < len(lines) - 1 < 10
+    assert all(line in full for line in lines[1:-1])
+    assert lines[-1] == f"and {10 - (len(lines) - 2)} more"
+
+
+async def test_raffleboard_says_the_period_shown_is_closed(manager, alice, sqlite_engine) -> None:
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    await say("!rafflestart", manager)
+    await say(f"!rafflegive {alice.mention} 30", manager)
+    await say("!raffleend", manager)
+    [board] = await say("!raffleboard", alice)
+    closed = int(NOW.timestamp())
+    assert board.embeds[0].description.splitlines() == [
+        f"Period #1 (closed <t:{closed}:D>)",
+        "**#1** alice\\_on\\_kick - 30",
+    ]
 
 
 async def test_an_exclusion_after_the_close_says_that_periods_draw_can_still_pick_them(
