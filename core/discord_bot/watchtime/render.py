@@ -58,7 +58,7 @@ def viewer_watchtime(
         who = f"{name} on {platform}" if show_platform else name
     line = (
         f"{who} has watched {format_duration(entry.seconds)}, "
-        f"rank #{ranked.rank} of {total_viewers}, last seen {format_last_seen(entry.last_seen)}."
+        f"rank {ranked.label} of {total_viewers}, last seen {format_last_seen(entry.last_seen)}."
     )
     if progress is None:
         return line
@@ -113,7 +113,7 @@ def leaderboard_line(row: RankedWatchtime, member_id: int | None, *, labelled: b
     who = f"<@{member_id}>" if member_id is not None else inert(row.entry.username)
     if labelled:
         who += f" ({PLATFORM_NAMES[row.entry.platform]})"
-    return f"**#{row.rank}** {who} - {format_duration(row.entry.seconds)}"
+    return f"**{row.label}** {who} - {format_duration(row.entry.seconds)}"
 
 
 def leaderboard_embed(

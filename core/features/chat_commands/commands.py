@@ -43,7 +43,7 @@ def watchtime_reply(found: RankedWatchtime | None, total_viewers: int) -> str:
     if found is None:
         return NO_WATCHTIME
     watched = format_duration(found.entry.seconds)
-    return f"You have watched {watched}: rank #{found.rank} of {total_viewers}."
+    return f"You have watched {watched}: rank {found.label} of {total_viewers}."
 
 
 def tickets_reply(balance: TicketBalance | None) -> str:

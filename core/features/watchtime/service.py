@@ -41,7 +41,7 @@ from core.features.viewers.search import NameQuery, name_query
 from core.features.watchtime import history, repository, ticks_repository
 from core.features.watchtime import standings_repository as standings
 from core.features.watchtime.repository import Presence
-from core.features.watchtime.standings_repository import WatchtimeRow
+from core.features.watchtime.standings_repository import RankedWatchtime, WatchtimeRow
 from core.storage.timeouts import is_lock_timeout
 
 log = logging.getLogger(__name__)
@@ -57,12 +57,6 @@ class TickResult:
     credited_viewers: int
     seconds_each: int
     duration_seconds: float
-
-
-@dataclass(frozen=True)
-class RankedWatchtime:
-    rank: int
-    entry: WatchtimeRow
 
 
 @dataclass(frozen=True)
@@ -322,8 +316,7 @@ class WatchtimeService:
 
     def leaderboard(self, guild_id: int, limit: int = 10, offset: int = 0) -> list[RankedWatchtime]:
         with self.engine.connect() as conn:
-            rows = standings.list_top_viewers(conn, guild_id, limit, offset)
-        return [RankedWatchtime(offset + index + 1, row) for index, row in enumerate(rows)]
+            return standings.list_ranked_viewers(conn, guild_id, limit, offset)
 
     def count_viewers(self, guild_id: int) -> int:
         with self.engine.connect() as conn:
@@ -332,13 +325,12 @@ class WatchtimeService:
     def find_by_username(
         self, guild_id: int, username: str, platform: Platform = Platform.KICK
     ) -> RankedWatchtime | None:
-        """The viewer's watchtime in this guild and rank (ties share the better rank)."""
+        """The viewer's watchtime in this guild and rank (ties share the rank: ``standings``)."""
         with self.engine.connect() as conn:
             for user_id in find_viewer_ids_by_username(conn, platform, username):
                 row = standings.get_viewer(conn, guild_id, platform, user_id)
                 if row is not None:
-                    ahead = standings.count_viewers_ahead(conn, guild_id, row.seconds)
-                    return RankedWatchtime(ahead + 1, row)
+                    return standings.ranked(conn, guild_id, row)
         return None
 
     def find_all_by_username(self, guild_id: int, username: str) -> list[RankedWatchtime]:
@@ -370,13 +362,10 @@ class WatchtimeService:
     def find_by_user_id(
         self, guild_id: int, platform_user_id: str, platform: Platform = Platform.KICK
     ) -> RankedWatchtime | None:
-        """The viewer's watchtime in this guild and rank (ties share the better rank)."""
+        """The viewer's watchtime in this guild and rank (ties share the rank: ``standings``)."""
         with self.engine.connect() as conn:
             row = standings.get_viewer(conn, guild_id, platform, platform_user_id)
-            if row is None:
-                return None
-            ahead = standings.count_viewers_ahead(conn, guild_id, row.seconds)
-        return RankedWatchtime(ahead + 1, row)
+            return None if row is None else standings.ranked(conn, guild_id, row)
 
     def tick_lag(self, guild_id: int) -> timedelta | None:
         """How long ago the guild's last tick ran; None before its first tick."""

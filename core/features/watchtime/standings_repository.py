@@ -1,5 +1,8 @@
 """Watchtime standings: each viewer's total with their current name, the leaderboard's pages
-and a viewer's rank (the totals themselves are written by the tick, ``repository.py``)."""
+and a viewer's rank (the totals themselves are written by the tick, ``repository.py``).
+
+One tie rule everywhere: viewers with equal watchtime share the rank of the first of them
+("=3", "=3", then 5), on the leaderboard and in ``!watchtime`` alike."""
 
 from __future__ import annotations
 
@@ -23,6 +26,18 @@ class WatchtimeRow:
     last_seen: datetime | None
 
 
+@dataclass(frozen=True)
+class RankedWatchtime:
+    rank: int  # 1 + how many viewers have more watchtime
+    entry: WatchtimeRow
+    tied: bool = False  # another viewer has the same watchtime
+
+    @property
+    def label(self) -> str:
+        """``#3``, or ``=3`` for a rank shared with someone."""
+        return f"={self.rank}" if self.tied else f"#{self.rank}"
+
+
 def _rows_with_names(guild_id: int) -> sa.Select:
     w = watchtime
     joined, username = with_usernames(w)
@@ -33,16 +48,34 @@ def _rows_with_names(guild_id: int) -> sa.Select:
     )
 
 
-def list_top_viewers(
+def list_ranked_viewers(
     conn: Connection, guild_id: int, limit: int, offset: int = 0
-) -> list[WatchtimeRow]:
+) -> list[RankedWatchtime]:
+    """A page of the leaderboard, each viewer with their rank under the tie rule."""
+    seconds = watchtime.c.seconds
+    rank = sa.func.rank().over(order_by=seconds.desc()).label("rank")
+    same = sa.func.count().over(partition_by=seconds).label("same")
     query = (
         _rows_with_names(guild_id)
-        .order_by(watchtime.c.seconds.desc(), watchtime.c.platform_user_id)
+        .add_columns(rank, same)
+        .order_by(seconds.desc(), watchtime.c.platform_user_id)
         .limit(limit)
         .offset(offset)
     )
-    return [_row(row) for row in conn.execute(query)]
+    return [
+        RankedWatchtime(int(row.rank), _row(row), int(row.same) > 1) for row in conn.execute(query)
+    ]
+
+
+def ranked(conn: Connection, guild_id: int, row: WatchtimeRow) -> RankedWatchtime:
+    """``row`` with its rank under the tie rule."""
+    seconds = watchtime.c.seconds
+    query = sa.select(
+        sa.func.count().filter(seconds > row.seconds),
+        sa.func.count().filter(seconds == row.seconds),
+    ).where(watchtime.c.guild_id == guild_id)
+    ahead, same = conn.execute(query).one()
+    return RankedWatchtime(int(ahead) + 1, row, int(same) > 1)
 
 
 def list_all_viewers(conn: Connection, guild_id: int) -> list[WatchtimeRow]:
@@ -60,13 +93,6 @@ def get_viewer(
     )
     row = conn.execute(query).first()
     return None if row is None else _row(row)
-
-
-def count_viewers_ahead(conn: Connection, guild_id: int, seconds: int) -> int:
-    query = sa.select(sa.func.count()).where(
-        watchtime.c.guild_id == guild_id, watchtime.c.seconds > seconds
-    )
-    return int(conn.execute(query).scalar_one())
 
 
 def count_viewers(conn: Connection, guild_id: int) -> int:

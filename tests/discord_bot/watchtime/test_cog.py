@@ -303,6 +303,25 @@ async def test_leaderboard_lists_rank_name_and_time_under_the_guild_name(
     ]
 
 
+async def test_equal_watchtime_shares_one_rank_on_the_leaderboard_and_in_watchtime(
+    guild_a: discord.Guild, alice: discord.Member, stream: Stream
+) -> None:
+    """The leaderboard and !watchtime rank ties alike: both share the rank, shown "=2"."""
+    stream.earn(guild_a.id, "ann", 600)
+    stream.earn(guild_a.id, "ben", 300)
+    stream.earn(guild_a.id, "cat", 300)
+    stream.earn(guild_a.id, "dan", 60)
+
+    [board] = await say("!leaderboard", alice)
+    [cat] = await say("!watchtime cat", alice)
+
+    lines = leaderboard_lines(board)
+    assert lines[0] == "**#1** ann - 10 min"
+    assert sorted(lines[1:3]) == ["**=2** ben - 5 min", "**=2** cat - 5 min"]
+    assert lines[3] == "**#4** dan - 1 min"
+    assert cat.content.startswith("**cat** has watched 5 min, rank =2 of 4,")
+
+
 async def test_leaderboard_shows_ten_by_default(
     guild_a: discord.Guild, alice: discord.Member, stream: Stream
 ) -> None:

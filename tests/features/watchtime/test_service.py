@@ -651,18 +651,20 @@ def test_leaderboard_orders_by_seconds_with_stable_ties_and_ranks_pages(engine, 
     )
 
     board = service.leaderboard(GUILD, limit=10)
-    assert [(r.rank, r.entry.platform_user_id, r.entry.seconds) for r in board] == [
-        (1, "22", 600),
-        (2, "11", 120),
-        (3, "33", 120),
-        (4, "5", 120),
-        (5, "44", 60),
+    # Ties share the rank (as in !watchtime), listed in a stable order.
+    assert [(r.label, r.entry.platform_user_id, r.entry.seconds) for r in board] == [
+        ("#1", "22", 600),
+        ("=2", "11", 120),
+        ("=2", "33", 120),
+        ("=2", "5", 120),
+        ("#5", "44", 60),
     ]
+    assert service.find_by_user_id(GUILD, "33").label == "=2"
     pages = [service.leaderboard(GUILD, limit=2, offset=offset) for offset in (0, 2, 4)]
-    assert [[(r.rank, r.entry.platform_user_id) for r in page] for page in pages] == [
-        [(1, "22"), (2, "11")],
-        [(3, "33"), (4, "5")],
-        [(5, "44")],
+    assert [[(r.label, r.entry.platform_user_id) for r in page] for page in pages] == [
+        [("#1", "22"), ("=2", "11")],
+        [("=2", "33"), ("=2", "5")],
+        [("#5", "44")],
     ]
     assert service.leaderboard(GUILD, limit=10, offset=5) == []
     assert service.leaderboard(GUILD, limit=10) == board  # ties come back in the same order
