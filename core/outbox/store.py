@@ -308,6 +308,29 @@ def overdue_by_service(
     return overdue
 
 
+@dataclass(frozen=True)
+class GivenUp:
+    guild_id: int
+    payload: dict[str, Any]
+    summary: str
+    created_at: datetime
+
+
+def given_up(conn: Connection, service: str, kind: str, since: datetime) -> list[GivenUp]:
+    """The calls of ``service`` and ``kind`` queued since ``since`` that failed (given up after
+    the most attempts), oldest first: for a feature whose calls are safe to queue again."""
+    o = outbox.c
+    query = (
+        sa.select(o.guild_id, o.payload, o.summary, o.created_at)
+        .where(o.service == service, o.kind == kind, o.state == FAILED, o.created_at >= since)
+        .order_by(o.id)
+    )
+    return [
+        GivenUp(int(row.guild_id), json.loads(row.payload), row.summary or "", row.created_at)
+        for row in conn.execute(query)
+    ]
+
+
 def prune(conn: Connection, before: datetime) -> int:
     """Forget calls that ended before ``before``, except the uncertain ones (a person settles
     those, and their list must not lose one: ``core/features/payments/``); how many."""

@@ -111,6 +111,13 @@ def install(rt: Assembly) -> None:
     rt.scheduler.every(
         "reading missed VIP redemptions", lambda: DRAIN_INTERVAL_SECONDS, rt.vip.drain_missed
     )
+    # A rule's grant (sub, gift, cheer, KICKs) has no Twitch queue to read back: the ones the
+    # workers gave up on are queued again, as long after as the missed redemptions are read.
+    rt.scheduler.every(
+        "retaking given-up VIP rule grants",
+        lambda: DRAIN_INTERVAL_SECONDS,
+        rt.vip.rule_grants.retake_given_up,
+    )
     rt.on_shutdown(channel.aclose)
 
 

@@ -33,6 +33,8 @@ async def test_a_grant_is_removed_by_the_next_runtime_after_expiry(
     tmp_path: Path, twitch: FakeTwitch, clock: Clock
 ) -> None:
     first = build(tmp_path, twitch, clock)
+    # Rule grants the workers gave up on are queued again on the missed redemptions' rhythm.
+    assert "retaking given-up VIP rule grants" in first.scheduler.loops
     first.guilds.set_twitch_channel(GUILD, "twitchdev", BROADCASTER)
     await connect_streamer(first)
     setup = await first.vip.setup(GUILD, 900, "VIP for a day", 500, 24)

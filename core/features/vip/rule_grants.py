@@ -11,12 +11,18 @@ key (written before Twitch is asked; a retry after a stop takes Twitch's "alread
 Kick role the member holds, as its own add), and stacking, caps, outside VIPs (a Kick member
 holding the role by hand too), expiry, the audit (naming the rule) and the notices are those of
 a redemption. Nothing is refunded: a refusal is told and audited.
+
+A grant the worker gave up on (Twitch or Discord did not answer through every attempt) is
+queued again by :meth:`RuleGrants.retake_given_up`, every 10 minutes as the missed redemptions
+are read, under a key of its own, for a day after it was first queued; the ``vip_redemptions``
+row keeps it granted once (one done is not queued again).
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -49,7 +55,7 @@ from core.features.vip.ports import (
     TwitchBusyUnchanged,
     TwitchRefused,
 )
-from core.features.vip.redemptions_repository import ADDING, IN_FLIGHT
+from core.features.vip.redemptions_repository import ADDING, DONE, IN_FLIGHT
 from core.features.vip.removal_calls import HELIX
 from core.features.vip.rules_repository import BITS, GIFT, KICKS, SUB
 from core.outbox import DISCORD, store
@@ -58,6 +64,7 @@ from core.outbox.worker import Done, Kind, Outcome, Retry
 HELIX_KIND = "vip-rule-grant"  # Twitch: Add VIP, by the twitch-helix worker
 KICK_KIND = "vip.kick-rule-grant"  # Kick: the role, by the Discord worker
 IN_FLIGHT_RETRY_SECONDS = 5.0
+RETAKE_WITHIN = timedelta(days=1)  # how long after it was first queued a grant is retaken
 # Twitch tells a sub twice (EventSub and the chat notice) and a gift twice (the gift event and
 # the chat notice, one gift_key): a rule counts the EventSub events its scope lets it read.
 TWITCH_SOURCES = {SUB: ("channel.subscribe", "channel.subscription.message")}
@@ -134,6 +141,37 @@ class RuleGrants:
             store.enqueue(conn, effect, now)
 
         await self.effects.in_transaction(queue)
+
+    async def retake_given_up(self) -> int:
+        """Queue again, in every guild, the grants queued within :data:`RETAKE_WITHIN` that
+        the worker gave up on and that were not granted since; how many."""
+        now = self.effects.clock()
+        run = uuid.uuid4().hex[:12]
+
+        def retake(conn: Connection) -> int:
+            taken = 0
+            for service, kind in ((HELIX, HELIX_KIND), (DISCORD, KICK_KIND)):
+                for call in store.given_up(conn, service, kind, now - RETAKE_WITHIN):
+                    payload = call.payload
+                    first = payload.get("first_queued") or call.created_at.isoformat()
+                    base = f"{kind}:{call.guild_id}:{payload['key']}"
+                    if datetime.fromisoformat(first) < now - RETAKE_WITHIN or store.is_pending(
+                        conn, service, base
+                    ):
+                        continue
+                    found = redemptions_repository.find_redemption(
+                        conn, call.guild_id, Platform(payload["platform"]), payload["key"]
+                    )
+                    if found is not None and found[0] == DONE:
+                        continue
+                    again = {**payload, "first_queued": first}
+                    effect = store.Effect(
+                        service, kind, call.guild_id, f"{base}:{run}", again, call.summary
+                    )
+                    taken += store.enqueue(conn, effect, now)
+            return taken
+
+        return await self.effects.in_transaction(retake)
 
     def kinds(self) -> tuple[dict[str, Kind], dict[str, Kind]]:
         """The Helix worker's kind and the Discord worker's."""

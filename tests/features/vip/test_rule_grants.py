@@ -9,13 +9,20 @@ from datetime import timedelta
 import pytest
 
 from core.events import Cheered, Platform, Subscribed, SubscriptionsGifted, Viewer
-from core.features.vip import redemptions_repository
+from core.features.vip import redemptions_repository, rule_grants
 from core.features.vip.ports import TwitchBusy
 from core.features.vip.rule_grants import _claim_key, earning_of
 from core.features.vip.rules import RuleAsked
 from core.storage.db import transaction
 from tests.features.vip.conftest import Vip
-from tests.features.vip.doubles import BROADCASTER, GUILD, T0, expire, make_helix_calls
+from tests.features.vip.doubles import (
+    BROADCASTER,
+    GUILD,
+    T0,
+    expire,
+    make_helix_calls,
+    outbox_states,
+)
 
 SCOPES = ("bits:read", "channel:read:subscriptions")
 
@@ -90,6 +97,37 @@ async def test_a_twitch_that_does_not_answer_is_tried_again_and_grants_once(rule
     await make_helix_calls(ruled.service)
     assert ruled.twitch.vips == {"42"}
     assert [e.action for e in await ruled.service.log(GUILD)] == ["granted"]
+
+
+async def test_a_grant_the_worker_gave_up_on_is_retaken_and_grants_once(ruled: Vip) -> None:
+    """Twitch did not answer through every attempt: the grant is queued again by the 10-minute
+    job (as a missed redemption is read back), granted once, and not queued after that."""
+    ruled.twitch.busy.extend(TwitchBusy("502") for _ in range(8))
+    await earn(ruled, cheer("42", 500))
+    for _ in range(8):
+        ruled.clock.advance(minutes=10)
+        await make_helix_calls(ruled.service)
+    assert [
+        state for state, _ in outbox_states(ruled.service.effects.engine, rule_grants.HELIX_KIND)
+    ] == ["failed"]
+    assert ruled.twitch.vips == set()
+
+    assert await ruled.service.rule_grants.retake_given_up() == 1
+    assert await ruled.service.rule_grants.retake_given_up() == 0  # queued already
+    await make_helix_calls(ruled.service)
+    assert ruled.twitch.vips == {"42"}
+    assert [e.action for e in await ruled.service.log(GUILD)] == ["granted"]
+    assert await ruled.service.rule_grants.retake_given_up() == 0  # granted: done
+
+
+async def test_a_grant_given_up_more_than_a_day_ago_is_left_alone(ruled: Vip) -> None:
+    ruled.twitch.busy.extend(TwitchBusy("502") for _ in range(8))
+    await earn(ruled, cheer("42", 500))
+    for _ in range(8):
+        ruled.clock.advance(minutes=10)
+        await make_helix_calls(ruled.service)
+    ruled.clock.advance(days=1)
+    assert await ruled.service.rule_grants.retake_given_up() == 0
 
 
 async def test_an_add_resumed_after_reaching_twitch_is_ours(ruled: Vip) -> None:
