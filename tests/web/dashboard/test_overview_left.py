@@ -17,7 +17,9 @@ def test_the_overview_of_a_server_that_removed_the_bot_says_when_and_how_to_resu
 
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert f"{REMOVED} {removed_at:%Y-%m-%d %H:%M} UTC." in html
+    # On the reader's own clock in a browser (static/local-time.js), in UTC without it.
+    assert f'{REMOVED} <time datetime="{removed_at:%Y-%m-%dT%H:%M}' in html
+    assert f"{removed_at:%Y-%m-%d %H:%M} UTC</time>." in html
     assert "does not answer chat commands in this server's Kick and Twitch chat" in html
     assert "Invite the bot to the server again</a> to resume everything." in html
     assert "/authorize?client_id=" in html  # the invite link
