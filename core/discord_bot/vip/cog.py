@@ -14,6 +14,7 @@ from core.discord_bot.common import (
     Context,
     ManagersCog,
     RecordNumber,
+    WholeRange,
     guild_of,
     typed_channel_refusal,
 )
@@ -29,6 +30,10 @@ from core.features.vip.ports import TwitchBusy
 from core.features.vip.rules import RuleAsked
 from core.features.vip.service import VipRefused, VipService
 from core.features.vip.texts import when
+
+# Hours as typed: ASCII digits, read as every other number is (int() takes full-width digits
+# and "+5"); any whole number, so that the service's refusal names the range in words.
+Hours = WholeRange[int, -(2**53 - 1), 2**53 - 1]
 
 T = TypeVar("T")
 RewardChange = Literal["cost", "hours", "title", "pause", "resume", "delete"]
@@ -232,7 +237,7 @@ class VipCog(ManagersCog, name="Temporary VIP"):
     # ignore_extra=False: "!vip grant carol 2 days" is refused, not 2 hours of VIP.
     @vip.command(name="grant", ignore_extra=False)
     @app_commands.describe(user="Twitch login", hours="How long")
-    async def vip_grant(self, ctx: Context, user: str, hours: int) -> None:
+    async def vip_grant(self, ctx: Context, user: str, hours: Hours) -> None:
         """Make a Twitch viewer VIP for some hours."""
         manual = self.service.manual
         grant = await _twitch(manual.grant(guild_of(ctx).id, ctx.author.id, user, hours))
@@ -242,7 +247,7 @@ class VipCog(ManagersCog, name="Temporary VIP"):
 
     @vip.command(name="extend", ignore_extra=False)
     @app_commands.describe(user="The VIP's Twitch login or Kick name", hours="Hours to add")
-    async def vip_extend(self, ctx: Context, user: str, hours: int) -> None:
+    async def vip_extend(self, ctx: Context, user: str, hours: Hours) -> None:
         """Add hours to a temporary VIP."""
         grant = await self.service.manual.extend(guild_of(ctx).id, ctx.author.id, user, hours)
         await self._reply(

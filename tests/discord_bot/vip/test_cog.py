@@ -112,6 +112,11 @@ async def test_the_log_says_a_vip_earned_by_a_cheer_came_from_the_cheer_not_a_re
         ("!vip setup VIP 0 24", "A cost goes from 1"),
         ("!vip grant nobody 5", "Twitch knows no user called 'nobody'."),
         ("!vip grant carol lots", "That doesn't look right."),
+        ("!vip grant carol \uff15", "That doesn't look right."),  # a full-width 5
+        ("!vip grant carol +5", "That doesn't look right."),
+        ("!vip extend carol \u0665", "That doesn't look right."),  # an Arabic-Indic 5
+        ("!vip grant carol 0", "Hours go from 1 to 8760."),
+        ("!vip grant carol -3", "Hours go from 1 to 8760."),
         ("!vip extend carol 5", "'carol' is not a VIP StreamKeeper knows of."),
         ("!vip reward cost 5", "There is no VIP reward yet"),
         ("!vip set stacking maybe", "stacking is on or off."),
