@@ -5,6 +5,7 @@ leaderboard (``!leaderboard``), a page at a time, and a viewer found by name wit
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from flask import request
 
@@ -13,6 +14,9 @@ from core.features.typed_numbers import whole_in
 from core.features.viewers.search import NOT_A_NAME, name_query
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import back_to, config, installed, page
+
+if TYPE_CHECKING:
+    from core.features.watchtime.service import RankedWatchtime
 
 AREA = guild_blueprint("watchtime", __name__, "Watchtime")
 ORDER = 10
@@ -46,7 +50,7 @@ def _show(guild_id: int, *, errors: dict[str, str] | None = None):  # type: igno
         else:
             found = [
                 (
-                    ranked.rank,
+                    _place(ranked),
                     ranked.entry.username,
                     ranked.entry.platform,
                     duration(ranked.entry.seconds),
@@ -61,7 +65,7 @@ def _show(guild_id: int, *, errors: dict[str, str] | None = None):  # type: igno
         crowd=crowd,
         tracking=watchtime.tracking_status(guild_id),
         rows=[
-            (row.rank, row.entry.username, row.entry.platform, duration(row.entry.seconds))
+            (_place(row), row.entry.username, row.entry.platform, duration(row.entry.seconds))
             for row in rows
         ],
         query=query,
@@ -117,3 +121,8 @@ def tracking(guild_id: int):  # type: ignore[no-untyped-def]
         if status.enabled
         else "Tracking is off; the totals so far are kept.",
     )
+
+
+def _place(ranked: RankedWatchtime) -> str:
+    """``2``, or ``=2`` for a rank shared with someone, as ``!leaderboard`` shows it."""
+    return ranked.label.lstrip("#")

@@ -72,6 +72,17 @@ def test_the_leaderboard_names_each_viewers_platform(client):
     assert "elsewhere" not in page.text  # another guild's viewer
 
 
+def test_a_shared_rank_reads_as_on_the_leaderboard_in_discord(engine, client):
+    """Equal watchtime shares the rank, shown "=2" as !leaderboard and !watchtime show it."""
+    _watched(engine, Platform.KICK, "4", "dee", 7_200)  # as much as cy on Twitch
+    page = client.get(PAGE)
+    assert '<td>=2</td><td class="name">cy<span class="platform-tag">Twitch</span>' in page.text
+    assert '<td>=2</td><td class="name">dee<span class="platform-tag">Kick</span>' in page.text
+    assert '<td>4</td><td class="name">cy<span class="platform-tag">Kick</span>' in page.text
+    assert '<td>1</td><td class="name">top_viewer' in page.text
+    assert [row[0] for row in _found(client.get(PAGE + "?q=dee").text)] == ["=2"]
+
+
 def test_a_name_finds_the_viewer_on_each_platform_with_their_rank(client):
     assert _found(client.get(PAGE, query_string={"q": "CY"}).text) == [
         ["3", "cy", "Kick", "1 h 00 min"],
