@@ -56,3 +56,16 @@ def truncate(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[: limit - 1] + "\N{HORIZONTAL ELLIPSIS}"
+
+
+def in_messages(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """``text`` in the messages Discord takes (``limit`` characters each), cut between lines,
+    so that no line is lost (a line longer than a message alone is cut short)."""
+    messages: list[str] = []
+    for line in text.splitlines():
+        line = truncate(line, limit)
+        if messages and len(messages[-1]) + 1 + len(line) <= limit:
+            messages[-1] += "\n" + line
+        else:
+            messages.append(line)
+    return messages

@@ -3,21 +3,14 @@ passes, yellow when it works but a person has something to do, red when it fails
 
 from __future__ import annotations
 
-from core.discord_bot.render import GREEN, MESSAGE_LIMIT, RED, YELLOW, inert, truncate
+from core.discord_bot.render import GREEN, RED, YELLOW, in_messages, inert
 from core.health import Check, HealthReport
 
 
 def health_messages(report: HealthReport) -> list[str]:
     """:func:`health_report` in messages Discord takes (2,000 characters each), cut between
     lines, so that no line is lost."""
-    messages: list[str] = []
-    for line in health_report(report).splitlines():
-        line = truncate(line, MESSAGE_LIMIT)
-        if messages and len(messages[-1]) + 1 + len(line) <= MESSAGE_LIMIT:
-            messages[-1] += "\n" + line
-        else:
-            messages.append(line)
-    return messages
+    return in_messages(health_report(report))
 
 
 def health_report(report: HealthReport) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import discord
 
 from core.discord_bot.raffle.render import TICKET, period_dates
-from core.discord_bot.render import inert, truncate
+from core.discord_bot.render import in_messages, inert
 from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
 
 
@@ -68,14 +68,7 @@ def draw_messages(
     """:func:`draw_announcement` as the messages Discord takes (2,000 characters each), cut
     between lines: 25 winners and their mentions pass one message, and each must be named and
     pinged."""
-    messages: list[str] = []
-    for line in draw_announcement(draw, gone).splitlines():
-        line = truncate(line, limit)
-        if messages and len(messages[-1]) + 1 + len(line) <= limit:
-            messages[-1] += "\n" + line
-        else:
-            messages.append(line)
-    return messages
+    return in_messages(draw_announcement(draw, gone), limit)
 
 
 def winner_mentions(
