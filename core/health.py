@@ -1,8 +1,9 @@
 """Health checks shared by ``/health``, ``python -m core health`` and ``!health``.
 
-The operator's shell and ``!health`` (admins) show each check's detail. The public ``/health``
-shows only what a failing check failed to reach ("database unreachable"): a failure's detail
-names hosts, ports and database errors, which stay in the log.
+Only the operator's shell (``python -m core health``) shows a failing check's detail: it names
+hosts, ports and database errors (also in the log). A server's own view (``!health``, the
+dashboard's overview) and the public ``/health`` say only that the check fails, in plain words
+(:data:`FAILING_FOR_A_SERVER`; the one rule is :meth:`Check.for_a_server`).
 
 A check is ok, failing (something StreamKeeper needs does not answer: ``/health`` answers 503
 and ``python -m core health`` exits 1), or ok but ``degraded``: it works, and a person has
@@ -17,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+FAILING_FOR_A_SERVER = "does not work; the bot's operator sees why in 'python -m core health'"
+
 
 @dataclass(frozen=True)
 class Check:
@@ -29,7 +32,10 @@ class Check:
     public: str | None = None
 
     def for_a_server(self) -> Check:
-        """This check as the public and a server's view show it (:attr:`public`)."""
+        """This check as the public and a server's view show it: a failure in plain words
+        (its detail is the operator's), else :attr:`public` when set."""
+        if not self.ok:
+            return replace(self, detail=FAILING_FOR_A_SERVER, public=None)
         return self if self.public is None else replace(self, detail=self.public, public=None)
 
 
@@ -53,8 +59,8 @@ class HealthReport:
         return "degraded" if any(check.degraded for check in self.checks) else "ok"
 
     def as_json(self) -> dict[str, object]:
-        """The public form: a failing check says only ``"<name> unreachable"``, a degraded one
-        ``"<name> needs attention"`` (its detail names servers)."""
+        """The public form: a failing check says only that it fails (:meth:`Check.for_a_server`),
+        a degraded one ``"<name> needs attention"`` (its detail names servers)."""
         return {
             "status": self.status,
             "checks": {c.name: {"ok": c.ok, "detail": _public_detail(c)} for c in self.checks},
@@ -65,9 +71,9 @@ class HealthReport:
 
 
 def _public_detail(check: Check) -> str:
-    if not check.ok:
-        return f"{check.name} unreachable"
-    return f"{check.name} needs attention" if check.degraded else check.for_a_server().detail
+    if check.ok and check.degraded:
+        return f"{check.name} needs attention"
+    return check.for_a_server().detail
 
 
 def _mark(check: Check) -> str:

@@ -124,7 +124,7 @@ def test_health_fails_while_the_bot_of_this_process_is_not_connected(make_runtim
         assert answer.status_code == 503
         assert answer.get_json()["checks"]["discord"] == {
             "ok": False,
-            "detail": "discord unreachable",
+            "detail": "does not work; the bot's operator sees why in 'python -m core health'",
         }
 
         runtime.discord.status.set("connected")

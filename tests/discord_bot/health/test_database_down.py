@@ -45,7 +45,28 @@ async def test_health_says_the_database_fails_and_what_it_could_not_read(
 
     lines = reply.content.splitlines()
     assert lines[0].startswith(f"{RED} **Failing**")
-    assert any(line.startswith(f"{RED} FAIL database: Could not connect") for line in lines)
+    # The failure in plain words: the host, port and driver error are the operator's.
+    assert (
+        f"{RED} FAIL database: does not work; the bot's operator sees why in "
+        "'python -m core health'" in lines
+    )
+    assert "127.0.0.1" not in reply.content
+    assert "Could not connect" not in reply.content
     assert f"{GREEN} ok   kick and twitch: not checked: the database did not answer" in lines
     assert "Something went wrong" not in reply.content
     assert "s3cret" not in reply.content
+
+
+def test_a_servers_process_checks_say_the_database_fails_without_the_operators_details(
+    runtime: Runtime,
+) -> None:
+    # What the dashboard's overview shows before the server's own lines.
+    lines = runtime.process_health().lines()
+
+    assert (
+        "FAIL database: does not work; the bot's operator sees why in 'python -m core health'"
+        in lines
+    )
+    assert "127.0.0.1" not in "\n".join(lines)
+    # the operator's shell keeps the detail
+    assert any("127.0.0.1" in line for line in runtime.health().lines())
