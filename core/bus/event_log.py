@@ -18,7 +18,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -81,6 +81,8 @@ class LoggedEvent:
     attempts: int
     error: str | None
     said: str = ""  # what happened, in a streamer's words (core/events/words.py)
+    # The event itself, for a page to say it again with a member's name (describe's member).
+    event: Event | None = field(default=None, compare=False, repr=False)
 
 
 # Decoded events by payload: the window is read again at each view of the page, and an entry's
@@ -170,6 +172,7 @@ class DatabaseEventLog:
                     row.attempts,
                     row.last_error,
                     describe(event),
+                    event,
                 )
             )
             if len(found) >= limit:
@@ -317,6 +320,7 @@ class RedisEventLog:
                     int(deliveries) if str(deliveries).isdecimal() else 0,
                     fields.get("reason") or fields.get("requeued"),
                     describe(event),
+                    event,
                 )
             )
             if len(found) >= limit:

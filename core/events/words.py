@@ -167,18 +167,18 @@ def _cheered(e: Cheered) -> str:
     return f"{_who(e.viewer)} cheered {e.bits:,} bits{said}"
 
 
-def _linked(e: AccountLinked) -> str:
+def _linked(e: AccountLinked, member: str) -> str:
     account = f"{e.platform.name.title()} account {_who(e.viewer)}"
-    return f"A member linked their {account}"
+    return f"{member} linked their {account}"
 
 
-def _link_failed(e: AccountLinkFailed) -> str:
+def _link_failed(e: AccountLinkFailed, member: str) -> str:
     why = LINK_FAILURES.get(e.reason, e.reason)
-    return f"A member's link did not work: {why}"
+    return f"{member}'s link did not work: {why}"
 
 
-def _unlinked(e: AccountUnlinked) -> str:
-    return f"A member's {e.platform.name.title()} account {_who(e.viewer)} was unlinked"
+def _unlinked(e: AccountUnlinked, member: str) -> str:
+    return f"{member}'s {e.platform.name.title()} account {_who(e.viewer)} was unlinked"
 
 
 def _title(e: StreamStarted | StreamMetadataUpdated) -> str:
@@ -207,14 +207,28 @@ SAYINGS: dict[type[Event], Callable] = {  # type: ignore[type-arg]
     KicksGifted: _kicks,
     Raided: _raided,
     Cheered: _cheered,
+}
+
+# Events about a Discord member (``discord_user_id``), said with the member's name.
+MEMBER_SAYINGS: dict[type[Event], Callable] = {  # type: ignore[type-arg]
     AccountLinked: _linked,
     AccountLinkFailed: _link_failed,
     AccountUnlinked: _unlinked,
 }
 
 
-def describe(event: Event) -> str:
-    """What happened, in a sentence; the type's label for an event with no words of its own."""
+def member_of(event: Event) -> int | None:
+    """The Discord member an event is about (whose name :func:`describe` takes), if any."""
+    return event.discord_user_id if type(event) in MEMBER_SAYINGS else None  # type: ignore[attr-defined]
+
+
+def describe(event: Event, member: str | None = None) -> str:
+    """What happened, in a sentence; the type's label for an event with no words of its own.
+    ``member`` is the name of the Discord member the event is about (:func:`member_of`), "A
+    member" when unknown."""
+    about_a_member = MEMBER_SAYINGS.get(type(event))
+    if about_a_member is not None:
+        return about_a_member(event, member or "A member")
     say = SAYINGS.get(type(event))
     return say(event) if say is not None else LABELS.get(event.kind, event.kind)
 

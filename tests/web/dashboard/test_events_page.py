@@ -172,3 +172,29 @@ def test_a_type_with_no_events_is_not_called_an_empty_log(site):
     arrivals = page.text.split("Kick webhooks arriving")[1].split("<h3>")[0]
     assert "mine" in arrivals  # nothing arrived from the channel: named, and what to do
     assert "Sync Kick" in arrivals
+
+
+def test_link_events_name_the_member_the_bot_knows(site):
+    """A link read "A member linked their Kick account ana" although the bot knew the member."""
+    from core.events import AccountLinked, AccountLinkFailed, AccountUnlinked, Platform, Viewer
+    from core.features.directory.repository import Member
+
+    rt = site.runtime
+    rt.directory.record_members(GUILD, [Member(500, "Kick Fan <3")])
+    ana = Viewer("9", "ana")
+    at = rt.clock()
+    common = {"platform": Platform.KICK, "occurred_at": at, "guild_id": GUILD}
+    for event in (
+        AccountLinked(**common, event_id="l1", discord_user_id=500, viewer=ana),
+        AccountUnlinked(**common, event_id="l2", discord_user_id=500, actor_id=500, viewer=ana),
+        AccountLinkFailed(**common, event_id="l3", discord_user_id=500, reason="declined"),
+        AccountLinked(**common, event_id="l4", discord_user_id=501, viewer=ana),
+    ):
+        assert rt.bus.publish(event)
+
+    feed = site.client().get(PAGE).text.split('id="feed"')[1].split("</ol>")[0]
+
+    assert "Kick Fan &lt;3 linked their Kick account ana" in feed
+    assert "Kick Fan &lt;3&#39;s Kick account ana was unlinked" in feed
+    assert "Kick Fan &lt;3&#39;s link did not work: declined on the platform" in feed
+    assert "A member linked their Kick account ana" in feed  # 501: not in the directory

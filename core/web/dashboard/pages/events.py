@@ -4,13 +4,14 @@ guild's own: events are kept when the dispatcher would route them to this guild.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from flask import current_app, g, render_template, request
 
-from core.bus.event_log import guild_scope
+from core.bus.event_log import LoggedEvent, guild_scope
 from core.events import EVENT_TYPES, Platform, utc
-from core.events.words import kick_webhook_type
+from core.events.words import describe, kick_webhook_type, member_of
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import config, done, installed, page
 from core.web.dashboard.pages.alerts import REPLAYABLE
@@ -61,6 +62,23 @@ def _follows_a_channel(guild_id: int) -> bool:
     return any(config().channel_of(guild_id, platform) is not None for platform in Platform)
 
 
+def _named(guild_id: int, events: list[LoggedEvent]) -> list[LoggedEvent]:
+    """``events`` with a link's member named as the bot last saw them (the directory, one read
+    for all); "A member" stays for one it does not know."""
+    members = {e.ref: member_of(e.event) for e in events if e.event is not None}
+    wanted = {m for m in members.values() if m is not None}
+    directory = config().directory
+    if not wanted or directory is None:
+        return events
+    names = directory.member_names(guild_id, wanted)
+    return [
+        replace(e, said=describe(e.event, names.get(members[e.ref])))  # type: ignore[arg-type]
+        if members.get(e.ref) is not None
+        else e
+        for e in events
+    ]
+
+
 def _words(code: str) -> str:
     """A webhook answer's label ("bad_signature") in words ("bad signature")."""
     return code.replace("_", " ").replace(".", " ")
@@ -96,8 +114,8 @@ def live_part(guild_id: int):  # type: ignore[no-untyped-def]
         errors=errors,
         kind=kind,
         kinds=log.kinds(scope),
-        recent=log.recent(scope, SHOWN, kind),
-        dead=log.dead(scope, SHOWN),
+        recent=_named(guild_id, log.recent(scope, SHOWN, kind)),
+        dead=_named(guild_id, log.dead(scope, SHOWN)),
         replayable_kinds=REPLAYABLE,
         follows_a_channel=_follows_a_channel(guild_id),
     )
@@ -114,8 +132,8 @@ def _values(guild_id: int, log, scope, kind: str | None) -> dict:  # type: ignor
         "arrivals": _arrivals(guild_id),
         "kinds": log.kinds(scope),
         "kind": kind,
-        "recent": log.recent(scope, SHOWN, kind),
-        "dead": log.dead(scope, SHOWN),
+        "recent": _named(guild_id, log.recent(scope, SHOWN, kind)),
+        "dead": _named(guild_id, log.dead(scope, SHOWN)),
         "replayable_kinds": REPLAYABLE,
     }
 
