@@ -198,3 +198,11 @@ def test_link_events_name_the_member_the_bot_knows(site):
     assert "Kick Fan &lt;3&#39;s Kick account ana was unlinked" in feed
     assert "Kick Fan &lt;3&#39;s link did not work: declined on the platform" in feed
     assert "A member linked their Kick account ana" in feed  # 501: not in the directory
+
+
+def test_the_retry_buttons_label_says_its_time_is_utc(site):
+    """A screen reader heard "queued 07:58:53", a UTC time read as the listener's own."""
+    _mine, mine_dead, _theirs_dead = _queue(site)
+    queued = _row(site, mine_dead.key).published_at.strftime("%H:%M:%S")
+    page = site.client().get(PAGE).text
+    assert f'aria-label="Retry the Chat event queued {queued} UTC">Retry</button>' in page
