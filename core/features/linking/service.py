@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from core.events import Platform, utc
+from core.events.base import visible_name
 from core.features import managed_roles
 from core.features.connections.kick.service import PURPOSE_VIEWER
 from core.features.connections.twitch.viewer_signin import PURPOSE_TWITCH_VIEWER
@@ -161,6 +162,7 @@ class LinkingService:
         account on that platform; :class:`LinkRefused` (kept in the history) when the account
         is another member's. ``then`` is called with the result in the same transaction (the
         sign-in queues what follows on Discord there, so a link is never left without it)."""
+        username = visible_name(username)  # what the viewer's rows are stored as
         arguments = (guild_id, discord_user_id, platform, platform_user_id, username, then)
         try:
             return self._link(*arguments)

@@ -225,3 +225,14 @@ def test_relinking_in_another_server_moves_the_link_there(linking: LinkingServic
     with pytest.raises(UnlinkRefused):
         linking.unlink(GUILD_A, ALICE, actor_id=ADMIN)
     assert linking.unlink(GUILD_B, ALICE, actor_id=ADMIN) is not None
+
+
+def test_a_linked_name_is_stored_without_zero_width_characters(linking: LinkingService) -> None:
+    """A link kept "a\u200bl" while the viewer's watchtime and points were stored as "al"."""
+    link(linking, ALICE, "501", "a\u200bl\ufeff")
+
+    stored = linking.link_of(ALICE)
+    assert stored is not None
+    assert stored.username == "al"
+    [entry] = linking.history(GUILD_A, ALICE)
+    assert entry.username == "al"
