@@ -1,4 +1,5 @@
-"""``python -m core guild add|show``: tie a guild to its Kick and Twitch channels."""
+"""``python -m core guild add|show|remove``: tie a guild to its Kick and Twitch channels, or
+delete a server's data for good."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ def register(command: AddCommand) -> None:
     show = guild_sub.add_parser("show", help="Show a guild's channels.")
     show.add_argument("guild_id", type=id_number, help="Discord server id")
     show.set_defaults(handler=_guild_show)
+    remove = guild_sub.add_parser(
+        "remove", help="Delete a server's data for good (the bot must have left it)."
+    )
+    remove.add_argument("guild_id", type=id_number, help="Discord server id")
+    remove.add_argument("--yes", action="store_true", help="delete (without it: say what would go)")
+    remove.set_defaults(handler=_guild_remove)
 
 
 def _guild_add(args: argparse.Namespace) -> int:
@@ -72,6 +79,35 @@ def _guild_show(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     _print_guild(view)
+    return 0
+
+
+def _guild_remove(args: argparse.Namespace) -> int:
+    from core.features import guild_forget
+
+    runtime = open_runtime(args)
+    try:
+        try:
+            view = runtime.guilds.show(args.guild_id)
+        except LookupError:
+            raise BadInput(f"Guild {args.guild_id} is not set up; nothing to remove.") from None
+        in_discord = args.guild_id in runtime.directory.servers_described_by_bot()
+        if view.left_at is None and in_discord:
+            raise BadInput(
+                f"The bot is still in server {args.guild_id}: "
+                "remove it from the server in Discord first."
+            )
+        with runtime.engine.connect() as conn:
+            counts = guild_forget.count(conn, args.guild_id)
+    finally:
+        runtime.close()
+    print(f"Server {args.guild_id}:")  # noqa: T201
+    for row in counts:
+        line = f"  {row.table}: {row.going} would be deleted"
+        if row.staying:
+            line += f", {row.staying} kept ({row.reason})"
+        print(line)  # noqa: T201
+    print("Nothing was deleted; run again with --yes to delete.")  # noqa: T201
     return 0
 
 
