@@ -106,3 +106,22 @@ def test_a_guild_the_bot_left_can_be_looked_at(cli_env):  # noqa: F811
 
     assert result.returncode == 0, result.stderr
     assert "  directory_guilds: 1 would be deleted" in result.stdout
+
+
+def test_yes_deletes_the_servers_rows_and_leaves_another_servers_alone(cli_env):  # noqa: F811
+    _set_up(cli_env, GUILD)
+    _set_up(cli_env, OTHER)
+    before = _rows(cli_env)
+
+    result = cli(cli_env, "guild", "remove", GUILD, "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert "  watchtime: 2 deleted" in result.stdout
+    assert "Nothing was deleted" not in result.stdout
+    after = _rows(cli_env)
+    for table, rows in after.items():
+        assert not [r for r in rows if int(GUILD) in r], table
+        assert rows == [r for r in before[table] if int(GUILD) not in r], table
+    again = cli(cli_env, "guild", "remove", GUILD, "--yes")
+    assert again.returncode == 2
+    assert again.stderr.splitlines()[-1] == f"Guild {GUILD} is not set up; nothing to remove."

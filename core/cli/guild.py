@@ -97,18 +97,43 @@ def _guild_remove(args: argparse.Namespace) -> int:
                 f"The bot is still in server {args.guild_id}: "
                 "remove it from the server in Discord first."
             )
-        with runtime.engine.connect() as conn:
-            counts = guild_forget.count(conn, args.guild_id)
+        if args.yes:
+            _disconnect(runtime, args.guild_id)
+            with runtime.engine.begin() as conn:
+                counts = guild_forget.delete(conn, args.guild_id)
+        else:
+            with runtime.engine.connect() as conn:
+                counts = guild_forget.count(conn, args.guild_id)
     finally:
         runtime.close()
+    verb = "deleted" if args.yes else "would be deleted"
     print(f"Server {args.guild_id}:")  # noqa: T201
     for row in counts:
-        line = f"  {row.table}: {row.going} would be deleted"
+        line = f"  {row.table}: {row.going} {verb}"
         if row.staying:
             line += f", {row.staying} kept ({row.reason})"
         print(line)  # noqa: T201
-    print("Nothing was deleted; run again with --yes to delete.")  # noqa: T201
+    if not args.yes:
+        print("Nothing was deleted; run again with --yes to delete.")  # noqa: T201
     return 0
+
+
+def _disconnect(runtime, guild_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Gives the server's Kick and Twitch tokens back; one that cannot be reached is
+    forgotten all the same (the rows go next), and the streamer is told where to revoke it."""
+    import asyncio
+
+    for name, service in (
+        ("Kick", runtime.kick_connections),
+        ("Twitch", runtime.twitch_connections),
+    ):
+        try:
+            asyncio.run(service.disconnect(guild_id))
+        except Exception:  # unreachable or refusing: the data goes all the same
+            print(  # noqa: T201
+                f"{name} could not be reached to revoke the tokens: the streamer may revoke "
+                f"the app in their {name} settings."
+            )
 
 
 def _print_guild(view) -> None:  # type: ignore[no-untyped-def]

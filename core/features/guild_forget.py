@@ -158,3 +158,14 @@ def count(conn: Connection, guild_id: int) -> list[TableCount]:
         ).scalar()
         counts.append(TableCount(table.name, going, total - going, KEPT.get(table.name)))
     return counts
+
+
+def delete(conn: Connection, guild_id: int) -> list[TableCount]:
+    """Deletes the server's rows as :data:`FORGET` says, children before parents, on the
+    caller's connection (one transaction); what went and what stayed, per table."""
+    counts = count(conn, guild_id)
+    for table in guild_tables():
+        conn.execute(
+            sa.delete(table).where(table.c.guild_id == guild_id, FORGET[table.name](table))
+        )
+    return counts
