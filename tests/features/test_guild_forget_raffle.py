@@ -1,0 +1,43 @@
+"""``guild remove --yes`` of a server with a closed, drawn raffle period and an open one: the
+open period goes, the closed period's proof stays and still verifies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from core.features.schema import all_tables
+from tests.features.test_person_data import seeded  # noqa: F401 - a fixture
+from tests.features.test_person_forget import with_raffle  # noqa: F401 - a fixture
+from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - cli_env is a fixture
+
+
+def test_remove_keeps_the_closed_periods_proof(cli_env, with_raffle):  # noqa: F811
+    runtime, closed = with_raffle
+    guild = int(GUILD)
+    runtime.guilds.ensure_guild(guild)
+    runtime.guilds.mark_left(guild)
+
+    result = cli(cli_env, "guild", "remove", GUILD, "--yes")
+
+    assert result.returncode == 0, result.stderr
+    tables = all_tables().tables
+    with runtime.engine.connect() as conn:
+        periods = conn.execute(
+            sa.select(tables["raffle_periods"].c.id).where(
+                tables["raffle_periods"].c.guild_id == guild
+            )
+        ).scalars()
+        assert list(periods) == [closed.id]
+        for name in ("watchtime", "points_ledger", "kick_connections", "directory_members"):
+            table = tables[name]
+            left = conn.execute(sa.select(table).where(table.c.guild_id == guild)).all()
+            assert left == [], name
+    assert "  raffle_periods: 1 deleted, 1 kept (a closed period" in result.stdout
+    out = Path(cli_env["DATA_DIR"]).parent / "proof"
+    written = cli(cli_env, "raffle", "export", str(closed.id), "--out", str(out))
+    assert written.returncode == 0, written.stderr
+    files = [str(out / f"raffle-{closed.id}-{part}.json") for part in ("proof", "ledger")]
+    verified = cli(cli_env, "raffle", "verify", *files)
+    assert (verified.returncode, verified.stdout.split(":")[0]) == (0, "match"), verified.stdout
