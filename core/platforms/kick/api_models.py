@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from core.platforms.lenient import NAME_MAX, parse_each
+from core.platforms.lenient import NAME_MAX, TEXT_MAX, parse_each
 from core.platforms.lenient import as_count as _count
 from core.platforms.lenient import as_flag as _flag
 from core.platforms.lenient import as_id as _id
@@ -245,7 +245,7 @@ def parse_subscription_result(item: Mapping[str, Any]) -> SubscriptionResult | N
         name=name,
         version=_int(item.get("version")) or 1,
         subscription_id=_id(item.get("subscription_id")),
-        error=None if error in (None, "") else (_text(error) or str(error)),
+        error=None if error in (None, "") else (_text(error) or str(error)[:TEXT_MAX]),
     )
 
 
