@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from core.platforms.http import HttpClient
-from core.platforms.lenient import parsed_json
+from core.platforms.lenient import clean_text, parsed_json
 from core.platforms.tokens import TokenSet
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
@@ -95,17 +95,18 @@ def parse_token_set(
     default_type: str,
     token_type_limit: int | None = None,
 ) -> TokenSet | None:
-    """A token reply, leniently: None without an access token; ``scopes`` reads the reply's
+    """A token reply, leniently: None without an access token (one :func:`token_text` takes;
+    a refresh token it does not take is none); ``scopes`` reads the reply's
     ``scope`` in the platform's way; ``expires_in`` is bounded (see :func:`lifetime`); the token
     type, or ``default_type``, is cut to ``token_type_limit`` when there is one."""
     if not isinstance(body, dict):
         return None
-    access_token = nonempty_text(body.get("access_token"))
+    access_token = token_text(body.get("access_token"))
     if not access_token:
         return None
     return TokenSet(
         access_token=access_token,
-        refresh_token=nonempty_text(body.get("refresh_token")) or None,
+        refresh_token=token_text(body.get("refresh_token")),
         expires_at=now.astimezone(UTC) + timedelta(seconds=lifetime(body.get("expires_in"))),
         scopes=scopes(body.get("scope")),
         token_type=(nonempty_text(body.get("token_type")) or default_type)[:token_type_limit],
@@ -136,8 +137,9 @@ def lifetime(expires_in: Any, default: float = DEFAULT_EXPIRES_IN_SECONDS) -> fl
             return 0
     if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
         return 0
-    if not math.isfinite(expires_in):
-        # inf is as absurd as 1e12; NaN says nothing at all.
+    if isinstance(expires_in, float) and not math.isfinite(expires_in):
+        # inf is as absurd as 1e12; NaN says nothing at all. (An int is finite, and one past a
+        # float's range, 10**400, is no float: isfinite() would raise OverflowError.)
         return MAX_EXPIRES_IN_SECONDS if expires_in > 0 else 0
     return max(0, min(expires_in, MAX_EXPIRES_IN_SECONDS))
 
@@ -151,7 +153,18 @@ def json_or_none(response: httpx.Response) -> Any:
 
 
 def nonempty_text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    """The text in ``value`` as it can be stored and shown (NULs dropped, lone surrogates
+    replaced: see :func:`~core.platforms.lenient.clean_text`); None when there is none."""
+    return (clean_text(value, len(value)) or None) if isinstance(value, str) else None
+
+
+def token_text(value: Any) -> str | None:
+    """The token in ``value``: printable ASCII without spaces, as an ``Authorization`` header
+    carries it (httpx sends no other) and as it is stored; None for anything else (a lone
+    surrogate, a NUL, "é"), which no later request could send."""
+    if not isinstance(value, str) or not value.isascii() or not value.isprintable():
+        return None
+    return value if value and " " not in value else None
 
 
 __all__ = [
@@ -165,5 +178,6 @@ __all__ = [
     "nonempty_text",
     "parse_token_set",
     "redact",
+    "token_text",
     "usable_token_set",
 ]

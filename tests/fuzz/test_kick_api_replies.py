@@ -29,14 +29,17 @@ from core.platforms.kick.api import (
     Livestream,
     SubscriptionResult,
 )
+from core.platforms.kick.oauth_client import KickOAuthClient, OAuthError
 from core.platforms.kick.webhook_keys import checked_public_key
 from core.platforms.lenient import ID_MAX, NAME_MAX, TEXT_MAX, as_id
+from core.platforms.tokens import MAX_SCOPE_CHARS, MAX_SCOPES
 from tests.conftest import FIXTURES
 from tests.fuzz.conftest import record
 from tests.fuzz.replies import answered, any_bodies, body_of, field_values, no_sleep
 from tests.platforms.bounded import assert_within
 
 TOKEN = "kick-user-token-4f8a2c"
+SECRET = "kick-client-secret-9d1e"
 PEM = (FIXTURES / "kick" / "kick-public-key.pem").read_text()
 USER = {
     "user_id": 123456,
@@ -241,6 +244,87 @@ def test_any_kick_api_refusal_is_a_typed_error_without_the_token(status: int, bo
     assert raised.value.status == status
     _assert_refusal(raised.value)
     record("kick-api-refusals", type(raised.value).__name__)
+
+
+# OAuth (id.kick.com): the token reply, an error, and the introspection reply (kick.md §2).
+TOKEN_REPLY = {
+    "access_token": "NDQ1ZJG3YJGTMZQ3ZC0ZNGU5LTG5NZMTNDRKMWUXYTE5NZVI",
+    "token_type": "Bearer",
+    "refresh_token": "MJBKNDE4ZTATZWY3NS0ZNDE5LWE1ZWUTZJQ0YMI2NDFKNZMX",
+    "expires_in": 7200,
+    "scope": "user:read channel:read chat:write events:subscribe",
+}
+INTROSPECTION = ok(
+    {
+        "active": True,
+        "client_id": "01HZX0000APP",
+        "token_type": "user",
+        "scope": "user:read channel:read",
+        "exp": 1771046347,
+    }
+)
+OAUTH_ERRORS = [
+    {"error": "Invalid request"},
+    {"error": "invalid_grant", "error_description": "The refresh token is invalid."},
+]
+
+
+def _oauth(http: httpx.AsyncClient) -> KickOAuthClient:
+    return KickOAuthClient("https://id.kick.test", "01HZX0000APP", SECRET, http=http)
+
+
+def _assert_oauth_refusal(error: OAuthError) -> None:
+    assert 0 < len(error.error) <= 100
+    assert 0 < len(error.description) <= 300
+    assert_within((error.error, error.description), storable=True)
+    assert TOKEN not in str(error)
+    assert SECRET not in str(error)
+
+
+@given(
+    st.sampled_from([200, 200, 200, 400, 401, 500]),
+    any_bodies(TOKEN_REPLY, ok(TOKEN_REPLY), *OAUTH_ERRORS),
+)
+@example(200, body_of(TOKEN_REPLY))
+@example(200, body_of({**TOKEN_REPLY, "access_token": "\ud800"}))
+@example(200, body_of({**TOKEN_REPLY, "access_token": "tok\u00e9n"}))
+@example(200, body_of({**TOKEN_REPLY, "refresh_token": "a\x00b"}))
+@example(200, body_of({**TOKEN_REPLY, "token_type": "x" * 100_000}))
+@example(200, body_of({**TOKEN_REPLY, "expires_in": 10**400}))  # isfinite() raised
+@example(400, body_of({"error": "\ud800", "error_description": f"bad {TOKEN}\x00"}))
+def test_a_kick_token_reply_is_a_sendable_storable_token_or_oauth_error(
+    status: int, body: bytes
+) -> None:
+    try:
+        tokens = answered(status, body, lambda http: _oauth(http).refresh(TOKEN))
+    except OAuthError as exc:
+        _assert_oauth_refusal(exc)
+        record("kick-oauth-token", "refused")
+        return
+    for token in (tokens.access_token, tokens.refresh_token):
+        if token is not None:
+            # Sent as "Authorization: Bearer <token>" (httpx takes ASCII only), stored encrypted
+            # (as UTF-8).
+            httpx.Headers({"Authorization": f"Bearer {token}"}).raw  # noqa: B018
+            token.encode()
+            assert token.isascii()
+            assert token.isprintable()
+    assert_within((tokens.scopes, tokens.token_type), text_max=MAX_SCOPE_CHARS, storable=True)
+    assert len(tokens.scopes) <= MAX_SCOPES
+    record("kick-oauth-token", "tokens")
+
+
+@given(st.sampled_from([200, 200, 401, 500]), any_bodies(INTROSPECTION, *OAUTH_ERRORS))
+@example(200, body_of(INTROSPECTION))
+def test_a_kick_introspection_is_a_mapping_or_oauth_error(status: int, body: bytes) -> None:
+    try:
+        data = answered(status, body, lambda http: _oauth(http).introspect(TOKEN))
+    except OAuthError as exc:
+        _assert_oauth_refusal(exc)
+        record("kick-oauth-introspect", "refused")
+        return
+    assert isinstance(data, dict)
+    record("kick-oauth-introspect", "answer")
 
 
 @given(field_values)

@@ -32,6 +32,7 @@ from core.platforms.tokens import TokenSet, bounded_scopes
 log = logging.getLogger(__name__)
 
 _LOOPBACK = "127.0.0.1"
+TOKEN_TYPE_MAX = 20  # "Bearer"; cut as Twitch's client cuts it
 
 
 class OAuthError(Exception):
@@ -162,7 +163,11 @@ class KickOAuthClient(OAuthClient):
         ):
             body = body["data"]
         token_set = parse_token_set(
-            body, now=self._clock(), scopes=_split_scopes, default_type="Bearer"
+            body,
+            now=self._clock(),
+            scopes=_split_scopes,
+            default_type="Bearer",
+            token_type_limit=TOKEN_TYPE_MAX,
         )
         return usable_token_set(token_set, now=self._clock(), refuse=_invalid_response)
 
