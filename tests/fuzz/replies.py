@@ -95,6 +95,12 @@ def any_bodies(*documents: Any) -> st.SearchStrategy[bytes]:
     return st.one_of(*strategies)
 
 
+def edits_of(document: Any, max_changes: int = 2) -> st.SearchStrategy[bytes]:
+    """``document`` with one or two fields changed: a reply most of whose checks pass, so that
+    the later ones are reached."""
+    return edited(st.just(document), max_changes).map(body_of)
+
+
 @st.composite
 def edited(draw: st.DrawFn, documents: st.SearchStrategy[Any], max_changes: int = 4) -> Any:
     """A real reply with up to ``max_changes`` fields removed, retyped or replaced: what a
@@ -134,8 +140,11 @@ def answered(
     """What ``call(http)`` gives when every request it makes is answered ``status`` with
     ``body``; its exception raised as it is."""
 
+    # Header values travel as latin-1 bytes; httpx would encode a str one as ASCII.
+    raw = [(name.encode(), value.encode("latin-1")) for name, value in (headers or {}).items()]
+
     def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, content=body, headers=headers)
+        return httpx.Response(status, content=body, headers=raw)
 
     async def run() -> T:
         async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
@@ -160,6 +169,7 @@ __all__ = [
     "any_bodies",
     "body_of",
     "edited",
+    "edits_of",
     "field_values",
     "is_printable_ascii",
     "no_sleep",

@@ -35,7 +35,14 @@ from core.platforms.lenient import ID_MAX, NAME_MAX, TEXT_MAX, as_id
 from core.platforms.tokens import MAX_SCOPE_CHARS, MAX_SCOPES
 from tests.conftest import FIXTURES
 from tests.fuzz.conftest import record
-from tests.fuzz.replies import answered, any_bodies, body_of, field_values, no_sleep
+from tests.fuzz.replies import (
+    answered,
+    any_bodies,
+    body_of,
+    edits_of,
+    field_values,
+    no_sleep,
+)
 from tests.platforms.bounded import assert_within
 
 TOKEN = "kick-user-token-4f8a2c"
@@ -283,7 +290,7 @@ def _assert_oauth_refusal(error: OAuthError) -> None:
 
 @given(
     st.sampled_from([200, 200, 200, 400, 401, 500]),
-    any_bodies(TOKEN_REPLY, ok(TOKEN_REPLY), *OAUTH_ERRORS),
+    any_bodies(TOKEN_REPLY, ok(TOKEN_REPLY), *OAUTH_ERRORS) | edits_of(TOKEN_REPLY),
 )
 @example(200, body_of(TOKEN_REPLY))
 @example(200, body_of({**TOKEN_REPLY, "access_token": "\ud800"}))

@@ -21,6 +21,7 @@ from core.platforms.lenient import (
     as_mapping,
     as_str,
     as_time,
+    clean_text,
     parse_each,
 )
 from core.platforms.rewards import ChannelReward, parse_channel_reward
@@ -136,8 +137,13 @@ def items(body: Any) -> list[Mapping[str, Any]]:
 
 
 def next_cursor(body: Any) -> str | None:
+    """``pagination.cursor`` as text the next request can send, cleaned as Kick's is: a lone
+    surrogate cannot go into a URL (the request would raise UnicodeEncodeError, not a
+    :class:`HelixError`), while Twitch answers a broken cursor with a 400."""
     cursor = as_mapping(as_mapping(body).get("pagination")).get("cursor")
-    return cursor[:MAX_URL] if isinstance(cursor, str) and cursor.strip() else None
+    if not isinstance(cursor, str) or not cursor.strip():
+        return None
+    return clean_text(cursor, MAX_URL) or None
 
 
 def parse_items(body: Any, parse: Callable[[Mapping[str, Any]], T | None]) -> list[T]:
