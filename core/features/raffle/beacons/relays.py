@@ -34,6 +34,7 @@ _HEX = re.compile(r"(?:[0-9a-f]{2}){16,}")
 NOT_YET = {404, 425}
 MAX_GENESIS_TIME = 4_102_444_800  # 2100-01-01: a chain's start, in Unix seconds
 MAX_PERIOD_SECONDS = 86_400
+SAID_MAX = 40  # characters of a relay's own text quoted in a refusal
 
 
 def pinned_info(chain: drand_chains.Chain) -> BeaconInfo:
@@ -99,7 +100,8 @@ class HttpBeacon:
             return pinned_info(chain)
         scheme = str(body.get("schemeID") or body.get("scheme") or "")
         if scheme not in drand_chains.SCHEMES:
-            raise BeaconUnavailable(f"its scheme {scheme!r} is not supported")
+            # Its first words only: the text is anything a relay sent (100,000 characters).
+            raise BeaconUnavailable(f"its scheme {scheme[:SAID_MAX]!r} is not supported")
         public_key = str(body.get("public_key", "")).lower()
         if not _HEX.fullmatch(public_key):
             raise BeaconUnavailable("its /info has no public key")
