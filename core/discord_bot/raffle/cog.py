@@ -173,37 +173,45 @@ class RaffleCog(commands.Cog, name="Raffle"):
     @commands.hybrid_command(name="rafflegive")
     @commands.guild_only()
     @manage_server()
+    @app_commands.describe(
+        viewer="A linked @member, or a Kick or Twitch name (kick:name, twitch:name)"
+    )
     async def rafflegive(
-        self, ctx: Context, member: discord.Member, tickets: Tickets, *, reason: str = ""
+        self, ctx: Context, viewer: Viewer, tickets: Tickets, *, reason: str = ""
     ) -> None:
-        """Give a linked member raffle tickets, with a reason for the ledger."""
-        await self._give(ctx, member, tickets, reason)
+        """Give a viewer raffle tickets, with a reason for the ledger."""
+        await self._give(ctx, viewer, tickets, reason)
 
     @commands.hybrid_command(name="raffleremove")
     @commands.guild_only()
     @manage_server()
+    @app_commands.describe(
+        viewer="A linked @member, or a Kick or Twitch name (kick:name, twitch:name)"
+    )
     async def raffleremove(
-        self, ctx: Context, member: discord.Member, tickets: Tickets, *, reason: str = ""
+        self, ctx: Context, viewer: Viewer, tickets: Tickets, *, reason: str = ""
     ) -> None:
-        """Take raffle tickets from a linked member, with a reason for the ledger."""
-        await self._give(ctx, member, -tickets, reason)
+        """Take raffle tickets from a viewer, with a reason for the ledger."""
+        await self._give(ctx, viewer, -tickets, reason)
 
-    async def _give(self, ctx: Context, member: discord.Member, tickets: int, reason: str) -> None:
+    async def _give(
+        self, ctx: Context, viewer: discord.Member | str, tickets: int, reason: str
+    ) -> None:
         guild = guild_of(ctx)
         await ctx.defer()
-        balance = await asyncio.to_thread(
+        given = await asyncio.to_thread(
             self.raffle.admin.give,
             guild.id,
             actor_id=ctx.author.id,
-            member_id=member.id,
             tickets=tickets,
             reason=reason,
             reference=f"discord:{ctx.interaction.id if ctx.interaction else ctx.message.id}",
+            **_who(viewer),
         )
         verb = "Gave" if tickets > 0 else "Took"
         await ctx.send(
             f"{verb} {abs(tickets):,} tickets {'to' if tickets > 0 else 'from'} "
-            f"{inert(member.display_name)}; they now have {balance:,}.",
+            f"{render_raffle.receiver(viewer, given)}; they now have {given.balance:,}.",
             allowed_mentions=NO_MENTIONS,
         )
 

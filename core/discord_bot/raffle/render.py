@@ -14,7 +14,7 @@ import discord
 
 from core.discord_bot.render import inert, truncate
 from core.events import utc
-from core.features.raffle.admin import ExclusionChange
+from core.features.raffle.admin import ExclusionChange, Given
 from core.features.raffle.beacons import verification as beacon_verification
 from core.features.raffle.draws.repository import Draw, Winner
 from core.features.raffle.draws.service import Proof
@@ -324,6 +324,13 @@ def period_ended(period: Period, draw: Draw | None) -> str:
     if draw is not None:
         text += "\n" + draw_requested(draw)
     return text
+
+
+def receiver(viewer: discord.Member | str, given: Given) -> str:
+    """Who tickets went to or came from: the member as named, or the account a name found."""
+    if isinstance(viewer, discord.Member):
+        return inert(viewer.display_name)
+    return f"{given.platform.name.title()} viewer {inert(given.account_name)}"
 
 
 def excluded(change: ExclusionChange) -> str:

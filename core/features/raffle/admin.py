@@ -29,6 +29,16 @@ MAX_ADMIN_TICKETS = 1_000_000
 
 
 @dataclass(frozen=True)
+class Given:
+    """Tickets given or taken: the account they went to (a member's is chosen) and its new
+    balance."""
+
+    platform: Platform
+    account_name: str
+    balance: int
+
+
+@dataclass(frozen=True)
 class ExclusionChange:
     """The names of the accounts an exclusion (or inclusion) changed, and ``closed_period``:
     the guild's last closed period when the change does not reach its draws, which keep who
@@ -89,8 +99,9 @@ class RaffleAdmin:
         reason: str,
         reference: str,
         username: str | None = None,
-    ) -> int:
-        """Add (or with a negative ``tickets``, remove) tickets; return the viewer's balance.
+    ) -> Given:
+        """Add (or with a negative ``tickets``, remove) tickets; return the account and its
+        balance.
 
         The viewer is a Discord member (``member_id``: their Kick account, else their Twitch
         one) or, without one, a viewer by ``username`` (the dashboard's form). ``reference``
@@ -124,7 +135,8 @@ class RaffleAdmin:
                 reason=reason or ("given" if tickets > 0 else "removed"),
                 at=now,
             )
-            return ledger_repository.get_balance(conn, guild_id, period.id, platform, user_id)
+            balance = ledger_repository.get_balance(conn, guild_id, period.id, platform, user_id)
+            return Given(platform, _name, balance)
 
     def _holder(
         self, conn: Connection, member_id: int | None, username: str | None
@@ -157,8 +169,8 @@ class RaffleAdmin:
         where = f"{other.platform.name.lower()}:{other.username}"
         return (
             f"Their {platform.name.title()} account {name} has only {balance:,} tickets. "
-            f"Tickets of their {other.platform.name.title()} account {other.username} are "
-            f"changed on the dashboard's raffle page, by name ({where})."
+            f"Name their {other.platform.name.title()} account as {where} to change its "
+            "tickets."
         )
 
     def _accounts(

@@ -96,7 +96,8 @@ async def test_words_after_raffleend_or_rafflerestart_close_nothing(
         ("!raffleforce", "No draw is waiting for the beacon."),
         ("!raffleexclude nobody", "I don't know a Kick or Twitch viewer by that name."),
         ("!raffleexclude twitch:", "Name a viewer: their Kick or Twitch name"),
-        ("!rafflegive nobody 5", "I can't find that member in this server."),
+        ("!rafflegive nobody 5", "No raffle period is open."),
+        ("!rafflegive <@&123456789012345678> 5", "That's a role: mention a member or type a"),
         ("!rafflestats nobody", "I can't find that member in this server."),
         ("!fair abc", "That doesn't look right."),
         # Numbers no database row can have, dates no calendar holds: refused, not a traceback.
@@ -135,6 +136,44 @@ async def test_numbers_in_raffle_commands_are_ascii_digits(
     assert text(await say(f"!rafflegive {alice.mention} 1,000", manager)).startswith(
         "Gave 1,000 tickets"
     )
+
+
+async def test_tickets_go_to_a_viewer_named_on_kick_or_twitch(
+    manager, alice, sqlite_engine
+) -> None:
+    """`!rafflegive` took only a @member (their Kick account first): a viewer who never linked,
+    or a member's Twitch account, could get tickets only from the dashboard."""
+    from core.events import Platform
+
+    add_viewer(sqlite_engine, "t7", "quiz_winner", platform=Platform.TWITCH)
+    add_viewer(sqlite_engine, "k8", "twin")
+    add_viewer(sqlite_engine, "t8", "twin", platform=Platform.TWITCH)
+    await say("!rafflestart", manager)
+
+    assert text(await say("!rafflegive quiz_winner 7 won the quiz", manager)) == (
+        "Gave 7 tickets to Twitch viewer quiz\\_winner; they now have 7."
+    )
+    assert text(await say("!raffleremove twitch:quiz_winner 2", manager)) == (
+        "Took 2 tickets from Twitch viewer quiz\\_winner; they now have 5."
+    )
+    assert text(await say("!raffleremove quiz_winner 9", manager)) == "They have only 5 tickets."
+    assert text(await say("!rafflegive nobody 5", manager)) == (
+        "I don't know a Kick or Twitch viewer by that name."
+    )
+    assert text(await say("!raffleremove kick: 5", manager)).startswith(
+        "Name a viewer: their Kick or Twitch name"
+    )
+    assert text(await say("!rafflegive twin 1", manager)) == (
+        "Both a Kick and a Twitch viewer are called twin: write kick:twin or twitch:twin."
+    )
+    assert text(await say("!rafflegive kick:twin 3", manager)).startswith(
+        "Gave 3 tickets to Kick viewer twin;"
+    )
+    [board] = await say("!raffleboard", alice)
+    assert board.embeds[0].description.splitlines() == [
+        "**#1** quiz\\_winner (Twitch) - 5",
+        "**#2** twin (Kick) - 3",
+    ]
 
 
 async def test_views_before_any_raffle(alice) -> None:
@@ -529,17 +568,15 @@ async def test_a_member_with_kick_and_twitch_accounts_sees_both_and_is_excluded_
     add_viewer(sqlite_engine, "t1", "alice_tv", discord_id=alice.id, platform=Platform.TWITCH)
     await say("!rafflestart", manager)
     await say(f"!rafflegive {alice.mention} 4", manager)
-    assert text(await say("!rafflegive twitch:alice_tv 6", manager)).startswith(
-        "I can't find that member in this server."
-    )
     mine = text(await say("!tickets", alice)).splitlines()
     assert mine[0].endswith("**alice\\_on\\_kick** on Kick has **4** tickets (admins 4).")
     assert mine[2] == (
         "**alice\\_tv** on Twitch has no tickets yet this period. Watch, gift subs or wager to "
         "earn some."
     )
-    raffle.admin.give(alice.guild.id, actor_id=manager.id, member_id=None, tickets=6,
-                      reason="", reference="tv", username="twitch:alice_tv")  # fmt: skip
+    assert text(await say("!rafflegive twitch:alice_tv 6", manager)) == (
+        "Gave 6 tickets to Twitch viewer alice\\_tv; they now have 6."
+    )
     [board] = await say("!raffleboard", alice)
     assert board.embeds[0].description.splitlines() == [  # Kick and Twitch: each says which
         "**#1** alice\\_tv (Twitch) - 6",

@@ -83,7 +83,9 @@ async def test_taking_more_than_the_kick_account_holds_names_the_account_and_the
                       reason="", reference="tv", username="twitch:alice_tv")  # fmt: skip
 
     assert text(await say(f"!raffleremove {alice.mention} 5", manager)) == (
-        "Their Kick account alice\\_on\\_kick has only 0 tickets. Tickets of their Twitch "
-        "account alice\\_tv are changed on the dashboard's raffle page, by name "
-        "(twitch:alice\\_tv)."
+        "Their Kick account alice\\_on\\_kick has only 0 tickets. Name their Twitch account "
+        "as twitch:alice\\_tv to change its tickets."
+    )
+    assert text(await say("!raffleremove twitch:alice_tv 5", manager)) == (
+        "Took 5 tickets from Twitch viewer alice\\_tv; they now have 1."
     )

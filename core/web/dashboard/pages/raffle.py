@@ -272,7 +272,7 @@ def tickets(guild_id: int):  # type: ignore[no-untyped-def]
         field = "tickets"
         ref = reference(form.get("reference"))
         field = "viewer"
-        balance = raffle.admin.give(
+        given = raffle.admin.give(
             guild_id,
             actor_id=g.user.id,
             tickets=amount if action == "give" else -amount,
@@ -283,7 +283,9 @@ def tickets(guild_id: int):  # type: ignore[no-untyped-def]
     except Refused as refused:
         return _refused(guild_id, field, refused, viewer=100, amount=100, action=100, reason=100)
     verb = "Gave" if action == "give" else "Took"
-    return back_to(guild_id, f"{verb} {amount:,} tickets; they now have {balance:,}.", "tickets")
+    account = f"{given.platform.name.title()} account {given.account_name}"
+    said = f"{verb} {amount:,} tickets ({account}); they now have {given.balance:,}."
+    return back_to(guild_id, said, "tickets")
 
 
 @AREA.bp.post("/draw")
