@@ -201,6 +201,7 @@ async def test_login_syncs_slash_commands_once_until_they_change(
         "link",
         "unlink",
         "linked",
+        "linkowner",
         "linkrole",
         "linklogs",
         "setup_link_panel",

@@ -182,6 +182,7 @@ READ_COMMANDS = [
     "!roles list",
     "!linkrole",
     "!linklogs status",
+    "!linkowner kick_al",
     "!slotlist",
     "!slotcalls status",
     "!callblacklist list",

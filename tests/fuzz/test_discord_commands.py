@@ -57,6 +57,7 @@ COMMANDS = [
     "roles sync",
     "linkrole",
     "linked",
+    "linkowner",
     "unlink",
     "linklogs status",
 ]

@@ -1,5 +1,5 @@
-"""Linking commands: !link [kick|twitch], !unlink, !linked, !linkrole, !linklogs, and the link
-panels (``panels.py``, mixed in).
+"""Linking commands: !link [kick|twitch], !unlink, !linked, !linkowner, !linkrole, !linklogs,
+and the link panels (``panels.py``, mixed in).
 
 A start link is personal (it links whoever opens it to the member it names), so it only ever
 goes to that member: by DM after ``!link`` or a panel reaction, or in the ephemeral reply to
@@ -252,6 +252,20 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
                 await ctx.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
                 return
         reply = render_linking.linked_accounts(links, other)
+        await ctx.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    # --- !linkowner -----------------------------------------------------------------------
+
+    @commands.hybrid_command(name="linkowner")
+    @commands.guild_only()
+    @manage_server()
+    @app_commands.describe(account="A Kick or Twitch name: kick:name, twitch:name, or the name")
+    async def linkowner(self, ctx: Context, *, account: str) -> None:
+        """Who linked a Kick or Twitch account, to unlink it for them (Manage Server)."""
+        guild = guild_of(ctx)
+        links = await asyncio.to_thread(self.linking.holders_named, account)
+        holders = {link.discord_user_id: guild.get_member(link.discord_user_id) for link in links}
+        reply = render_linking.link_owners(account, links, holders, guild.id, ctx.clean_prefix)
         await ctx.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     # --- !linkrole ------------------------------------------------------------------------

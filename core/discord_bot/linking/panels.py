@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from core.discord_bot.common import Context, guild_of, manage_server, send_dm
 from core.discord_bot.cooldowns import Cooldowns
+from core.discord_bot.linking import panel_words
 from core.discord_bot.linking import render as render_linking
 from core.discord_bot.render import NO_MENTIONS
 from core.events import Platform
@@ -123,12 +124,12 @@ class LinkPanels:
         guild = guild_of(ctx)
         chosen = panel_emoji(emoji, ctx.bot)
         if chosen is None:
-            await ctx.send(render_linking.BAD_EMOJI, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await ctx.send(panel_words.BAD_EMOJI, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
         await ctx.defer(ephemeral=True)
         platforms = await self._panel_platforms(guild.id)
         panel = await ctx.channel.send(
-            embed=render_linking.reaction_panel(chosen, platforms), allowed_mentions=NO_MENTIONS
+            embed=panel_words.reaction_panel(chosen, platforms), allowed_mentions=NO_MENTIONS
         )
         try:
             await panel.add_reaction(chosen)
@@ -136,9 +137,9 @@ class LinkPanels:
             await panel.delete()
             # Forbidden: no Add Reactions (or Read Message History) here; else the emoji.
             refusal = (
-                render_linking.no_reactions_here(ctx.clean_prefix)
+                panel_words.no_reactions_here(ctx.clean_prefix)
                 if isinstance(exc, discord.Forbidden)
-                else render_linking.BAD_EMOJI
+                else panel_words.BAD_EMOJI
             )
             await ctx.send(refusal, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
@@ -155,7 +156,7 @@ class LinkPanels:
         await ctx.defer(ephemeral=True)
         platforms = await self._panel_platforms(guild.id)
         panel = await ctx.channel.send(
-            embed=render_linking.button_panel(platforms),
+            embed=panel_words.button_panel(platforms),
             view=LinkButtonView(self, platforms),
             allowed_mentions=NO_MENTIONS,
         )
@@ -185,7 +186,7 @@ class LinkPanels:
         except discord.HTTPException as exc:
             log.info("guild %s: could not pin a link panel (%s)", guild.id, exc)
             pinned = False
-        reply = render_linking.panel_posted(pinned)
+        reply = panel_words.panel_posted(pinned)
         await ctx.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @commands.Cog.listener()

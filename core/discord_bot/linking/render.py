@@ -8,6 +8,7 @@ A start link is personal: only a DM or an ephemeral reply may hold it, never a c
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import discord
 
@@ -53,7 +54,7 @@ def unavailable_for(platform: Platform) -> str:
     )
 
 
-def _names(platforms: tuple[Platform, ...]) -> str:
+def names_of(platforms: tuple[Platform, ...]) -> str:
     return " or ".join(platform_name(p) for p in platforms)
 
 
@@ -61,7 +62,7 @@ def choose_platform(platforms: tuple[Platform, ...], prefix: str) -> str:
     """``!link`` in a guild that offers several platforms: which one?"""
     commands = " or ".join(f"{prefix}link {p.value}" for p in platforms)
     return (
-        f"Which account do you want to link, {_names(platforms)}? Use {commands}, "
+        f"Which account do you want to link, {names_of(platforms)}? Use {commands}, "
         "or press a button below."
     )
 
@@ -254,7 +255,7 @@ def unlink_which(
     member an admin named, else the caller)."""
     named = "" if member is None else f"{member.mention} "  # shown as their name, not pinged
     choices = " or ".join(f"{prefix}unlink {named}{link.platform.value}" for link in links)
-    names = _names(tuple(link.platform for link in links))
+    names = names_of(tuple(link.platform for link in links))
     who = "You have" if member is None else f"{inert(member.display_name)} has"
     return f"{who} linked accounts on {names}: use {choices}."
 
@@ -277,6 +278,54 @@ def linked_accounts(links: list[AccountLink], member: discord.abc.User | None) -
         for link in links
     ]
     return f"{who} linked to:\n" + "\n".join(lines)
+
+
+# --- !linkowner ------------------------------------------------------------------------------
+
+
+def link_owners(
+    typed: str,
+    links: list[AccountLink],
+    members: Mapping[int, discord.Member | None],
+    guild_id: int,
+    prefix: str,
+) -> str:
+    """Who holds the accounts an admin named (``members``: each holder, None when not in this
+    server), and who can unlink it: the admin, for a link made here (``!unlink``), else only
+    the holder. A holder who is not a member is named only by the id of a link made here (the
+    server's own to undo); one made elsewhere is someone else's business."""
+    if not links:
+        return f"No Discord user has linked a Kick or Twitch account called {inert(typed.strip())}."
+    return "\n".join(_owner_line(link, members.get(link.discord_user_id), guild_id, prefix)
+                     for link in links)  # fmt: skip
+
+
+def _owner_line(
+    link: AccountLink, member: discord.Member | None, guild_id: int, prefix: str
+) -> str:
+    platform = link.platform.value
+    account = f"The {platform_name(link.platform)} account **{inert(link.username)}**"
+    since = f"since {relative(link.linked_at)}"
+    if member is not None and link.linked_in_guild_id != guild_id:
+        return (
+            f"{account} is linked to {member.mention} ({since}), in another server: only they "
+            f"can unlink it ({prefix}unlink {platform})."
+        )
+    if member is not None:
+        return (
+            f"{account} is linked to {member.mention} ({since}). "
+            f"{prefix}unlink {member.mention} {platform} removes it."
+        )
+    if link.linked_in_guild_id == guild_id:
+        who = link.discord_user_id
+        return (
+            f"{account} is linked to a Discord user who left this server (id {who}, {since}). "
+            f"{prefix}unlink {who} {platform} removes it."
+        )
+    return (
+        f"{account} is linked to a Discord user who is not in this server, in another server: "
+        f"only they can unlink it ({prefix}unlink {platform})."
+    )
 
 
 # --- !linkrole -------------------------------------------------------------------------------
@@ -335,52 +384,3 @@ def linklogs_status(settings: LinkSettings, prefix: str, *, channel_here: bool =
             f"{prefix}linklogs on."
         )
     return f"The link log is on, in <#{settings.log_channel_id}>."
-
-
-# --- link panels -----------------------------------------------------------------------------
-
-
-def reaction_panel(emoji: str, platforms: tuple[Platform, ...] = (Platform.KICK,)) -> discord.Embed:
-    links = "a personal link" if len(platforms) == 1 else "a personal link for each"
-    return _panel(platforms, f"React with {emoji} and I'll send you {links} by DM.")
-
-
-def button_panel(platforms: tuple[Platform, ...] = (Platform.KICK,)) -> discord.Embed:
-    button = "the button" if len(platforms) == 1 else "the button of your platform"
-    return _panel(
-        platforms, f"Press {button} and I'll show you a personal link that only you can see."
-    )
-
-
-def _panel(platforms: tuple[Platform, ...], how: str) -> discord.Embed:
-    """A link panel: ``how`` to ask for a link, then what linking is for."""
-    names = _names(platforms)
-    return discord.Embed(
-        title=f"Link your {names} account",
-        description=(
-            f"{how} Linking lets this server count your {names} watchtime and give you roles "
-            "for it."
-        ),
-        colour=discord.Colour.green(),
-    )
-
-
-def panel_posted(pinned: bool) -> str:
-    if pinned:
-        return "Link panel posted and pinned."
-    return (
-        "Link panel posted, but I couldn't pin it: I need the Manage Messages permission in "
-        "this channel."
-    )
-
-
-def no_reactions_here(prefix: str) -> str:
-    return (
-        "I can't react in this channel: give me Add Reactions and Read Message History here, "
-        f"or post a button panel with {prefix}setup_link_button."
-    )
-
-
-BAD_EMOJI = (
-    "That isn't an emoji I can use. Give a standard emoji, or one of this server's own emoji."
-)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from core.events import Platform
 from core.features.linking.tables import account_links, link_history, link_panels, link_settings
+from core.features.viewers.tables import viewers
 from core.storage.db import insert_for, insert_if_absent
 from core.storage.tables import processed_events
 
@@ -57,6 +58,30 @@ def find_links_by_accounts(
         )
         found.update((row.platform_user_id, _link(row)) for row in conn.execute(query))
     return found
+
+
+def find_links_by_username(
+    conn: Connection, platforms: Sequence[Platform], username: str
+) -> list[AccountLink]:
+    """The links of the accounts on ``platforms`` called ``username`` (case-insensitive): by
+    the name they were linked under, or by the name the account's viewer goes by now. An
+    admin's look-up: the linked names are not indexed (one scan of the links)."""
+    name = username.lower()
+    now_called = sa.select(viewers.c.platform_user_id).where(
+        viewers.c.platform == account_links.c.platform, sa.func.lower(viewers.c.username) == name
+    )
+    query = (
+        sa.select(account_links)
+        .where(
+            account_links.c.platform.in_([str(platform) for platform in platforms]),
+            sa.or_(
+                sa.func.lower(account_links.c.username) == name,
+                account_links.c.platform_user_id.in_(now_called),
+            ),
+        )
+        .order_by(account_links.c.platform, account_links.c.platform_user_id)
+    )
+    return [_link(row) for row in conn.execute(query)]
 
 
 def find_links_by_discord_users(

@@ -24,7 +24,8 @@ from core.features import managed_roles
 from core.features.connections.kick.service import PURPOSE_VIEWER
 from core.features.connections.twitch.viewer_signin import PURPOSE_TWITCH_VIEWER
 from core.features.guilds import repository as guilds_repository
-from core.features.linking import calls, repository
+from core.features.linking import calls, holders, repository
+from core.features.linking.holders import taken_text
 from core.features.linking.platforms import LINKABLE, PlatformChoice, choose, offered
 from core.features.linking.repository import AccountLink, HistoryEntry, LinkPanel, LinkSettings
 from core.features.refusals import Refused
@@ -62,23 +63,6 @@ class LinkRefused(Refused):
     def __init__(self, message: str, *, reason: str = ALREADY_LINKED) -> None:
         super().__init__(message)
         self.reason = reason
-
-
-def taken_text(platform: Platform, username: str, *, held_here: bool) -> str:
-    """Why a member cannot link ``username``: another Discord user holds it. Only that user
-    can remove a link made in another server (``unlink``); one made here, an admin too."""
-    who = "unlink it with !unlink from the Discord account that linked it"
-    if held_here:
-        return (
-            f"The {platform.name.title()} account {username} is already linked to another "
-            f"Discord user. If it is yours, {who}, or ask a server admin to unlink it, then "
-            "link again."
-        )
-    return (
-        f"The {platform.name.title()} account {username} is already linked to another Discord "
-        f"user, in another server, so no admin here can unlink it. If it is yours, {who}, then "
-        "link again."
-    )
 
 
 class UnlinkRefused(Refused):
@@ -320,6 +304,11 @@ class LinkingService:
         """The link of that account on ``platform``, whoever holds it."""
         with self.engine.connect() as conn:
             return repository.find_link_by_account(conn, platform, platform_user_id)
+
+    def holders_named(self, typed: str) -> list[AccountLink]:
+        """The links of the Kick or Twitch accounts ``typed`` names (``kick:name``,
+        ``twitch:name`` or a name on either); :class:`LinkRefused` when it names nobody."""
+        return holders.named(self.engine, typed)
 
     def links_of(self, discord_user_id: int) -> list[AccountLink]:
         """The member's links on every platform, Kick first."""

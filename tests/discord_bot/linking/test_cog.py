@@ -20,6 +20,7 @@ from discord.ext import commands
 from sqlalchemy.engine import Engine
 
 from core.discord_bot.bot import create_bot
+from core.discord_bot.linking import panel_words
 from core.discord_bot.linking import render as render_linking
 from core.discord_bot.linking.cog import LinkButtonView, LinkingCog
 from core.discord_bot.services import BotServices
@@ -790,7 +791,7 @@ async def test_setup_link_panel_refuses_what_is_no_emoji(
 ) -> None:
     [reply] = await say(f'!setup_link_panel "{emoji}"', manager)
 
-    assert reply.content == render_linking.BAD_EMOJI
+    assert reply.content == panel_words.BAD_EMOJI
 
 
 async def test_setup_link_panel_where_i_may_not_react_says_so_not_that_the_emoji_is_bad(
