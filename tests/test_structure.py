@@ -30,9 +30,8 @@ MAY_IMPORT_THE_ROOT = {
 }
 MAX_LINES = 400
 MAX_RUNTIME_LINES = 250
-# Over the limit on this branch, and split by the change that owns it (the VIP redemption's
-# module of its own); remove the entry once that is merged.
-OVER_THE_LIMIT_FOR_NOW = {"core/features/vip/service.py"}
+# Modules allowed past MAX_LINES until the change that splits them lands (none now).
+OVER_THE_LIMIT_FOR_NOW: set[str] = set()
 
 
 def module_name(path: Path) -> str:
