@@ -1,23 +1,37 @@
 """``python -m core guild remove``: without ``--yes`` it says per table what would go and what
-stays and deletes nothing; it refuses a server not set up, and one the bot is still in."""
+stays and deletes nothing; it refuses a server not set up, and one the bot is still in. Each test
+runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from core.features.guilds.service import GuildService
 from core.features.schema import all_tables
+from core.storage.db import create_engine
+from tests.conftest import TEST_FERNET_KEY
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - fixture
 
 OTHER = "223456789012345678"
 REMOVED_AT = datetime(2030, 6, 1, 20, 15, tzinfo=UTC)
 
 
+@pytest.fixture
+def env(cli_env: dict[str, str], migrated_database_url: str) -> dict[str, str]:  # noqa: F811
+    """The command's environment, on a migrated SQLite or PostgreSQL database."""
+    cli_env.update(
+        DATABASE_URL=migrated_database_url,
+        FLASK_SECRET_KEY="guild-remove-test-secret",
+        TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
+    )
+    return cli_env
+
+
 def _engine(env: dict[str, str]) -> sa.Engine:
-    return sa.create_engine(f"sqlite:///{Path(env['DATA_DIR']) / 'streamkeeper.sqlite3'}")
+    return create_engine(env["DATABASE_URL"])
 
 
 def _set_up(env: dict[str, str], guild: str) -> None:
@@ -59,69 +73,69 @@ def _rows(env: dict[str, str]) -> dict[str, list[tuple]]:
     return rows
 
 
-def test_a_dry_run_says_what_would_go_and_deletes_nothing(cli_env):  # noqa: F811
-    _set_up(cli_env, GUILD)
-    _set_up(cli_env, OTHER)
-    before = _rows(cli_env)
+def test_a_dry_run_says_what_would_go_and_deletes_nothing(env):
+    _set_up(env, GUILD)
+    _set_up(env, OTHER)
+    before = _rows(env)
 
-    result = cli(cli_env, "guild", "remove", GUILD)
+    result = cli(env, "guild", "remove", GUILD)
 
     assert result.returncode == 0, result.stderr
     assert "  watchtime: 2 would be deleted" in result.stdout
     assert "  guilds: 1 would be deleted" in result.stdout
     assert "  guild_channels: 1 would be deleted" in result.stdout
     assert result.stdout.rstrip().endswith("Nothing was deleted; run again with --yes to delete.")
-    assert _rows(cli_env) == before
+    assert _rows(env) == before
 
 
-def test_a_guild_not_set_up_is_refused(cli_env):  # noqa: F811
-    result = cli(cli_env, "guild", "remove", "999")
+def test_a_guild_not_set_up_is_refused(env):
+    result = cli(env, "guild", "remove", "999")
 
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1] == "Guild 999 is not set up; nothing to remove."
 
 
-def test_a_guild_the_bot_is_still_in_is_refused(cli_env):  # noqa: F811
-    _set_up(cli_env, GUILD)
-    _in_discord(cli_env, GUILD)
-    before = _rows(cli_env)
+def test_a_guild_the_bot_is_still_in_is_refused(env):
+    _set_up(env, GUILD)
+    _in_discord(env, GUILD)
+    before = _rows(env)
 
-    result = cli(cli_env, "guild", "remove", GUILD, "--yes")
+    result = cli(env, "guild", "remove", GUILD, "--yes")
 
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"The bot is still in server {GUILD}: remove it from the server in Discord first."
     )
-    assert _rows(cli_env) == before
+    assert _rows(env) == before
 
 
-def test_a_guild_the_bot_left_can_be_looked_at(cli_env):  # noqa: F811
-    _set_up(cli_env, GUILD)
-    _in_discord(cli_env, GUILD)
-    engine = _engine(cli_env)
+def test_a_guild_the_bot_left_can_be_looked_at(env):
+    _set_up(env, GUILD)
+    _in_discord(env, GUILD)
+    engine = _engine(env)
     GuildService(engine, lambda: REMOVED_AT).mark_left(int(GUILD))
     engine.dispose()
 
-    result = cli(cli_env, "guild", "remove", GUILD)
+    result = cli(env, "guild", "remove", GUILD)
 
     assert result.returncode == 0, result.stderr
     assert "  directory_guilds: 1 would be deleted" in result.stdout
 
 
-def test_yes_deletes_the_servers_rows_and_leaves_another_servers_alone(cli_env):  # noqa: F811
-    _set_up(cli_env, GUILD)
-    _set_up(cli_env, OTHER)
-    before = _rows(cli_env)
+def test_yes_deletes_the_servers_rows_and_leaves_another_servers_alone(env):
+    _set_up(env, GUILD)
+    _set_up(env, OTHER)
+    before = _rows(env)
 
-    result = cli(cli_env, "guild", "remove", GUILD, "--yes")
+    result = cli(env, "guild", "remove", GUILD, "--yes")
 
     assert result.returncode == 0, result.stderr
     assert "  watchtime: 2 deleted" in result.stdout
     assert "Nothing was deleted" not in result.stdout
-    after = _rows(cli_env)
+    after = _rows(env)
     for table, rows in after.items():
         assert not [r for r in rows if int(GUILD) in r], table
         assert rows == [r for r in before[table] if int(GUILD) not in r], table
-    again = cli(cli_env, "guild", "remove", GUILD, "--yes")
+    again = cli(env, "guild", "remove", GUILD, "--yes")
     assert again.returncode == 2
     assert again.stderr.splitlines()[-1] == f"Guild {GUILD} is not set up; nothing to remove."

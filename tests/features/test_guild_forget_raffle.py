@@ -1,16 +1,30 @@
 """``guild remove --yes`` of a server with a closed, drawn raffle period and an open one: the
-open period goes, the closed period's proof stays and still verifies."""
+open period goes, the closed period's proof stays and still verifies; on SQLite and on
+PostgreSQL."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from core.features.schema import all_tables
+from tests.conftest import TEST_FERNET_KEY
 from tests.features.test_person_data import seeded  # noqa: F401 - a fixture
 from tests.features.test_person_forget import with_raffle  # noqa: F401 - a fixture
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - cli_env is a fixture
+
+
+@pytest.fixture(autouse=True)
+def _on_each_database(cli_env, migrated_database_url):  # noqa: F811
+    """The commands and the seeded data on one migrated database, SQLite or PostgreSQL (autouse:
+    set before ``seeded`` reads it)."""
+    cli_env.update(
+        DATABASE_URL=migrated_database_url,
+        FLASK_SECRET_KEY="guild-remove-test-secret",
+        TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
+    )
 
 
 def test_remove_keeps_the_closed_periods_proof(cli_env, with_raffle):  # noqa: F811

@@ -31,7 +31,9 @@ ANA, BOB = 900000000000000011, 900000000000000022
 
 @pytest.fixture
 def seeded(cli_env, make_runtime):  # noqa: F811
-    runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
+    """The data below, in the database of ``cli_env`` (its DATABASE_URL, else DATA_DIR's)."""
+    database = {"DATABASE_URL": cli_env["DATABASE_URL"]} if "DATABASE_URL" in cli_env else {}
+    runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"], **database)
     guild = int(GUILD)
     add_viewer(runtime.engine, "k-ana", "ana_kick", discord_id=ANA)
     add_viewer(runtime.engine, "k-bob", "bob_kick", discord_id=BOB)
