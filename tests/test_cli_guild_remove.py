@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from core.features.guild_forget import guild_tables
 from core.features.guilds.service import GuildService
 from core.features.schema import all_tables
 from core.storage.db import create_engine
 from tests.conftest import TEST_FERNET_KEY
+from tests.support.every_table import fill_every_guild_table
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - fixture
 
 OTHER = "223456789012345678"
@@ -123,19 +125,38 @@ def test_a_guild_the_bot_left_can_be_looked_at(env):
 
 
 def test_yes_deletes_the_servers_rows_and_leaves_another_servers_alone(env):
+    """Both servers hold a row in every table keyed by a guild, an open raffle period each."""
     _set_up(env, GUILD)
     _set_up(env, OTHER)
-    before = _rows(env)
+    engine = _engine(env)
+    with engine.begin() as conn:
+        for mark, guild in enumerate((GUILD, OTHER), start=1):
+            fill_every_guild_table(conn, int(guild), mark, raffle_periods={"status": "open"})
+    GuildService(engine, lambda: REMOVED_AT).mark_left(int(GUILD))  # its directory rows stayed
+    engine.dispose()
+    before = _rows_of(env, int(OTHER))
+    assert all(before.values()), [table for table, rows in before.items() if not rows]
 
     result = cli(env, "guild", "remove", GUILD, "--yes")
 
     assert result.returncode == 0, result.stderr
     assert "  watchtime: 2 deleted" in result.stdout
+    assert "  raffle_ledger: 1 deleted" in result.stdout
     assert "Nothing was deleted" not in result.stdout
-    after = _rows(env)
-    for table, rows in after.items():
-        assert not [r for r in rows if int(GUILD) in r], table
-        assert rows == [r for r in before[table] if int(GUILD) not in r], table
+    assert [table for table, rows in _rows_of(env, int(GUILD)).items() if rows] == []
+    assert _rows_of(env, int(OTHER)) == before
     again = cli(env, "guild", "remove", GUILD, "--yes")
     assert again.returncode == 2
     assert again.stderr.splitlines()[-1] == f"Guild {GUILD} is not set up; nothing to remove."
+
+
+def _rows_of(env: dict[str, str], guild_id: int) -> dict[str, list[tuple]]:
+    """The server's rows, table by table."""
+    engine = _engine(env)
+    with engine.connect() as conn:
+        rows = {
+            t.name: sorted(map(tuple, conn.execute(sa.select(t).where(t.c.guild_id == guild_id))))
+            for t in guild_tables()
+        }
+    engine.dispose()
+    return rows

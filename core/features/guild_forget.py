@@ -160,11 +160,17 @@ def count(conn: Connection, guild_id: int) -> list[TableCount]:
     return counts
 
 
+# The tables whose rows say which rows of the others go (an open period's, an open draw's):
+# they are deleted last, or the ledger of a period already deleted would be left behind.
+_READ_BY_THE_RULES = ("raffle_draws", "raffle_periods")
+
+
 def delete(conn: Connection, guild_id: int) -> list[TableCount]:
-    """Deletes the server's rows as :data:`FORGET` says, children before parents, on the
-    caller's connection (one transaction); what went and what stayed, per table."""
+    """Deletes the server's rows as :data:`FORGET` says, children before parents and the
+    tables the rules read last, on the caller's connection (one transaction); what went and
+    what stayed, per table."""
     counts = count(conn, guild_id)
-    for table in guild_tables():
+    for table in sorted(guild_tables(), key=lambda t: t.name in _READ_BY_THE_RULES):
         conn.execute(
             sa.delete(table).where(table.c.guild_id == guild_id, FORGET[table.name](table))
         )

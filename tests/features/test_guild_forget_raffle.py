@@ -48,6 +48,11 @@ def test_remove_keeps_the_closed_periods_proof(cli_env, with_raffle):  # noqa: F
             table = tables[name]
             left = conn.execute(sa.select(table).where(table.c.guild_id == guild)).all()
             assert left == [], name
+        # The open period's ledger and standings went with it; the closed one's stayed.
+        for name in ("raffle_ledger", "raffle_balances"):
+            table = tables[name]
+            left = conn.execute(sa.select(table.c.period_id).where(table.c.guild_id == guild))
+            assert set(left.scalars()) == {closed.id}, name
     assert "  raffle_periods: 1 deleted, 1 kept (a closed period" in result.stdout
     out = Path(cli_env["DATA_DIR"]).parent / "proof"
     written = cli(cli_env, "raffle", "export", str(closed.id), "--out", str(out))
