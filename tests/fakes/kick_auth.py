@@ -49,6 +49,12 @@ class KickAuth:
             owner = self.consenting_user_id if user_id is None else user_id
             return self._issue("access", "user", owner, tuple(scopes)).value
 
+    def issue_refresh_token(self, user_id: int | None = None) -> str:
+        """A refresh token for ``user_id`` (default: the consenting user), as if authorized."""
+        with self._lock:
+            owner = self.consenting_user_id if user_id is None else user_id
+            return self._issue("refresh", "user", owner, SCOPES).value
+
     def issue_app_token(self) -> str:
         with self._lock:
             return self._issue("access", "app", None, ()).value

@@ -151,6 +151,14 @@ class FakeTwitch(HelixRoutes, ThreadedServer, Scripted["RecordedRequest"]):
             granted = tuple(SCOPES if scopes is None else scopes)
             return self._issue("access", "user", owner, granted).value
 
+    def issue_refresh_token(self, user_id: str | None = None) -> str:
+        """A refresh token for ``user_id`` (default: the consenting user), as if authorized."""
+        from core.platforms.twitch.oauth_client import SCOPES
+
+        with self._lock:
+            owner = self.consenting_user_id if user_id is None else user_id
+            return self._issue("refresh", "user", owner, tuple(SCOPES)).value
+
     def issue_app_token(self, client_id: str | None = None) -> str:
         with self._lock:
             issued = self._issue("access", "app", None, ())

@@ -20,6 +20,7 @@ platform's differences as class attributes and gives its repository's rows.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -27,6 +28,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar, Literal, TypeVar
 
+import httpx
 from sqlalchemy import Table
 from sqlalchemy.engine import Engine
 
@@ -44,6 +46,14 @@ T = TypeVar("T")
 TokenKind = Literal["access_token", "refresh_token"]
 
 
+class GivenBack(enum.Enum):
+    """What the platform did with a disconnected streamer's tokens (forgotten in every case)."""
+
+    TAKEN_BACK = "taken back"  # every token it could be given was revoked
+    REFUSED = "refused"  # it answered, refusing one (an unknown token, another client id)
+    UNREACHABLE = "unreachable"  # no answer, or none that could be read, for one
+
+
 class StreamerTokens:
     engine: Engine
     cipher: TokenCipher
@@ -56,6 +66,8 @@ class StreamerTokens:
     REFRESH_MARGIN: ClassVar[timedelta]  # refresh a token this long before it expires
     UNAUTHORIZED: ClassVar[type[Exception]]  # the platform's API said 401
     INVALID_GRANT: ClassVar[type[Exception]]  # the platform refused the refresh token
+    # The platform's OAuth client's error: its ``status`` is None when no answer came back.
+    OAUTH_ERROR: ClassVar[type[Exception]]
     NOT_CONNECTED: ClassVar[type[Exception]]  # what callers catch: no working connection
     # A NOT_CONNECTED raised when a fresh token still gets 401 (the connection is marked);
     # None: that 401 is raised as it came. The hint names the likely causes for the log.
@@ -143,6 +155,47 @@ class StreamerTokens:
     def _is_readable(self, stored: StoredConnection) -> bool:
         """Whether this ``TOKEN_ENCRYPTION_KEY`` reads the connection's tokens."""
         return all(token is not None for _, token in self._plain_tokens(stored))
+
+    async def disconnect(self, guild_id: int) -> bool:
+        """Give the guild's tokens back and forget them (:meth:`give_back`); False when there
+        was no connection."""
+        return await self.give_back(guild_id) is not None
+
+    async def give_back(self, guild_id: int) -> GivenBack | None:
+        """Give the guild's tokens back to the platform and forget them, whatever it answers: a
+        token it does not take back is forgotten all the same (it expires), and the streamer
+        may revoke the app in the platform's settings. What the platform did; None when there
+        was no connection. Only a platform's failures are caught here, never a mistake of ours."""
+        stored = await asyncio.to_thread(self._stored, guild_id)
+        if stored is None:
+            return None
+        outcome = GivenBack.TAKEN_BACK
+        for kind, token in self._tokens_to_give_back(stored):
+            try:
+                async with self.make_oauth() as oauth:
+                    await self._revoke(oauth, token, kind)
+            except (self.OAUTH_ERROR, httpx.HTTPError) as exc:  # an answer httpx cannot read
+                status = getattr(exc, "status", None)
+                if status is None:
+                    outcome = GivenBack.UNREACHABLE
+                    why = "could not be reached to take a token back"
+                else:
+                    outcome = outcome if outcome is GivenBack.UNREACHABLE else GivenBack.REFUSED
+                    why = f"did not take a token back ({status})"
+                log.info("guild %s: %s %s", guild_id, self.PLATFORM_NAME, why)
+        await asyncio.to_thread(self._delete, guild_id)
+        log.info(
+            "guild %s: %s connection of %s removed", guild_id, self.PLATFORM_NAME, stored.username
+        )
+        return outcome
+
+    async def _revoke(self, oauth: Any, token: str, kind: TokenKind) -> None:
+        """Revoke one token with the platform's OAuth client (a platform says how)."""
+        raise NotImplementedError
+
+    def _delete(self, guild_id: int) -> None:
+        with self.engine.begin() as conn:
+            connection_rows.delete(conn, self.TABLE, guild_id)
 
     def _tokens_to_give_back(self, stored: StoredConnection) -> list[tuple[TokenKind, str]]:
         """The connection's tokens for a disconnect to give back, as ``(kind, token)``. One

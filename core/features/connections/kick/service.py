@@ -9,13 +9,10 @@ refuses with ``invalid_grant`` marks the connection as needing re-authorization,
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from core.events import utc
-from core.features.connections import connection_rows
 from core.features.connections.app_token import AppToken
 from core.features.connections.kick import repository
 from core.features.connections.kick.repository import (
@@ -32,7 +29,7 @@ from core.features.connections.kick.signin import (
     KickSignIn,
     OAuthFactory,
 )
-from core.features.connections.streamer_tokens import StreamerTokens
+from core.features.connections.streamer_tokens import StreamerTokens, TokenKind
 from core.features.connections.tables import kick_connections
 from core.platforms.kick.api import Unauthorized
 from core.platforms.kick.oauth_client import InvalidGrant, NeedsReauthorization, OAuthError
@@ -51,7 +48,6 @@ __all__ = [
     "OAuthFactory",
 ]
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 REFRESH_MARGIN = timedelta(minutes=5)
@@ -62,27 +58,11 @@ class KickConnections(StreamerTokens, KickSignIn):
     REFRESH_MARGIN = REFRESH_MARGIN
     UNAUTHORIZED = Unauthorized
     INVALID_GRANT = InvalidGrant
+    OAUTH_ERROR = OAuthError
     NOT_CONNECTED = NeedsReauthorization
 
-    async def disconnect(self, guild_id: int) -> bool:
-        """Give the guild's tokens back to Kick and forget them; False when there was no
-        connection. A token Kick does not take back is forgotten all the same (it expires)."""
-        stored = await asyncio.to_thread(self._stored, guild_id)
-        if stored is None:
-            return False
-        for hint, token in self._tokens_to_give_back(stored):
-            try:
-                async with self.make_oauth() as oauth:
-                    await oauth.revoke(token, hint)
-            except OAuthError as exc:
-                log.info("guild %s: Kick did not take a token back (%s)", guild_id, exc.status)
-        await asyncio.to_thread(self._delete, guild_id)
-        log.info("guild %s: Kick connection of %s removed", guild_id, stored.username)
-        return True
-
-    def _delete(self, guild_id: int) -> None:
-        with self.engine.begin() as conn:
-            connection_rows.delete(conn, kick_connections, guild_id)
+    async def _revoke(self, oauth: Any, token: str, kind: TokenKind) -> None:
+        await oauth.revoke(token, kind)
 
     # --- stored subscriptions ----------------------------------------------------------------
 

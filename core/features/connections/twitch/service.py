@@ -16,12 +16,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from core.events import utc
-from core.features.connections import connection_rows
 from core.features.connections.app_token import AppToken
-from core.features.connections.streamer_tokens import StreamerTokens
+from core.features.connections.streamer_tokens import StreamerTokens, TokenKind
 from core.features.connections.tables import twitch_connections
 from core.features.connections.twitch import repository as repo
 from core.features.connections.twitch.ports import TwitchNotConnected, TwitchStillUnauthorized
@@ -60,6 +59,7 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
     REFRESH_MARGIN = REFRESH_MARGIN
     UNAUTHORIZED = Unauthorized
     INVALID_GRANT = InvalidGrant
+    OAUTH_ERROR = TwitchOAuthError
     NOT_CONNECTED = TwitchNotConnected
     STILL_UNAUTHORIZED = TwitchStillUnauthorized
     CONNECTED_HOOK = STREAMER_CONNECTED
@@ -140,25 +140,8 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
 
     # --- disconnect, subscriptions ------------------------------------------------------
 
-    async def disconnect(self, guild_id: int) -> bool:
-        """Give the guild's tokens back to Twitch and forget them; False when there was no
-        connection. A token Twitch no longer knows is forgotten all the same."""
-        stored = await asyncio.to_thread(self._stored, guild_id)
-        if stored is None:
-            return False
-        for _, token in self._tokens_to_give_back(stored):
-            try:
-                async with self.make_oauth() as oauth:
-                    await oauth.revoke(token)
-            except TwitchOAuthError as exc:
-                log.info("guild %s: Twitch did not take a token back (%s)", guild_id, exc.status)
-        await asyncio.to_thread(self._delete, guild_id)
-        log.info("guild %s: Twitch connection removed", guild_id)
-        return True
-
-    def _delete(self, guild_id: int) -> None:
-        with self.engine.begin() as conn:
-            connection_rows.delete(conn, twitch_connections, guild_id)
+    async def _revoke(self, oauth: Any, token: str, kind: TokenKind) -> None:
+        await oauth.revoke(token)  # Twitch takes either kind without being told which
 
     def serves_other_guilds(self, broadcaster_user_id: str, guild_id: int) -> bool:
         """True when another guild is connected as this broadcaster too."""
