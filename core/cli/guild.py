@@ -118,22 +118,29 @@ def _guild_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+# What a platform did with the tokens (core/features/connections/streamer_tokens.GivenBack).
+_GIVEN_BACK = {
+    "taken back": "{name}: the streamer's tokens were revoked.",
+    "refused": "{name} did not take the tokens back: {revoke}",
+    "unreachable": "{name} could not be reached to revoke the tokens: {revoke}",
+}
+
+
 def _disconnect(runtime, guild_id: int) -> None:  # type: ignore[no-untyped-def]
-    """Gives the server's Kick and Twitch tokens back; one that cannot be reached is
-    forgotten all the same (the rows go next), and the streamer is told where to revoke it."""
+    """Gives the server's Kick and Twitch tokens back and says what each platform did; a token
+    not taken back is forgotten all the same (the rows go next), and the streamer is told where
+    to revoke the app. A platform's failures are the services' to catch: anything else is a
+    mistake of ours and stops the command before a row is deleted."""
     import asyncio
 
     for name, service in (
         ("Kick", runtime.kick_connections),
         ("Twitch", runtime.twitch_connections),
     ):
-        try:
-            asyncio.run(service.disconnect(guild_id))
-        except Exception:  # unreachable or refusing: the data goes all the same
-            print(  # noqa: T201
-                f"{name} could not be reached to revoke the tokens: the streamer may revoke "
-                f"the app in their {name} settings."
-            )
+        outcome = asyncio.run(service.give_back(guild_id))
+        if outcome is not None:
+            revoke = f"the streamer may revoke the app in their {name} settings."
+            print(_GIVEN_BACK[outcome.value].format(name=name, revoke=revoke))  # noqa: T201
 
 
 def _print_guild(view) -> None:  # type: ignore[no-untyped-def]
