@@ -51,7 +51,7 @@ class GivenBack(enum.Enum):
 
     TAKEN_BACK = "taken back"  # every token it could be given was revoked
     REFUSED = "refused"  # it answered, refusing one (an unknown token, another client id)
-    UNREACHABLE = "unreachable"  # no answer, or none that could be read, for one
+    UNREACHABLE = "unreachable"  # no answer, none that could be read, or a 5xx, for one
 
 
 class StreamerTokens:
@@ -176,7 +176,7 @@ class StreamerTokens:
                     await self._revoke(oauth, token, kind)
             except (self.OAUTH_ERROR, httpx.HTTPError) as exc:  # an answer httpx cannot read
                 status = getattr(exc, "status", None)
-                if status is None:
+                if status is None or status >= 500:  # down, or no answer it could give
                     outcome = GivenBack.UNREACHABLE
                     why = "could not be reached to take a token back"
                 else:

@@ -11,6 +11,7 @@ import logging
 import pytest
 import sqlalchemy as sa
 
+from core.features.connections.streamer_tokens import GivenBack
 from core.features.connections.tables import kick_connections, twitch_connections
 from tests.fakes.kick_runtime import runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
@@ -72,15 +73,32 @@ def connections(runtime, table: sa.Table) -> list[int]:  # type: ignore[no-untyp
         return list(conn.execute(sa.select(table.c.guild_id)).scalars())
 
 
-def test_a_kick_that_cannot_be_reached_still_loses_the_connection(kick_runtime, kick, caplog):
+@pytest.mark.parametrize(
+    ("failure", "outcome", "logged"),
+    [
+        ("stopped", GivenBack.UNREACHABLE, "Kick could not be reached to take a token back"),
+        ("unreadable", GivenBack.UNREACHABLE, "Kick could not be reached to take a token back"),
+        ("503", GivenBack.UNREACHABLE, "Kick could not be reached to take a token back"),
+        ("400", GivenBack.REFUSED, "Kick did not take a token back (400)"),
+    ],
+)
+def test_a_kick_down_or_refusing_still_loses_the_connection(
+    kick_runtime, kick, caplog, failure, outcome, logged
+):
     caplog.set_level(logging.INFO, "core.features.connections")
-    kick.stop()
+    if failure == "stopped":
+        kick.stop()  # nothing listens on its port any more
+    elif failure == "unreadable":
+        kick.fail_next("/oauth/revoke", times=2, **UNREADABLE)
+    else:
+        kick.fail_next("/oauth/revoke", int(failure), times=2)
 
-    assert asyncio.run(kick_runtime.kick_connections.disconnect(GUILD)) is True
+    assert asyncio.run(kick_runtime.kick_connections.give_back(GUILD)) is outcome
 
     assert connections(kick_runtime, kick_connections) == []
-    assert f"guild {GUILD}: Kick could not be reached to take a token back" in caplog.text
+    assert f"guild {GUILD}: {logged}" in caplog.text
     assert f"guild {GUILD}: Kick connection of streamer removed" in caplog.text
+    assert asyncio.run(kick_runtime.kick_connections.give_back(GUILD)) is None
 
 
 def test_setting_up_another_kick_channel_forgets_the_old_streamer_when_kicks_answer_is_unreadable(
