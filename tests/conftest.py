@@ -28,7 +28,7 @@ from core.config import Settings
 from core.features.schema import migrate
 from core.storage.db import create_engine, sqlite_url
 from tests import services
-from tests.support import open_connections
+from tests.support import loopback_only, open_connections
 from tests.support.order import spread_the_slow_ones
 
 IS_CI = os.environ.get("CI", "").lower() == "true"
@@ -45,6 +45,17 @@ def pytest_configure(config: pytest.Config) -> None:
     """A connection left open names the test that opened it (``tests/support/open_connections``)."""
     open_connections.install()
     config.pluginmanager.register(open_connections, "open_connections")
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only() -> Iterator[None]:
+    """Every test reaches this machine only: an address beyond loopback fails as an unreachable
+    network would, and the test fails naming it (``tests/support/loopback_only.py``)."""
+    before = len(loopback_only.reached)
+    with loopback_only.loopback_only():
+        yield
+    if tried := loopback_only.reached[before:]:
+        pytest.fail(f"the test reached beyond loopback: {', '.join(tried)}")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -256,6 +267,8 @@ def make_runtime(tmp_path: Path, kick_keys):
             "LOG_LEVEL": "DEBUG",
             "FLASK_SECRET_KEY": "test-link-secret",
             "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
+            # No drand relay is reached (nothing answers there): a draw waits, or is forced.
+            "RAFFLE_BEACON_URL": "http://127.0.0.1:9",
             **overrides,
         }
         settings = with_migrated_sqlite(load_settings(values, env_file=None))

@@ -30,15 +30,19 @@ def viewers(engine, raffle):
     return raffle
 
 
-def _give(raffle, tickets: int, *, member: int | None = None, name: str | None = None) -> int:
-    return raffle.admin.give(
+def _give(
+    raffle, tickets: int, *, member: int | None = None, name: str | None = None
+) -> tuple[str, str, int]:
+    """The account the tickets went to (platform, name) and its balance."""
+    given = raffle.admin.give(
         GUILD, actor_id=1, member_id=member, username=name, tickets=tickets, reason="",
         reference=f"r{member}{name}{tickets}",
     )  # fmt: skip
+    return str(given.platform), given.account_name, given.balance
 
 
 def test_a_member_linked_only_on_twitch_holds_and_sees_tickets(viewers):
-    assert _give(viewers, 7, member=ONLY_TWITCH) == 7
+    assert _give(viewers, 7, member=ONLY_TWITCH) == ("twitch", "tv_only", 7)
     [view] = viewers.views.tickets_of(GUILD, ONLY_TWITCH)
     assert (view.platform, view.username, view.tickets, view.rank) == (
         Platform.TWITCH, "tv_only", 7, 1,
@@ -48,8 +52,8 @@ def test_a_member_linked_only_on_twitch_holds_and_sees_tickets(viewers):
 
 
 def test_a_member_with_both_accounts_sees_each_and_is_given_on_kick(viewers):
-    assert _give(viewers, 5, member=BOTH) == 5  # their Kick account
-    assert _give(viewers, 3, name="twitch:@both_tv") == 3
+    assert _give(viewers, 5, member=BOTH) == ("kick", "both_kick", 5)  # their Kick account
+    assert _give(viewers, 3, name="twitch:@both_tv")[::2] == ("twitch", 3)
     kick, twitch = viewers.views.tickets_of(GUILD, BOTH)
     assert [(v.platform, v.username, v.tickets) for v in (kick, twitch)] == [
         (Platform.KICK, "both_kick", 5),
@@ -86,8 +90,8 @@ def test_a_name_taken_on_both_platforms_must_name_one(viewers):
         "Both a Kick and a Twitch viewer are called same_name: write kick:same_name or "
         "twitch:same_name."
     )
-    assert _give(viewers, 2, name="KICK:same_name") == 2
-    assert _give(viewers, 4, name="twitch:same_name") == 4
+    assert _give(viewers, 2, name="KICK:same_name") == ("kick", "same_name", 2)
+    assert _give(viewers, 4, name="twitch:same_name") == ("twitch", "same_name", 4)
     board = viewers.views.board(GUILD)
     assert sorted((str(e.platform), e.tickets) for e in board.entries) == [
         ("kick", 2), ("twitch", 4),
