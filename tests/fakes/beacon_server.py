@@ -12,8 +12,9 @@ rounds are really signed with a test key (tests/fakes/drand_signing.py): round `
 randomness is :func:`fake_randomness` ``(n)``, so tests can compute it too. With ``chain=`` a
 pinned chain and ``published=`` some of its real rounds, it replays those (and 404 for others).
 
-``down = True`` answers 503; ``bad_signature = True`` answers every round with one byte of its
-signature changed (and the randomness to match), as a lying relay would.
+``down = True`` answers 503; ``odd_body`` is sent instead of every 200's JSON, without a
+``Content-Length`` when ``says_length = False``; ``bad_signature = True`` answers every round
+with one byte of its signature changed (and the randomness to match), as a lying relay would.
 
     with FakeBeacon(clock=clock) as beacon:
         HttpBeacon(beacon.url).fetch_round(3, HttpBeacon(beacon.url).info())
@@ -21,6 +22,7 @@ signature changed (and the randomness to match), as a lying relay would.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -78,6 +80,7 @@ class FakeBeacon(StdlibServer):
         self.down = False
         self.bad_signature = False
         self.odd_body: bytes | None = None  # sent for every 200 instead of the JSON answer
+        self.says_length = True  # False: no Content-Length, the body ends when the socket closes
         self.requests: list[str] = []
 
     def start(self) -> FakeBeacon:
@@ -92,9 +95,11 @@ class FakeBeacon(StdlibServer):
                     encoded = fake.odd_body
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(encoded)))
+                if fake.says_length:
+                    self.send_header("Content-Length", str(len(encoded)))
                 self.end_headers()
-                self.wfile.write(encoded)
+                with contextlib.suppress(ConnectionError):  # a client that stopped reading
+                    self.wfile.write(encoded)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

@@ -153,3 +153,26 @@ def test_a_relay_answering_odd_json_is_skipped_and_the_next_one_asked(body, cloc
     assert chain.chain_hash == honest.chain_hash
     assert fetched.signature == fake_signature(2)
     assert any(odd.url in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("says_length", [True, False], ids=["with-length", "until-close"])
+def test_a_relay_answering_megabytes_is_skipped_unread(says_length, clock, caplog):
+    """A round is under 1 KB and an /info a few: a relay answering 4 MiB (a good answer padded
+    with spaces, said in Content-Length or not) is not read into memory but skipped, and the
+    next relay asked."""
+    caplog.set_level(logging.WARNING, "core.features.raffle.beacons.relays")
+    with FakeBeacon(clock=clock) as huge, FakeBeacon(clock=clock) as honest:
+        beacon = HttpBeacon([huge.url, honest.url], timeout=5)
+        huge.says_length = says_length
+        huge.odd_body = json.dumps(huge.info()).encode() + b" " * (4 << 20)
+        chain = beacon.info()
+        huge.odd_body = json.dumps(huge.round(2)).encode() + b" " * (4 << 20)
+        fetched = beacon.fetch_round(2, chain)
+        assert huge.requests[-1] == f"/{chain.chain_hash}/public/2"
+        with pytest.raises(BeaconUnavailable, match=r"its answer is over 64 KiB"):
+            HttpBeacon(huge.url).fetch_round(2, chain)
+
+    assert fetched.signature == fake_signature(2)
+    skipped = [r.getMessage() for r in caplog.records if huge.url in r.getMessage()]
+    assert len(skipped) == 3
+    assert all("its answer is over 64 KiB" in message for message in skipped)

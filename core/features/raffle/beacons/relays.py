@@ -35,6 +35,9 @@ NOT_YET = {404, 425}
 MAX_GENESIS_TIME = 4_102_444_800  # 2100-01-01: a chain's start, in Unix seconds
 MAX_PERIOD_SECONDS = 86_400
 SAID_MAX = 40  # characters of a relay's own text quoted in a refusal
+# Bytes of a relay's answer read at most: a round is under 1 KB and an /info a few; a relay
+# answering more (gigabytes, say) is refused before it fills the memory.
+REPLY_MAX_BYTES = 64 * 1024
 
 
 def pinned_info(chain: drand_chains.Chain) -> BeaconInfo:
@@ -147,14 +150,33 @@ class HttpBeacon:
         return BeaconRound(number, randomness, signature, previous)
 
     def _get(self, url: str, path: str) -> httpx.Response:
+        """The relay's answer: its status, and its body when that is 200 (nothing reads another
+        one), read up to :data:`REPLY_MAX_BYTES`; BeaconUnavailable past that."""
         try:
-            return httpx.get(f"{url}{path}", timeout=self.timeout, verify=tls_context())
+            with httpx.stream(
+                "GET", f"{url}{path}", timeout=self.timeout, verify=tls_context()
+            ) as response:
+                body = _bounded_body(response) if response.status_code == 200 else b""
         except httpx.HTTPError as exc:
             raise BeaconUnavailable("it did not answer") from exc
+        return httpx.Response(response.status_code, content=body, request=response.request)
 
 
 def _summary(head: str, problems: list[str]) -> str:
     return f"{head}: " + "; ".join(problems) if problems else f"{head} (no relay configured)"
+
+
+def _bounded_body(response: httpx.Response) -> bytes:
+    too_big = BeaconUnavailable(f"its answer is over {REPLY_MAX_BYTES // 1024} KiB")
+    declared = as_int(response.headers.get("content-length"))
+    if declared is not None and declared > REPLY_MAX_BYTES:
+        raise too_big
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > REPLY_MAX_BYTES:
+            raise too_big
+    return bytes(body)
 
 
 def _json_object(response: httpx.Response) -> dict:
