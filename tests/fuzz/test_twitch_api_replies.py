@@ -177,11 +177,31 @@ def _assert_item(item: Any) -> None:
         assert len(getattr(item, name, "")) <= NAME_MAX
     if isinstance(item, EventSubSubscription):
         assert len(item.condition) <= 20
-        # Compared with the conditions we make, never stored: bounded, kept as sent.
-        assert_within(dict(item.condition), text_max=NAME_MAX)
+        # Compared with the conditions we make and logged: bounded and clean, as all text is.
+        assert_within(dict(item.condition), text_max=NAME_MAX, storable=True)
+        assert all(item.condition)  # no key that cleaning left empty
         assert all(as_id(value) == value for value in item.condition.values())
     if isinstance(item, TwitchUser | CustomReward | Redemption):
         assert_within(item, text_max=MAX_URL, storable=True)
+
+
+@pytest.mark.parametrize(
+    ("condition", "read"),
+    [
+        ({"broadcaster_user_id": "141981764"}, {"broadcaster_user_id": "141981764"}),
+        ({"user\x00_id\ud800": "7"}, {"user_id\ufffd": "7"}),
+        ({"\x00": "7", "k" * 500: "8"}, {"k" * NAME_MAX: "8"}),
+    ],
+    ids=["as-sent", "nul-and-surrogate", "empty-and-long"],
+)
+def test_an_eventsub_condition_key_is_cleaned_like_any_text(
+    condition: dict[str, str], read: dict[str, str]
+) -> None:
+    reply = {"data": [{**EVENTSUB["data"][0], "condition": condition}]}
+    listed = answered(
+        200, body_of(reply), lambda http: _helix(http).list_eventsub_subscriptions(TOKEN)
+    )
+    assert dict(listed.subscriptions[0].condition) == read
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))

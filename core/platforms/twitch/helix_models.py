@@ -254,9 +254,11 @@ def parse_eventsub(item: Mapping[str, Any]) -> EventSubSubscription | None:
         return None
     transport = as_mapping(item.get("transport"))
     condition = {
-        key[:NAME_MAX]: text
+        name: text
         for key, value in list(as_mapping(item.get("condition")).items())[:20]
-        if isinstance(key, str) and (text := as_id(value)) is not None
+        if isinstance(key, str)
+        and (name := clean_text(key, NAME_MAX))
+        and (text := as_id(value)) is not None
     }
     return EventSubSubscription(
         id=subscription_id,
