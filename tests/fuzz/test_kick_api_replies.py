@@ -243,6 +243,28 @@ def test_a_kick_api_reply_is_bounded_models_or_kick_api_error(name: str) -> None
     check()
 
 
+@pytest.mark.parametrize(
+    ("error", "read"),
+    [
+        (False, None),
+        (0, None),
+        (None, None),
+        ("", None),
+        ("  ", None),
+        ("webhooks are not enabled for app", "webhooks are not enabled for app"),
+    ],
+)
+def test_a_subscription_results_false_or_zero_error_is_no_error(error: Any, read: Any) -> None:
+    """Kick's ``error`` beside a subscription id: false, 0, null or blank mean it subscribed."""
+    entry = {"name": "chat.message.sent", "version": 1, "subscription_id": "01HZX5", "error": error}
+    [result] = answered(
+        200,
+        body_of(ok([entry])),
+        lambda http: _kick_api(http).create_subscriptions(TOKEN, 1, ["chat.message.sent"]),
+    )
+    assert (result.error, result.is_subscribed) == (read, read is None)
+
+
 @given(st.integers(400, 599), any_bodies(ok(None), {"error": "invalid_grant"}))
 def test_any_kick_api_refusal_is_a_typed_error_without_the_token(status: int, body: bytes) -> None:
     body = body.replace(b"invalid_grant", f"leaked {TOKEN}".encode())

@@ -240,13 +240,20 @@ def parse_subscription_result(item: Mapping[str, Any]) -> SubscriptionResult | N
     name = _text(item.get("name"))
     if not name:
         return None
-    error = item.get("error")
     return SubscriptionResult(
         name=name,
         version=_int(item.get("version")) or 1,
         subscription_id=_id(item.get("subscription_id")),
-        error=None if error in (None, "") else (_text(error) or str(error)[:TEXT_MAX]),
+        error=_subscription_error(item.get("error")),
     )
+
+
+def _subscription_error(error: Any) -> str | None:
+    """Kick's words for an event it did not subscribe; ``false``, ``0``, ``null`` or blank
+    (any empty value) are no error."""
+    if not error or (isinstance(error, str) and not error.strip()):
+        return None
+    return _text(error) or str(error)[:TEXT_MAX]
 
 
 def parse_subscription(item: Mapping[str, Any]) -> Subscription | None:
