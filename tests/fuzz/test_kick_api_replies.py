@@ -31,7 +31,7 @@ from core.platforms.kick.api import (
 )
 from core.platforms.kick.oauth_client import KickOAuthClient, OAuthError
 from core.platforms.kick.webhook_keys import checked_public_key
-from core.platforms.lenient import ID_MAX, NAME_MAX, TEXT_MAX, as_id
+from core.platforms.lenient import ID_MAX, NAME_MAX, TEXT_MAX, WORD_MAX, as_id
 from core.platforms.tokens import MAX_SCOPE_CHARS, MAX_SCOPES
 from tests.conftest import FIXTURES
 from tests.fuzz.conftest import record
@@ -263,6 +263,21 @@ def test_a_subscription_results_false_or_zero_error_is_no_error(error: Any, read
         lambda http: _kick_api(http).create_subscriptions(TOKEN, 1, ["chat.message.sent"]),
     )
     assert (result.error, result.is_subscribed) == (read, read is None)
+
+
+@pytest.mark.parametrize(
+    ("status", "read"),
+    [("pending", "pending"), (" Accepted ", "accepted"), ("REJECTED" * 500, "rejected" * 4)],
+)
+def test_a_redemption_status_is_a_short_word(status: str, read: str) -> None:
+    """Kick's statuses are pending, accepted and rejected: one is read as a word (at most
+    WORD_MAX characters, lowercase), as Twitch's are, not as a chat line."""
+    group = {**REDEMPTIONS, "redemptions": [{**REDEMPTIONS["redemptions"][0], "status": status}]}
+    [redemption] = answered(
+        200, body_of(ok([group])), lambda http: _kick_api(http).list_redemptions(TOKEN)
+    )
+    assert redemption.status == read
+    assert len(redemption.status) <= WORD_MAX
 
 
 @given(st.integers(400, 599), any_bodies(ok(None), {"error": "invalid_grant"}))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from core.platforms.lenient import NAME_MAX, TEXT_MAX, parse_each
+from core.platforms.lenient import NAME_MAX, TEXT_MAX, WORD_MAX, parse_each
 from core.platforms.lenient import as_count as _count
 from core.platforms.lenient import as_flag as _flag
 from core.platforms.lenient import as_id as _id
@@ -294,7 +294,7 @@ def parse_redemption_group(group: Any) -> list[Redemption]:
                 reward_id=reward_id,
                 reward_title=reward_title,
                 redeemer_user_id=_id(_mapping(item.get("redeemer")).get("user_id")),
-                status=(_text(item.get("status")) or "pending").lower(),
+                status=(_text(item.get("status"), WORD_MAX) or "").strip().lower() or "pending",
                 user_input=_str(item.get("user_input")),
                 redeemed_at=_time(item.get("redeemed_at")),
             )
