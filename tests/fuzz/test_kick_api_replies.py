@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from core.platforms.kick.api import (
     MAX_PUBLIC_KEY_REPLY_BYTES,
+    MESSAGE_MAX,
     KickApi,
     KickApiError,
     KickChannel,
@@ -31,7 +32,7 @@ from core.platforms.kick.api import (
 )
 from core.platforms.kick.oauth_client import KickOAuthClient, OAuthError
 from core.platforms.kick.webhook_keys import checked_public_key
-from core.platforms.lenient import ID_MAX, NAME_MAX, TEXT_MAX, WORD_MAX, as_id
+from core.platforms.lenient import ID_MAX, NAME_MAX, WORD_MAX, as_id
 from core.platforms.tokens import MAX_SCOPE_CHARS, MAX_SCOPES
 from tests.conftest import FIXTURES
 from tests.fuzz.conftest import record
@@ -185,10 +186,10 @@ def _kick_api(http: httpx.AsyncClient) -> KickApi:
 
 
 def _assert_refusal(error: KickApiError) -> None:
-    """Kick's own words: up to 300 characters of a refusal's (api_errors.py), a field's
-    length of a 200 that is no answer (send_chat's ``message``)."""
+    """Kick's own words: up to 300 characters of them, a refusal's (api_errors.py) as a 200's
+    that is no answer (send_chat's ``message``)."""
     assert isinstance(error.status, int)
-    assert 0 < len(error.message) <= (300 if error.status >= 400 else TEXT_MAX)
+    assert 0 < len(error.message) <= MESSAGE_MAX
     assert_within(error.message, storable=True)
     assert TOKEN not in str(error)
 
@@ -278,6 +279,16 @@ def test_a_redemption_status_is_a_short_word(status: str, read: str) -> None:
     )
     assert redemption.status == read
     assert len(redemption.status) <= WORD_MAX
+
+
+def test_a_chat_line_kick_did_not_send_says_why_in_300_characters() -> None:
+    reply = {"data": {"is_sent": False}, "message": f"held for review {TOKEN} " + "x" * 5000}
+    with pytest.raises(KickApiError) as raised:
+        answered(
+            200, body_of(reply), lambda http: _kick_api(http).send_chat(TOKEN, "hi", type="bot")
+        )
+    assert raised.value.message == ("held for review [token] " + "x" * 5000)[:300]
+    assert MESSAGE_MAX == 300
 
 
 @given(st.integers(400, 599), any_bodies(ok(None), {"error": "invalid_grant"}))

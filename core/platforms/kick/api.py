@@ -19,12 +19,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal
 
 from core.platforms.kick.api_errors import (
+    MESSAGE_MAX,
     Forbidden,
     KickApiError,
     KickUnreachable,
     NotFound,
     RateLimited,
     Unauthorized,
+    kicks_words,
 )
 from core.platforms.kick.api_models import (
     FailedRedemption,
@@ -163,7 +165,8 @@ class KickApi(KickTransport):
         data = _mapping(reply_data(reply))
         message_id = _id(data.get("message_id"))
         if data.get("is_sent") is False or message_id is None:
-            raise KickApiError(200, _text(_mapping(reply).get("message")) or "message not sent")
+            said = _text(_mapping(reply).get("message")) or "message not sent"
+            raise KickApiError(200, kicks_words(said, token))
         return message_id
 
     # Event subscriptions
@@ -311,6 +314,7 @@ def _wire_id(value: str | int) -> int | str:
 
 
 __all__ = [
+    "MESSAGE_MAX",
     "FailedRedemption",
     "Forbidden",
     "KickApi",

@@ -10,6 +10,8 @@ import httpx
 from core.platforms.json_api import Unreachable
 from core.platforms.lenient import as_mapping, as_text, parsed_json
 
+MESSAGE_MAX = 300  # characters of Kick's own words kept in an error
+
 
 class KickApiError(Exception):
     """Kick refused or failed a request. ``status`` is None when no HTTP answer came back;
@@ -76,6 +78,12 @@ def _message(response: httpx.Response, token: str | None) -> str:
         or response.reason_phrase
         or f"HTTP {response.status_code}"
     )
+    return kicks_words(message, token)
+
+
+def kicks_words(message: str, token: str | None) -> str:
+    """Kick's own ``message``, as a :class:`KickApiError` keeps it: the token blanked out and
+    at most :data:`MESSAGE_MAX` characters."""
     if token:
         message = message.replace(token, "[token]")
-    return message[:300]
+    return message[:MESSAGE_MAX]
