@@ -1,6 +1,6 @@
 """The fake Kick's OAuth server and tokens (``/oauth/...``), mixed into
 :class:`tests.fakes.kick_server.FakeKick`: authorization codes with PKCE, user and app access
-tokens, refresh (rotating or not), revoke and introspect; and who a request's bearer token is,
+tokens, refresh (rotating or not) and revoke; and who a request's bearer token is,
 which every API route asks (:meth:`KickAuth._caller`)."""
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from tests.fakes.kick_shapes import (
     IssuedToken,
     api_error,
     oauth_error,
-    ok,
 )
 from tests.fakes.threaded import redirect
 
@@ -243,25 +242,6 @@ class KickAuth:
             if issued is not None:
                 issued.revoked = True
         return web.Response(status=200, text="OK")
-
-    async def _introspect(self, request: web.Request) -> web.Response:
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            raise api_error(401, "Unauthorized")
-        with self._lock:
-            issued = self.tokens.get(header.removeprefix("Bearer ").strip())
-            if issued is None or issued.kind != "access" or not self._is_live(issued):
-                return ok({"active": False})
-            assert issued.expires_at is not None
-            return ok(
-                {
-                    "active": True,
-                    "client_id": self.client_id,
-                    "token_type": issued.token_type,
-                    "scope": " ".join(issued.scopes),
-                    "exp": int(issued.expires_at.timestamp()),
-                }
-            )
 
 
 def _challenge(verifier: str) -> str:

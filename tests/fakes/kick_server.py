@@ -120,7 +120,6 @@ class FakeKick(KickAuth, KickEvents, KickRewards, ThreadedServer, Scripted["Reco
             web.get("/oauth/authorize", self._authorize),
             web.post("/oauth/token", self._token),
             web.post("/oauth/revoke", self._revoke),
-            web.post("/oauth/token/introspect", self._introspect),
             web.get("/public/v1/users", self._get_users),
             web.get("/public/v1/channels", self._get_channels),
             web.get("/public/v2/livestreams", self._get_livestreams),

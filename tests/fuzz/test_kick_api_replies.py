@@ -301,7 +301,7 @@ def test_any_kick_api_refusal_is_a_typed_error_without_the_token(status: int, bo
     record("kick-api-refusals", type(raised.value).__name__)
 
 
-# OAuth (id.kick.com): the token reply, an error, and the introspection reply (kick.md §2).
+# OAuth (id.kick.com): the token reply and an error (kick.md §2).
 TOKEN_REPLY = {
     "access_token": "NDQ1ZJG3YJGTMZQ3ZC0ZNGU5LTG5NZMTNDRKMWUXYTE5NZVI",
     "token_type": "Bearer",
@@ -309,15 +309,6 @@ TOKEN_REPLY = {
     "expires_in": 7200,
     "scope": "user:read channel:read chat:write events:subscribe",
 }
-INTROSPECTION = ok(
-    {
-        "active": True,
-        "client_id": "01HZX0000APP",
-        "token_type": "user",
-        "scope": "user:read channel:read",
-        "exp": 1771046347,
-    }
-)
 OAUTH_ERRORS = [
     {"error": "Invalid request"},
     {"error": "invalid_grant", "error_description": "The refresh token is invalid."},
@@ -367,19 +358,6 @@ def test_a_kick_token_reply_is_a_sendable_storable_token_or_oauth_error(
     assert_within((tokens.scopes, tokens.token_type), text_max=MAX_SCOPE_CHARS, storable=True)
     assert len(tokens.scopes) <= MAX_SCOPES
     record("kick-oauth-token", "tokens")
-
-
-@given(st.sampled_from([200, 200, 401, 500]), any_bodies(INTROSPECTION, *OAUTH_ERRORS))
-@example(200, body_of(INTROSPECTION))
-def test_a_kick_introspection_is_a_mapping_or_oauth_error(status: int, body: bytes) -> None:
-    try:
-        data = answered(status, body, lambda http: _oauth(http).introspect(TOKEN))
-    except OAuthError as exc:
-        _assert_oauth_refusal(exc)
-        record("kick-oauth-introspect", "refused")
-        return
-    assert isinstance(data, dict)
-    record("kick-oauth-introspect", "answer")
 
 
 @given(field_values)

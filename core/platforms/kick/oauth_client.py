@@ -1,5 +1,5 @@
-"""Kick's OAuth 2.1 server (``id.kick.com``) over HTTP: PKCE, the authorize URL, token grants,
-revocation and introspection. No storage and no web framework: callers keep the tokens.
+"""Kick's OAuth 2.1 server (``id.kick.com``) over HTTP: PKCE, the authorize URL, token grants
+and revocation. No storage and no web framework: callers keep the tokens.
 
 Token requests are form-encoded and never retried (an authorization code works once). No
 exception message or log line carries a token, code, verifier or the client secret; Kick's revoke
@@ -134,20 +134,6 @@ class KickOAuthClient(OAuthClient):
         )
         if response.status_code != httpx.codes.OK:
             raise self._error(response, (token,))
-
-    async def introspect(self, access_token: str) -> dict[str, Any]:
-        """Kick's view of a token: ``active``, ``client_id``, ``token_type`` (``user`` or
-        ``app``), ``scope`` (space-separated) and ``exp`` (Unix seconds)."""
-        response = await self._post(
-            "/oauth/token/introspect", headers={"Authorization": f"Bearer {access_token}"}
-        )
-        if response.status_code != httpx.codes.OK:
-            raise self._error(response, (access_token,))
-        body = _json(response)
-        data = body.get("data", body) if isinstance(body, dict) else None
-        if not isinstance(data, dict):
-            raise OAuthError("invalid_response", "introspection reply is not an object", 200)
-        return data
 
     async def _token_grant(
         self, form: dict[str, str], *, secrets_in_play: Sequence[str]

@@ -244,21 +244,6 @@ async def test_revoke_puts_token_and_token_hint_type_in_the_query_string(
     assert not kick.is_token_active(tokens.access_token)
 
 
-async def test_introspect_reports_type_and_scopes_and_goes_inactive_when_expired(
-    kick: FakeKick, oauth: KickOAuthClient
-) -> None:
-    tokens = await user_tokens(kick, oauth)
-
-    info = await oauth.introspect(tokens.access_token)
-    kick.expire_token(tokens.access_token)
-    expired = await oauth.introspect(tokens.access_token)
-
-    assert info["active"] is True
-    assert info["token_type"] == "user"
-    assert info["scope"].split() == list(SCOPES)
-    assert expired == {"active": False}
-
-
 def test_token_set_repr_never_shows_the_tokens() -> None:
     tokens = TokenSet("access-secret", "refresh-secret", NOW, ("user:read",), "Bearer")
 
@@ -289,7 +274,6 @@ async def test_no_token_code_or_secret_reaches_an_error_message_or_the_log(
     caplog.clear()  # the browser's own log of the callback URL is not ours
     caplog.set_level(logging.DEBUG)
     tokens = await oauth.exchange_code(code, REDIRECT_URI, verifier)
-    await oauth.introspect(tokens.access_token)
     await oauth.revoke(tokens.refresh_token or "", "refresh_token")
     errors: list[OAuthError] = []
     for attempt in (
