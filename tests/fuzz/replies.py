@@ -1,7 +1,9 @@
 """What the partner-reply fuzz targets share (``test_kick_api_replies.py`` and the Twitch,
 StreamElements and drand relay ones beside it): reply bodies as a partner could send them, a real
 reply edited, and one call of a client against a body it gets back through
-``httpx.MockTransport`` (no socket: thousands of examples a second).
+``httpx.MockTransport`` (no socket: thousands of examples a second), with what every client's
+refusal and every token a partner hands us must be (:class:`FuzzedClient`,
+:func:`assert_words`, :func:`assert_usable`).
 
 A body is bytes, as it comes off the wire: JSON that Python's own reader would take although
 JSON does not (``NaN``, ``Infinity``, ``1e999``), numbers past any machine word (``10**400``),
@@ -14,15 +16,21 @@ from __future__ import annotations
 import asyncio
 import copy as copying
 import json
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import httpx
 from hypothesis import strategies as st
 
+from core.platforms.tokens import MAX_SCOPE_CHARS, MAX_SCOPES, TokenSet
+from tests.fuzz.conftest import record
 from tests.fuzz.strategies import json_values, paths_of, set_at
+from tests.platforms.bounded import assert_within
 
 T = TypeVar("T")
+C = TypeVar("C")
+E = TypeVar("E", bound=Exception)
 
 # Values a reply's field may hold besides tests/fuzz/strategies.py's: each of these has broken a
 # parser somewhere (a float's range, str() of a long int, a list where text was expected).
@@ -153,6 +161,72 @@ def answered(
     return asyncio.run(run())
 
 
+class _Refused:
+    def __repr__(self) -> str:
+        return "REFUSED"
+
+
+REFUSED: Any = _Refused()
+
+
+@dataclass(frozen=True)
+class FuzzedClient(Generic[C, E]):
+    """A partner's client under test: how it is made on an ``httpx.AsyncClient`` (``make``),
+    the error it refuses a reply with (``refusal``) and what that error must be
+    (``assert_refusal``)."""
+
+    make: Callable[[httpx.AsyncClient], C]
+    refusal: type[E]
+    assert_refusal: Callable[[E], object]
+
+    def answered(
+        self,
+        status: int,
+        body: bytes,
+        call: Callable[[C], Awaitable[T]],
+        headers: Mapping[str, str] | None = None,
+    ) -> T:
+        """What ``call(client)`` gives when every request is answered ``status`` with
+        ``body`` (:func:`answered`); its exception raised as it is."""
+        return answered(status, body, lambda http: call(self.make(http)), headers)
+
+    def read(self, target: str, status: int, body: bytes, call: Callable[[C], Awaitable[T]]) -> T:
+        """:meth:`answered`, or :data:`REFUSED` when the call raised :attr:`refusal`: that
+        error passed :attr:`assert_refusal` and the example is recorded under ``target`` as
+        "refused". Any other exception is raised as it is: a failure."""
+        try:
+            return self.answered(status, body, call)
+        except self.refusal as exc:
+            self.assert_refusal(exc)
+            record(target, "refused")
+            return REFUSED
+
+
+def assert_words(
+    error: Exception, *words: str, limit: int = 300, secrets: Iterable[str] = ()
+) -> None:
+    """A refusal as a log line and a reply show it: each of ``words`` 1 to ``limit``
+    characters of storable text, and none of ``secrets`` anywhere in the error."""
+    for text in words:
+        assert 0 < len(text) <= limit
+        assert_within(text, storable=True)
+    for secret in secrets:
+        assert secret not in str(error)
+
+
+def assert_usable(tokens: TokenSet) -> None:
+    """Tokens a partner's OAuth server handed us: each one sent as "Authorization: Bearer
+    <token>" (httpx takes ASCII only) and stored encrypted (as UTF-8), the scopes and type
+    bounded and storable."""
+    for token in (tokens.access_token, tokens.refresh_token):
+        if token is not None:
+            assert httpx.Headers({"Authorization": f"Bearer {token}"})["Authorization"]
+            assert token.isascii()
+            assert token.isprintable()
+    assert len(tokens.scopes) <= MAX_SCOPES
+    assert_within((tokens.scopes, tokens.token_type), text_max=MAX_SCOPE_CHARS, storable=True)
+
+
 async def no_sleep(seconds: float) -> None:
     """Backoff waits made instantly: a fuzz example never waits for a retry."""
 
@@ -165,8 +239,12 @@ def is_printable_ascii(text: str) -> bool:
 __all__ = [
     "ODD_VALUES",
     "RAW_BODIES",
+    "REFUSED",
+    "FuzzedClient",
     "answered",
     "any_bodies",
+    "assert_usable",
+    "assert_words",
     "body_of",
     "edited",
     "edits_of",

@@ -33,12 +33,14 @@ from core.platforms.kick.api import (
 from core.platforms.kick.oauth_client import KickOAuthClient, OAuthError
 from core.platforms.kick.webhook_keys import checked_public_key
 from core.platforms.lenient import ID_MAX, NAME_MAX, WORD_MAX, as_id
-from core.platforms.tokens import MAX_SCOPE_CHARS, MAX_SCOPES
 from tests.conftest import FIXTURES
 from tests.fuzz.conftest import record
 from tests.fuzz.replies import (
-    answered,
+    REFUSED,
+    FuzzedClient,
     any_bodies,
+    assert_usable,
+    assert_words,
     body_of,
     edits_of,
     field_values,
@@ -189,9 +191,10 @@ def _assert_refusal(error: KickApiError) -> None:
     """Kick's own words: up to 300 characters of them, a refusal's (api_errors.py) as a 200's
     that is no answer (send_chat's ``message``)."""
     assert isinstance(error.status, int)
-    assert 0 < len(error.message) <= MESSAGE_MAX
-    assert_within(error.message, storable=True)
-    assert TOKEN not in str(error)
+    assert_words(error, error.message, limit=MESSAGE_MAX, secrets=[TOKEN])
+
+
+KICK_API = FuzzedClient(_kick_api, KickApiError, _assert_refusal)
 
 
 def _assert_said(error: Exception, words: str) -> None:
@@ -231,12 +234,10 @@ def test_a_kick_api_reply_is_bounded_models_or_kick_api_error(name: str) -> None
     @given(st.sampled_from([200, 200, 200, 201, 204]), any_bodies(documented))
     @example(200, body_of(documented))
     @example(200, body_of(ok([{"name": "x", "error": ["e" * 2001]}])))  # str() of any error
+    @example(200, body_of({"data": {"is_sent": False}, "message": "x" * 5000}))  # 300 kept
     def check(status: int, body: bytes) -> None:
-        try:
-            result = answered(status, body, lambda http: call(_kick_api(http)))
-        except KickApiError as exc:
-            _assert_refusal(exc)
-            record(f"kick-api-{name}", "refused")
+        result = KICK_API.read(f"kick-api-{name}", status, body, call)
+        if result is REFUSED:
             return
         _assert_read(name, result)
         record(f"kick-api-{name}", "read")
@@ -258,10 +259,10 @@ def test_a_kick_api_reply_is_bounded_models_or_kick_api_error(name: str) -> None
 def test_a_subscription_results_false_or_zero_error_is_no_error(error: Any, read: Any) -> None:
     """Kick's ``error`` beside a subscription id: false, 0, null or blank mean it subscribed."""
     entry = {"name": "chat.message.sent", "version": 1, "subscription_id": "01HZX5", "error": error}
-    [result] = answered(
+    [result] = KICK_API.answered(
         200,
         body_of(ok([entry])),
-        lambda http: _kick_api(http).create_subscriptions(TOKEN, 1, ["chat.message.sent"]),
+        lambda api: api.create_subscriptions(TOKEN, 1, ["chat.message.sent"]),
     )
     assert (result.error, result.is_subscribed) == (read, read is None)
 
@@ -274,8 +275,8 @@ def test_a_redemption_status_is_a_short_word(status: str, read: str) -> None:
     """Kick's statuses are pending, accepted and rejected: one is read as a word (at most
     WORD_MAX characters, lowercase), as Twitch's are, not as a chat line."""
     group = {**REDEMPTIONS, "redemptions": [{**REDEMPTIONS["redemptions"][0], "status": status}]}
-    [redemption] = answered(
-        200, body_of(ok([group])), lambda http: _kick_api(http).list_redemptions(TOKEN)
+    [redemption] = KICK_API.answered(
+        200, body_of(ok([group])), lambda api: api.list_redemptions(TOKEN)
     )
     assert redemption.status == read
     assert len(redemption.status) <= WORD_MAX
@@ -284,9 +285,7 @@ def test_a_redemption_status_is_a_short_word(status: str, read: str) -> None:
 def test_a_chat_line_kick_did_not_send_says_why_in_300_characters() -> None:
     reply = {"data": {"is_sent": False}, "message": f"held for review {TOKEN} " + "x" * 5000}
     with pytest.raises(KickApiError) as raised:
-        answered(
-            200, body_of(reply), lambda http: _kick_api(http).send_chat(TOKEN, "hi", type="bot")
-        )
+        KICK_API.answered(200, body_of(reply), lambda api: api.send_chat(TOKEN, "hi", type="bot"))
     assert raised.value.message == ("held for review [token] " + "x" * 5000)[:300]
     assert MESSAGE_MAX == 300
 
@@ -295,7 +294,7 @@ def test_a_chat_line_kick_did_not_send_says_why_in_300_characters() -> None:
 def test_any_kick_api_refusal_is_a_typed_error_without_the_token(status: int, body: bytes) -> None:
     body = body.replace(b"invalid_grant", f"leaked {TOKEN}".encode())
     with pytest.raises(KickApiError) as raised:
-        answered(status, body, lambda http: _kick_api(http).list_rewards(TOKEN))
+        KICK_API.answered(status, body, lambda api: api.list_rewards(TOKEN))
     assert raised.value.status == status
     _assert_refusal(raised.value)
     record("kick-api-refusals", type(raised.value).__name__)
@@ -320,11 +319,11 @@ def _oauth(http: httpx.AsyncClient) -> KickOAuthClient:
 
 
 def _assert_oauth_refusal(error: OAuthError) -> None:
-    assert 0 < len(error.error) <= 100
-    assert 0 < len(error.description) <= 300
-    assert_within((error.error, error.description), storable=True)
-    assert TOKEN not in str(error)
-    assert SECRET not in str(error)
+    assert_words(error, error.error, limit=100)
+    assert_words(error, error.description, secrets=[TOKEN, SECRET])
+
+
+KICK_OAUTH = FuzzedClient(_oauth, OAuthError, _assert_oauth_refusal)
 
 
 @given(
@@ -341,22 +340,10 @@ def _assert_oauth_refusal(error: OAuthError) -> None:
 def test_a_kick_token_reply_is_a_sendable_storable_token_or_oauth_error(
     status: int, body: bytes
 ) -> None:
-    try:
-        tokens = answered(status, body, lambda http: _oauth(http).refresh(TOKEN))
-    except OAuthError as exc:
-        _assert_oauth_refusal(exc)
-        record("kick-oauth-token", "refused")
+    tokens = KICK_OAUTH.read("kick-oauth-token", status, body, lambda oauth: oauth.refresh(TOKEN))
+    if tokens is REFUSED:
         return
-    for token in (tokens.access_token, tokens.refresh_token):
-        if token is not None:
-            # Sent as "Authorization: Bearer <token>" (httpx takes ASCII only), stored encrypted
-            # (as UTF-8).
-            httpx.Headers({"Authorization": f"Bearer {token}"}).raw  # noqa: B018
-            token.encode()
-            assert token.isascii()
-            assert token.isprintable()
-    assert_within((tokens.scopes, tokens.token_type), text_max=MAX_SCOPE_CHARS, storable=True)
-    assert len(tokens.scopes) <= MAX_SCOPES
+    assert_usable(tokens)
     record("kick-oauth-token", "tokens")
 
 
@@ -364,9 +351,7 @@ def test_a_kick_token_reply_is_a_sendable_storable_token_or_oauth_error(
 def test_a_kick_id_a_reply_echoes_reads_as_an_id_or_none(value: Any) -> None:
     user = {**USER, "user_id": value}
     try:
-        users = answered(
-            200, body_of(ok([user])), lambda http: _kick_api(http).get_users(TOKEN, [1])
-        )
+        users = KICK_API.answered(200, body_of(ok([user])), lambda api: api.get_users(TOKEN, [1]))
     except KickApiError as exc:  # NaN, Infinity: no JSON
         _assert_said(exc, "the reply is not JSON")
         record("kick-api-user-ids", "refused")

@@ -24,7 +24,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from core.platforms.lenient import NAME_MAX, as_id
-from core.platforms.tokens import MAX_SCOPE_CHARS, MAX_SCOPES
+from core.platforms.tokens import MAX_SCOPES
 from core.platforms.twitch.helix import (
     BroadcasterSubscription,
     ChatMessageResult,
@@ -41,7 +41,16 @@ from core.platforms.twitch.helix_models import MAX_URL
 from core.platforms.twitch.oauth_client import TwitchOAuthClient, TwitchOAuthError
 from tests.conftest import FIXTURES
 from tests.fuzz.conftest import record
-from tests.fuzz.replies import answered, any_bodies, body_of, edits_of, no_sleep
+from tests.fuzz.replies import (
+    REFUSED,
+    FuzzedClient,
+    any_bodies,
+    assert_usable,
+    assert_words,
+    body_of,
+    edits_of,
+    no_sleep,
+)
 from tests.fuzz.strategies import header_text
 from tests.platforms.bounded import assert_within
 
@@ -162,9 +171,11 @@ def _helix(http: httpx.AsyncClient) -> HelixClient:
 
 def _assert_refusal(error: HelixError) -> None:
     assert isinstance(error.status, int)
-    assert 0 < len(error.message) <= 300
-    assert_within((error.message, error.error), storable=True)
-    assert TOKEN not in str(error)
+    assert_words(error, error.message, secrets=[TOKEN])
+    assert_within(error.error, storable=True)
+
+
+HELIX = FuzzedClient(_helix, HelixError, _assert_refusal)
 
 
 def _assert_item(item: Any) -> None:
@@ -198,9 +209,7 @@ def test_an_eventsub_condition_key_is_cleaned_like_any_text(
     condition: dict[str, str], read: dict[str, str]
 ) -> None:
     reply = {"data": [{**EVENTSUB["data"][0], "condition": condition}]}
-    listed = answered(
-        200, body_of(reply), lambda http: _helix(http).list_eventsub_subscriptions(TOKEN)
-    )
+    listed = HELIX.answered(200, body_of(reply), lambda api: api.list_eventsub_subscriptions(TOKEN))
     assert dict(listed.subscriptions[0].condition) == read
 
 
@@ -214,11 +223,8 @@ def test_a_helix_reply_is_bounded_models_or_helix_error(name: str) -> None:
     @example(200, body_of({**documented, "pagination": {"cursor": "next\x00 page é"}}))
     @example(200, body_of({"data": [{**EVENTSUB["data"][0], "condition": {"\ud800\x00": "1"}}]}))
     def check(status: int, body: bytes) -> None:
-        try:
-            result = answered(status, body, lambda http: call(_helix(http)))
-        except HelixError as exc:
-            _assert_refusal(exc)
-            record(f"helix-{name}", "refused")
+        result = HELIX.read(f"helix-{name}", status, body, call)
+        if result is REFUSED:
             return
         assert_within(result, text_max=MAX_URL)
         if isinstance(result, EventSubList):
@@ -234,7 +240,7 @@ def test_a_helix_reply_is_bounded_models_or_helix_error(name: str) -> None:
 def test_any_helix_refusal_is_a_typed_error_without_the_token(status: int, body: bytes) -> None:
     body = body.replace(b"Invalid token", f"bad {TOKEN}".encode())
     with pytest.raises(HelixError) as raised:
-        answered(status, body, lambda http: _helix(http).get_vips(TOKEN, B))
+        HELIX.answered(status, body, lambda api: api.get_vips(TOKEN, B))
     assert raised.value.status == status
     _assert_refusal(raised.value)
     record("helix-refusals", type(raised.value).__name__)
@@ -253,15 +259,14 @@ rate_headers = st.dictionaries(
 @example(429, {"Ratelimit-Remaining": "0", "Ratelimit-Reset": "9" * 40})
 @example(429, {"Retry-After": "1e308"})
 def test_any_rate_limit_headers_are_read_or_ignored(status: int, headers: dict[str, str]) -> None:
-    async def call(http: httpx.AsyncClient) -> HelixClient:
-        client = _helix(http)
+    async def call(client: HelixClient) -> HelixClient:
         try:
             await client.get_users(TOKEN)
         except HelixError as exc:
             _assert_refusal(exc)
         return client
 
-    limit = answered(status, body_of(USERS), call, headers=headers).rate_limit
+    limit = HELIX.answered(status, body_of(USERS), call, headers).rate_limit
     for count in (limit.limit, limit.remaining):
         assert count is None or 0 <= count <= 10**9
     assert limit.reset_at is None or limit.reset_at.tzinfo is not None
@@ -281,17 +286,10 @@ def _oauth(http: httpx.AsyncClient) -> TwitchOAuthClient:
 
 
 def _assert_oauth_refusal(error: TwitchOAuthError) -> None:
-    assert 0 < len(error.message) <= 300
-    assert_within(error.message, storable=True)
-    assert TOKEN not in str(error)
-    assert SECRET not in str(error)
+    assert_words(error, error.message, secrets=[TOKEN, SECRET])
 
 
-def _assert_sendable(token: str) -> None:
-    """Sent as "Authorization: Bearer <token>" (httpx takes ASCII only), stored encrypted."""
-    assert httpx.Headers({"Authorization": f"Bearer {token}"})["Authorization"]
-    assert token.isascii()
-    assert token.isprintable()
+TWITCH_OAUTH = FuzzedClient(_oauth, TwitchOAuthError, _assert_oauth_refusal)
 
 
 @given(
@@ -303,18 +301,11 @@ def _assert_sendable(token: str) -> None:
 @example(200, body_of({**TOKEN_REPLY, "expires_in": 10**400}))
 @example(400, body_of({"status": 400, "message": f"\ud800 {TOKEN}\x00"}))
 def test_a_twitch_token_reply_is_a_sendable_token_or_oauth_error(status: int, body: bytes) -> None:
-    try:
-        tokens = answered(status, body, lambda http: _oauth(http).refresh(TOKEN))
-    except TwitchOAuthError as exc:
-        _assert_oauth_refusal(exc)
-        record("twitch-oauth-token", "refused")
+    tokens = TWITCH_OAUTH.read("twitch-oauth-token", status, body, lambda api: api.refresh(TOKEN))
+    if tokens is REFUSED:
         return
-    _assert_sendable(tokens.access_token)
-    if tokens.refresh_token is not None:
-        _assert_sendable(tokens.refresh_token)
+    assert_usable(tokens)
     assert tokens.expires_at > NOW
-    assert len(tokens.scopes) <= MAX_SCOPES
-    assert_within((tokens.scopes, tokens.token_type), text_max=MAX_SCOPE_CHARS, storable=True)
     record("twitch-oauth-token", "tokens")
 
 
@@ -325,11 +316,10 @@ def test_a_twitch_token_reply_is_a_sendable_token_or_oauth_error(status: int, bo
 @example(200, body_of(VALIDATION))
 @example(200, body_of({**VALIDATION, "client_id": "\ud800\x00", "expires_in": 10**400}))
 def test_a_validate_reply_is_a_storable_answer_or_oauth_error(status: int, body: bytes) -> None:
-    try:
-        validation = answered(status, body, lambda http: _oauth(http).validate(TOKEN))
-    except TwitchOAuthError as exc:
-        _assert_oauth_refusal(exc)
-        record("twitch-oauth-validate", "refused")
+    validation = TWITCH_OAUTH.read(
+        "twitch-oauth-validate", status, body, lambda api: api.validate(TOKEN)
+    )
+    if validation is REFUSED:
         return
     assert validation.user_id is None or as_id(validation.user_id) == validation.user_id
     assert validation.expires_at >= NOW
