@@ -818,6 +818,7 @@ def test_a_port_in_use_is_one_plain_line_not_a_traceback(cli_env, command, setti
     assert "Traceback" not in output
 
 
+@pytest.mark.beyond_loopback
 def test_an_address_that_is_not_this_machines_is_named(make_runtime):
     runtime = make_runtime(HOST="203.0.113.9")  # TEST-NET-3: never an address of this machine
     with pytest.raises(CommandFailed) as failed:
@@ -826,6 +827,7 @@ def test_an_address_that_is_not_this_machines_is_named(make_runtime):
     assert "Set HOST to one of its addresses" in str(failed.value)
 
 
+@pytest.mark.beyond_loopback
 @pytest.mark.parametrize("host", ["streamkeeper.invalid", "256.1.1.1"])
 def test_a_host_name_that_names_no_address_is_named(make_runtime, host):
     # waitress answers a HOST it cannot look up with ValueError("Invalid host/port specified.")

@@ -10,6 +10,7 @@ from core.config import load_settings
 from core.runtime import Runtime
 from tests.conftest import TEST_FERNET_KEY, with_migrated_sqlite
 from tests.fakes.twitch_server import CLIENT_ID, CLIENT_SECRET, FakeTwitch
+from tests.support.loopback_only import NOBODY
 
 BOT_URL = "https://bot.test"
 REDIRECT_URI = f"{BOT_URL}/auth/twitch/callback"
@@ -33,6 +34,11 @@ def runtime_on_fake_twitch(
         "FLASK_SECRET_KEY": "fake-twitch-runtime-secret",
         "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
         "KICK_PUSHER_ENABLED": "false",
+        # Kick is not faked here: its calls (a Kick channel's chat) fail at once on loopback.
+        "KICK_API_BASE_URL": NOBODY,
+        "KICK_OAUTH_BASE_URL": NOBODY,
+        "KICK_SITE_BASE_URL": NOBODY,
+        "RAFFLE_BEACON_URL": NOBODY,
         **overrides,
     }
     runtime = Runtime(with_migrated_sqlite(load_settings(values, env_file=None)), clock=clock)

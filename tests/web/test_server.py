@@ -47,6 +47,7 @@ def test_a_stopped_web_server_refuses_new_connections(make_runtime) -> None:
         connection.connect()
 
 
+@pytest.mark.beyond_loopback
 @pytest.mark.parametrize("host", ["127.0.0.1", "203.0.113.9"])  # in use; not this machine's
 def test_a_server_that_cannot_listen_leaves_nothing_open(make_runtime, host) -> None:
     runtime = make_runtime(HOST=host)

@@ -26,6 +26,7 @@ from core.web.dashboard.config import ProofFiles
 from tests.conftest import TEST_FERNET_KEY, with_migrated_sqlite
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, FakeDiscordOAuth
 from tests.services import free_port
+from tests.support.loopback_only import NOBODY
 from tests.support.wsgi_server import serving
 from tests.web.browser.chromium import CHROMIUM, CHROMIUM_FLAGS
 
@@ -168,6 +169,7 @@ def served_site(
         "DISCORD_OAUTH_BASE_URL": discord.oauth_base_url,
         "OPERATOR_NAME": "Ana Operator",
         "OPERATOR_CONTACT": "privacy@operator.example",
+        "RAFFLE_BEACON_URL": NOBODY,  # no drand relay: a draw waits, or is forced
         **settings,
     }
     runtime = Runtime(with_migrated_sqlite(load_settings(values, env_file=None)))

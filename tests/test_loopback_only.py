@@ -1,0 +1,48 @@
+"""The guard every test runs under (tests/support/loopback_only.py): nothing beyond loopback is
+reached, what tried is named, and loopback works as ever."""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+import httpx
+import pytest
+
+from tests.support import loopback_only
+
+
+@pytest.mark.beyond_loopback
+def test_addresses_beyond_loopback_are_refused_as_the_system_would_and_named() -> None:
+    before = len(loopback_only.reached)
+
+    with pytest.raises(socket.gaierror):
+        socket.getaddrinfo("drand.cloudflare.com", 443)
+    with socket.socket() as sock, pytest.raises(OSError, match="unreachable") as unreachable:
+        sock.connect(("192.0.2.1", 80))  # TEST-NET-1
+    not_this_machines = "Cannot assign requested address"
+    with socket.socket() as sock, pytest.raises(OSError, match=not_this_machines) as not_ours:
+        sock.bind(("0.0.0.0", 0))  # noqa: S104 (what the guard refuses)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get("https://api.kick.com/public/v1/users", timeout=2)
+
+    assert unreachable.value.errno == errno.ENETUNREACH
+    assert not_ours.value.errno == errno.EADDRNOTAVAIL
+    assert loopback_only.reached[before:] == [
+        "look up 'drand.cloudflare.com'",
+        "connect to '192.0.2.1'",
+        "listen on '0.0.0.0'",
+        "look up 'api.kick.com'",
+    ]
+
+
+def test_loopback_and_numeric_addresses_are_as_ever() -> None:
+    before = len(loopback_only.reached)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        with socket.create_connection(server.getsockname(), timeout=2):
+            pass
+    assert socket.getaddrinfo("localhost", 80)
+    assert socket.getaddrinfo("203.0.113.9", 80)  # a number is no look-up on the network
+    assert loopback_only.reached[before:] == []
