@@ -272,6 +272,16 @@ def list_history_of_member(
     return [_history_entry(row) for row in conn.execute(query)]
 
 
+def list_history_of_member_everywhere(conn: Connection, discord_user_id: int) -> list[HistoryEntry]:
+    """The member's link history in every guild, oldest first."""
+    query = (
+        sa.select(link_history)
+        .where(link_history.c.discord_user_id == discord_user_id)
+        .order_by(link_history.c.id)
+    )
+    return [_history_entry(row) for row in conn.execute(query)]
+
+
 def guilds_where_member_linked(conn: Connection, discord_user_id: int) -> list[int]:
     """The guilds where the member linked an account (any platform, at any time): those whose
     linked role they may hold."""

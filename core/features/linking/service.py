@@ -320,6 +320,11 @@ class LinkingService:
         with self.engine.connect() as conn:
             return repository.list_history_of_member(conn, guild_id, discord_user_id)
 
+    def history_everywhere(self, discord_user_id: int) -> list[HistoryEntry]:
+        """The member's links, unlinks and refusals in every guild, oldest first."""
+        with self.engine.connect() as conn:
+            return repository.list_history_of_member_everywhere(conn, discord_user_id)
+
     def recent_history(self, guild_id: int, limit: int = 50) -> list[HistoryEntry]:
         """The guild's link log: its latest links, unlinks and refusals, newest first."""
         with self.engine.connect() as conn:

@@ -62,4 +62,5 @@ link_history = Table(
     Column("actor_id", Snowflake, nullable=True),  # who unlinked (the member or an admin)
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "guild_id", "discord_user_id"),
+    Index(None, "discord_user_id"),  # a member's history everywhere (/me)
 )

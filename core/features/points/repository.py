@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform, utc
-from core.features.points.tables import points_balances, points_ledger
+from core.features.points.tables import points_balances, points_ledger, points_settings
 from core.storage.schema import UTCDateTime
 
 
@@ -189,6 +189,29 @@ def balances_of(
         )
         found.update(dict(rows.all()))  # type: ignore[arg-type]
     return found
+
+
+def balances_of_accounts(
+    conn: Connection, accounts: Sequence[tuple[str, str]]
+) -> dict[tuple[int, str, str], int]:
+    """(guild id, platform, user id) -> balance, of these viewers in every guild where they
+    hold one."""
+    if not accounts:
+        return {}
+    b = points_balances.c
+    query = sa.select(b.guild_id, b.platform, b.platform_user_id, b.points).where(
+        sa.tuple_(b.platform, b.platform_user_id).in_(list(accounts))
+    )
+    return {(row[0], row[1], row[2]): int(row[3]) for row in conn.execute(query)}
+
+
+def names_of(conn: Connection, guild_ids: Sequence[int]) -> dict[int, str]:
+    """The name these guilds gave their points (absent: none set)."""
+    if not guild_ids:
+        return {}
+    s = points_settings.c
+    query = sa.select(s.guild_id, s.name).where(s.guild_id.in_(list(guild_ids)))
+    return {guild_id: name for guild_id, name in conn.execute(query) if name}
 
 
 def ledger_of(

@@ -155,6 +155,19 @@ class PointsService:
         with self.engine.connect() as conn:
             return repository.balance_of(conn, guild_id, platform, platform_user_id)
 
+    def balances_of_accounts(
+        self, accounts: Sequence[tuple[str, str]]
+    ) -> dict[tuple[int, str, str], int]:
+        """(guild id, platform, user id) -> balance, of these viewers wherever they hold one."""
+        with self.engine.connect() as conn:
+            return repository.balances_of_accounts(conn, accounts)
+
+    def names(self, guild_ids: Sequence[int]) -> dict[int, str]:
+        """Each guild's name for its points (``name`` for many guilds at once)."""
+        with self.engine.connect() as conn:
+            named = repository.names_of(conn, guild_ids)
+        return {guild_id: named.get(guild_id, DEFAULT_NAME) for guild_id in guild_ids}
+
     def pending(self, guild_id: int, platform: Platform, platform_user_id: str) -> int:
         """Earned and not posted to the ledger yet (it is at the end of the window)."""
         with self.engine.connect() as conn:

@@ -66,6 +66,7 @@ points_balances = Table(
     Column("points", BigInteger, nullable=False),
     # The last line of defence: no statement may leave a balance below zero.
     CheckConstraint("points >= 0", name="ck_points_balances_not_negative"),
+    Index(None, "platform", "platform_user_id"),  # a viewer's balances everywhere (/me)
 )
 
 

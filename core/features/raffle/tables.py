@@ -114,6 +114,7 @@ raffle_balances = Table(
     *viewer_key(),
     Column("guild_id", Snowflake, nullable=False),
     Column("tickets", BigInteger, nullable=False),
+    Index(None, "platform", "platform_user_id"),  # a viewer's balances everywhere (/me)
 )
 keep_pages_free(raffle_balances, fillfactor=80)
 

@@ -4,6 +4,7 @@ statistics, and the proof of a draw."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection, Engine
@@ -11,7 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from core.config import RaffleSettings
 from core.events import Platform
 from core.features.linking.repository import links_of_member
-from core.features.raffle import ledger_repository
+from core.features.raffle import ledger_repository, standings_repository
 from core.features.raffle.draws import fairness, frozen_ranges, snapshot_repository
 from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.draws.repository import Draw
@@ -23,6 +24,7 @@ from core.features.raffle.ledger_repository import Balance, HandChange, LedgerEn
 from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.periods.repository import Period
 from core.features.raffle.rates import RaffleRates, read_rates, resolve_rates
+from core.features.raffle.standings_repository import OpenStanding
 from core.features.viewers.repository import find_viewer_ids_by_username, usernames_of
 from core.features.viewers.search import NameQuery
 
@@ -184,6 +186,15 @@ class RaffleViews:
             tickets, rank, _ = _place(conn, period, platform, platform_user_id, frozen=False)
             participants = ledger_repository.count_participants(conn, guild_id, period.id)
         return Standing(tickets, rank, participants)
+
+    def open_standings_of(self, accounts: Sequence[tuple[str, str]]) -> list[OpenStanding]:
+        """These viewers' tickets and rank in every open period where they hold a balance."""
+        with self.engine.connect() as conn:
+            return standings_repository.list_open_standings_of(conn, accounts)
+
+    def guilds_with_open_period(self, guild_ids: Collection[int]) -> set[int]:
+        with self.engine.connect() as conn:
+            return standings_repository.list_guilds_with_open_period(conn, guild_ids)
 
     def board(self, guild_id: int, limit: int = 10) -> BoardView:
         with self.engine.connect() as conn:

@@ -41,7 +41,11 @@ from core.features.viewers.search import NameQuery, name_query
 from core.features.watchtime import history, repository, ticks_repository
 from core.features.watchtime import standings_repository as standings
 from core.features.watchtime.repository import Presence
-from core.features.watchtime.standings_repository import RankedWatchtime, WatchtimeRow
+from core.features.watchtime.standings_repository import (
+    AccountWatchtime,
+    RankedWatchtime,
+    WatchtimeRow,
+)
 from core.storage.timeouts import is_lock_timeout
 
 log = logging.getLogger(__name__)
@@ -366,6 +370,11 @@ class WatchtimeService:
         with self.engine.connect() as conn:
             row = standings.get_viewer(conn, guild_id, platform, platform_user_id)
             return None if row is None else standings.ranked(conn, guild_id, row)
+
+    def ranked_of_accounts(self, accounts: Sequence[tuple[str, str]]) -> list[AccountWatchtime]:
+        """These viewers' watchtime and rank in every guild where they have some."""
+        with self.engine.connect() as conn:
+            return standings.list_ranked_of_accounts(conn, accounts)
 
     def tick_lag(self, guild_id: int) -> timedelta | None:
         """How long ago the guild's last tick ran; None before its first tick."""

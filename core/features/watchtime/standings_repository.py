@@ -6,6 +6,7 @@ One tie rule everywhere: viewers with equal watchtime share the rank of the firs
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,6 +77,37 @@ def ranked(conn: Connection, guild_id: int, row: WatchtimeRow) -> RankedWatchtim
     ).where(watchtime.c.guild_id == guild_id)
     ahead, same = conn.execute(query).one()
     return RankedWatchtime(int(ahead) + 1, row, int(same) > 1)
+
+
+@dataclass(frozen=True)
+class AccountWatchtime:
+    guild_id: int
+    platform: Platform
+    platform_user_id: str
+    seconds: int
+    rank: int  # as :func:`ranked` counts it
+
+
+def list_ranked_of_accounts(
+    conn: Connection, accounts: Sequence[tuple[str, str]]
+) -> list[AccountWatchtime]:
+    """These viewers' watchtime, ``(platform, platform_user_id)``, in every guild where they
+    have some, each with their rank there: one statement however many guilds there are."""
+    if not accounts:
+        return []
+    mine, other = watchtime.alias("mine"), watchtime.alias("other")
+    ahead = (
+        sa.select(sa.func.count())
+        .where(other.c.guild_id == mine.c.guild_id, other.c.seconds > mine.c.seconds)
+        .scalar_subquery()
+    )
+    query = sa.select(
+        mine.c.guild_id, mine.c.platform, mine.c.platform_user_id, mine.c.seconds, ahead
+    ).where(sa.tuple_(mine.c.platform, mine.c.platform_user_id).in_(list(accounts)))
+    return [
+        AccountWatchtime(row[0], Platform(row[1]), row[2], int(row[3]), int(row[4]) + 1)
+        for row in conn.execute(query)
+    ]
 
 
 def list_all_viewers(conn: Connection, guild_id: int) -> list[WatchtimeRow]:

@@ -30,6 +30,8 @@ watchtime = Table(
     *viewer_key(),
     Column("seconds", BigInteger, nullable=False, server_default="0"),
     Column("last_seen", UTCDateTime, nullable=True),
+    # A viewer's rows in every server (their /me page); the tick never changes these columns.
+    Index(None, "platform", "platform_user_id"),
 )
 # Every tick updates it: no index on seconds, and half of each page free, so the updates stay on
 # their pages (HOT).

@@ -1,10 +1,11 @@
 """``/me``: a logged-in viewer's own data, for any Discord user (no Manage Server needed).
 
 Their linked Kick and Twitch accounts (unlinked with the same ``LinkingService.unlink`` as
-``!unlink``), and per server the bot serves: watchtime, raffle tickets in the open period and
-points of those accounts, their link history there; all of it as a JSON download. Everything is
-keyed by the session's Discord user id, never by anything the request names, so a viewer only
-ever sees and changes their own data.
+``!unlink``), and per server the bot serves where they have anything (read by account, in the
+same few statements however many servers the bot serves): watchtime, raffle tickets in the open
+period and points of those accounts, their link history there; all of it as a JSON download.
+Everything is keyed by the session's Discord user id, never by anything the request names, so a
+viewer only ever sees and changes their own data.
 """
 
 from __future__ import annotations
@@ -71,49 +72,61 @@ def _links() -> list[Any]:
 
 
 def _guild_data(links: list[Any]) -> list[GuildData]:
-    """Per server the bot serves, what is stored about the user's accounts there; servers with
-    nothing about them are left out."""
+    """Per server the bot serves where the user has anything (a link made there, link history,
+    watchtime, points or tickets of their accounts), what is stored about their accounts there:
+    read by account across servers, never server by server."""
     config = dashboard().config
+    accounts = [(str(link.platform), link.platform_user_id) for link in links]
+    watch = {}
+    if config.watchtime is not None:
+        for w in config.watchtime.ranked_of_accounts(accounts):
+            watch[(w.guild_id, str(w.platform), w.platform_user_id)] = w
+    points = {} if config.points is None else config.points.balances_of_accounts(accounts)
+    tickets = {}
+    if config.raffle is not None:
+        for t in config.raffle.views.open_standings_of(accounts):
+            tickets[(t.guild_id, str(t.platform), t.platform_user_id)] = t
+    history: dict[int, list[dict[str, Any]]] = {}
+    for entry in [] if config.linking is None else config.linking.history_everywhere(g.user.id):
+        history.setdefault(entry.guild_id, []).append(_history_line(entry))
+    held = {key[0] for key, w in watch.items() if w.seconds}
+    held |= {key[0] for key, balance in points.items() if balance}
+    held |= {key[0] for key, t in tickets.items() if t.tickets}
+    made = {link.linked_in_guild_id for link in links}
+    guild_ids = sorted(config.served(held | made | set(history)))
+    currency = {} if config.points is None else config.points.names(guild_ids)
+    raffle_open = (
+        set() if config.raffle is None else config.raffle.views.guilds_with_open_period(guild_ids)
+    )
     found = []
-    for guild_id in config.bot_guild_ids():
-        data = GuildData(guild_id, guild_name(guild_id))
-        if config.points is not None:
-            data.currency = config.points.name(guild_id)
+    for guild_id in guild_ids:
+        data = GuildData(guild_id, guild_name(guild_id), history=history.get(guild_id, []))
+        data.currency = currency.get(guild_id, data.currency)
         for link in links:
+            key = (guild_id, str(link.platform), link.platform_user_id)
             account = AccountData(str(link.platform), link.username, link.platform_user_id)
-            if config.watchtime is not None:
-                ranked = config.watchtime.find_by_user_id(
-                    guild_id, link.platform_user_id, link.platform
-                )
-                if ranked is not None:
-                    account.watch_seconds, account.watch_rank = ranked.entry.seconds, ranked.rank
+            if key in watch:
+                account.watch_seconds, account.watch_rank = watch[key].seconds, watch[key].rank
             if config.points is not None:
-                account.points = config.points.balance(
-                    guild_id, link.platform, link.platform_user_id
-                )
-            if config.raffle is not None:
-                standing = config.raffle.views.standing(
-                    guild_id, link.platform, link.platform_user_id
-                )
-                if standing is not None:
-                    account.tickets, account.ticket_rank = standing.tickets, standing.rank
+                account.points = points.get(key, 0)
+            if guild_id in raffle_open:
+                standing = tickets.get(key)
+                account.tickets = 0 if standing is None else standing.tickets
+                account.ticket_rank = None if standing is None else standing.rank
             data.accounts.append(account)
-        if config.linking is not None:
-            data.history = [
-                {
-                    "at": entry.created_at.isoformat(),
-                    "action": entry.action,
-                    "platform": str(entry.platform),
-                    "username": entry.username,
-                    "reason": entry.reason,
-                    "by_you": entry.actor_id == g.user.id,
-                }
-                for entry in config.linking.history(guild_id, g.user.id)
-            ]
-        made_here = any(link.linked_in_guild_id == guild_id for link in links)
-        if made_here or data.history or any(a.has_data for a in data.accounts):
-            found.append(data)
+        found.append(data)
     return found
+
+
+def _history_line(entry: Any) -> dict[str, Any]:
+    return {
+        "at": entry.created_at.isoformat(),
+        "action": entry.action,
+        "platform": str(entry.platform),
+        "username": entry.username,
+        "reason": entry.reason,
+        "by_you": entry.actor_id == g.user.id,
+    }
 
 
 def _hours(seconds: int | None) -> str:

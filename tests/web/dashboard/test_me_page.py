@@ -144,3 +144,56 @@ def test_me_needs_a_login_and_the_csrf_token(site):
     assert site.runtime.linking.link_of(VIEWER, Platform.KICK) is not None
     headers = ana.get("/me/").headers
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+
+def _serve(site, count: int) -> None:
+    """The bot serves ``count`` servers: GUILD, OTHER_GUILD and more holding nothing of anyone."""
+    for n in range(count - 2):
+        site.runtime.guilds.ensure_guild(900_000_000_000_000_000 + n, f"Empty {n}")
+
+
+def _statements_of_me(site, client) -> tuple[int, str]:
+    from tests.support.statements import statements_of
+
+    with statements_of(site.runtime.engine) as seen:
+        page = client.get("/me/")
+    assert page.status_code == 200
+    return len(seen), page.text
+
+
+def test_me_reads_only_the_servers_holding_the_users_data(site):
+    """A viewer's page costs as many statements with 30 servers as with 3: it reads the servers
+    where they have something, never each server the bot serves."""
+    _data(site)
+    # Ana's Twitch account has watchtime and points in the other server, where she never linked.
+    site.runtime.linking.link(guild_id=GUILD, discord_user_id=VIEWER, platform=Platform.TWITCH,
+                              platform_user_id="7001", username="ana_twitch")  # fmt: skip
+    with site.runtime.engine.begin() as conn:
+        conn.execute(sa.insert(watchtime), [
+            {"guild_id": OTHER_GUILD, "platform": "twitch", "platform_user_id": "7001",
+             "seconds": 3600},
+            {"guild_id": OTHER_GUILD, "platform": "kick", "platform_user_id": BEA_KICK,
+             "seconds": 9000},
+        ])  # fmt: skip
+    site.runtime.points.give(OTHER_GUILD, Platform.TWITCH, "7001", 55, actor="test")
+    ana = site.client(VIEWER, "ana", manages=())
+    ana.get("/me/")  # the session's first page reads what a login caches
+    _serve(site, 3)
+    few, page = _statements_of_me(site, ana)
+    _serve(site, 30)
+    many, same_page = _statements_of_me(site, ana)
+    assert many == few
+    assert same_page == page
+    assert "Empty" not in page
+    for shown in ("ana_twitch", "1 h 0 min", "(#2)", ">55<", "2 h 1 min", "1,234", ">42<"):
+        assert shown in page
+    for theirs in ("bea", "8,888", "2 h 30 min"):
+        assert theirs not in page
+    document = json.loads(ana.get("/me/data.json").data)
+    assert [g["guild_id"] for g in document["guilds"]] == [str(GUILD), str(OTHER_GUILD)]
+    other = document["guilds"][1]
+    assert [(a["username"], a["watchtime_seconds"], a["watchtime_rank"], a["points"],
+             a["raffle_tickets_open_period"], a["raffle_rank"]) for a in other["accounts"]] == [
+        ("ana_kick", 0, None, 0, 0, None), ("ana_twitch", 3600, 2, 55, 0, None)
+    ]  # fmt: skip
+    assert other["link_history"] == []
