@@ -17,8 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import TypeVar
+
+T = TypeVar("T")
 
 FAILING_FOR_A_SERVER = "does not work; the bot's operator sees why in 'python -m core health'"
+UNREAD = "not checked: the database did not answer"
 
 
 @dataclass(frozen=True)
@@ -120,3 +124,22 @@ def waited(span: timedelta) -> str:
         return f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def unless_down(read: Callable[[], T]) -> T | None:
+    """``read()``, or None when the database (or Redis) did not answer: the process checks'
+    own lines say so, and the rest of a server's report (``!health``, the dashboard's
+    overview) is still worth reading."""
+    from core.bus.base import is_outage
+
+    try:
+        return read()
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        return None
+
+
+def unread(name: str) -> Check:
+    """A server's line that could not be read while the database does not answer."""
+    return Check(name, True, UNREAD)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from core.bus.event_log import event_log_of
-from core.health import HealthReport
+from core.health import HealthReport, unread
 from core.services import services_of
 
 if TYPE_CHECKING:
@@ -66,19 +66,25 @@ def dashboard_config(rt: Assembly) -> DashboardConfig:
 
     def guild_health(guild_id: int) -> HealthReport:
         # The process checks of /health (none naming another server), then the guild's own
-        # lines of !health.
-        from core.features.connections.checks import platform_checks
+        # lines of !health: each says so when the database did not answer, as !health does.
+        from core.features.connections.checks import stored_platform_checks
         from core.web.dashboard.connection_words import fix_words
         from core.web.dashboard.guilds import UNDONE_LISTED
 
         checks = list(rt.process_health().checks)
-        twitch = rt.twitch_setup
-        twitch_status = twitch.status(guild_id) if twitch.client_configured else None
-        checks += platform_checks(
-            rt.kick_setup.status(guild_id), twitch_status, fix_words(rt.clock)
-        )
+        words = fix_words(rt.clock)
+        checks += stored_platform_checks(rt.kick_setup, rt.twitch_setup, guild_id, words)
         checks.append(rt.undone_calls.check(guild_id, listed_at=UNDONE_LISTED))
         return HealthReport(checks)
+
+    def health_while_down() -> HealthReport:
+        # While the database does not answer, who asks cannot be checked: the process checks,
+        # and a server's own lines of guild_health as not read (nothing of any server's).
+        from core.features.connections.checks import CONNECTION_LINES
+        from core.outbox.undone import CHECK_NAME
+
+        unread_lines = [unread(CONNECTION_LINES), unread(CHECK_NAME)]
+        return HealthReport([*rt.process_health().checks, *unread_lines])
 
     return DashboardConfig(
         **services_of(rt),
@@ -94,6 +100,7 @@ def dashboard_config(rt: Assembly) -> DashboardConfig:
         bot_serves=rt.guilds.served_of,
         guild_name=rt.guilds.name_of,
         guild_health=guild_health,
+        health_while_down=health_while_down,
         guilds_tracking=rt.guilds.guilds_tracking,
         channel_of=rt.guilds.channel_of,
         raffle_export=raffle_exporter(rt.raffle.views),

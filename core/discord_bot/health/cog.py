@@ -8,18 +8,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import TypeVar
 
 import discord
 from discord.ext import commands
 
-from core.bus.base import is_outage
 from core.discord_bot.common import guild_of, manage_server
 from core.discord_bot.connections.checks import ago, fix_words
 from core.discord_bot.health import render
 from core.discord_bot.linking.outbound import role_problem
 from core.discord_bot.render import NO_MENTIONS
-from core.features.connections.checks import platform_checks
+from core.features.connections.checks import stored_platform_checks
 from core.features.connections.kick.setup import KickSetup
 from core.features.connections.twitch.setup import TwitchSetup
 from core.features.linking.service import LinkingService
@@ -28,10 +26,8 @@ from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync, SyncResult
 from core.features.watchtime.durations import format_duration
 from core.features.watchtime.service import WatchtimeService
-from core.health import Check, HealthReport
+from core.health import Check, HealthReport, unless_down, unread
 from core.outbox.undone import UndoneCalls
-
-T = TypeVar("T")
 
 # A tick this many intervals late means the scheduler stopped or cannot keep up.
 LATE_TICKS = 3
@@ -98,8 +94,7 @@ class HealthCog(commands.Cog, name="Health"):
         return checks
 
     def _stored_checks(self, guild_id: int, prefix: str) -> list[Check]:
-        checks = unless_down(lambda: self._connection_checks(guild_id, prefix))
-        checks = [unread("kick and twitch")] if checks is None else checks
+        checks = self._connection_checks(guild_id, prefix)
         if self.watchtime is not None:
             watchtime = self.watchtime
             tick = unless_down(
@@ -118,26 +113,7 @@ class HealthCog(commands.Cog, name="Health"):
     def _connection_checks(self, guild_id: int, prefix: str) -> list[Check]:
         # Names unescaped: the reply passes each whole line through inert.
         words = fix_words(prefix, name=str)
-        kick = self.kick.status(guild_id) if self.kick is not None else None
-        twitch = None
-        if self.twitch is not None and self.twitch.client_configured:
-            twitch = self.twitch.status(guild_id)
-        return platform_checks(kick, twitch, words)
-
-
-def unless_down(read: Callable[[], T]) -> T | None:
-    """``read()``, or None when the database (or Redis) did not answer: the process checks'
-    own lines say so, and the rest of the report is still worth reading."""
-    try:
-        return read()
-    except Exception as exc:
-        if not is_outage(exc):
-            raise
-        return None
-
-
-def unread(name: str) -> Check:
-    return Check(name, True, "not checked: the database did not answer")
+        return stored_platform_checks(self.kick, self.twitch, guild_id, words)
 
 
 # --- the checks, as plain functions of what the services and Discord report -----------------

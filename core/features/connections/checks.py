@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.events.words import subscription_types
-from core.features.connections.kick.setup import KickStatus
+from core.features.connections.kick.setup import KickSetup, KickStatus
 from core.features.connections.kick.subscriptions import WANTED_EVENTS
-from core.features.connections.twitch.setup import TwitchStatus
+from core.features.connections.twitch.setup import TwitchSetup, TwitchStatus
 from core.features.connections.twitch.subscriptions import REQUIRED_SCOPES, WANTED_TYPES
-from core.health import Check
+from core.health import Check, unless_down, unread
 from core.platforms.kick.pusher import PusherState
 from core.platforms.twitch.eventsub_ws import EventSubState
 
@@ -33,6 +33,27 @@ class FixWords:
     sync: Callable[[str], str]
     when: Callable[[datetime], str]
     name: Callable[[str], str] = str
+
+
+CONNECTION_LINES = "kick and twitch"  # the name of the lines' stand-in when they are unread
+
+
+def stored_platform_checks(
+    kick: KickSetup | None, twitch: TwitchSetup | None, guild_id: int, words: FixWords
+) -> list[Check]:
+    """The server's Kick and Twitch lines (:func:`platform_checks`) from its stored connection,
+    of each platform this process serves (None: not Kick; Twitch without an app: not Twitch);
+    while the database does not answer, one line saying they could not be read."""
+
+    def read() -> list[Check]:
+        twitch_status = None
+        if twitch is not None and twitch.client_configured:
+            twitch_status = twitch.status(guild_id)
+        kick_status = kick.status(guild_id) if kick is not None else None
+        return platform_checks(kick_status, twitch_status, words)
+
+    checks = unless_down(read)
+    return [unread(CONNECTION_LINES)] if checks is None else checks
 
 
 def platform_checks(

@@ -207,10 +207,10 @@ def answer_database_down(bp: Blueprint) -> None:
     """Every page of ``bp`` answers a 503 page in the dashboard's words while the database does
     not answer (the app's own answer is a bare JSON 500), never the database's error."""
     for error in DATABASE_ERRORS:
-        bp.register_error_handler(error, _database_down)
+        bp.register_error_handler(error, database_down)
 
 
-def _database_down(error: Exception):  # type: ignore[no-untyped-def]
+def database_down(error: Exception):  # type: ignore[no-untyped-def]
     log.warning("a dashboard page failed: the database is unreachable (%s)", type(error).__name__)
     # Not error_page: who is signed in is asked of the database too.
     page = render_template(

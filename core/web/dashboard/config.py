@@ -54,6 +54,9 @@ class DashboardConfig(FeatureServices):
     guild_name: Callable[[int], str | None] = lambda guild_id: None
     # The !health checks for one guild.
     guild_health: Callable[[int], HealthReport] = lambda guild_id: HealthReport()
+    # What the overview shows while the database does not answer: the process checks, and a
+    # server's own lines as not read (who asks cannot be checked then).
+    health_while_down: Callable[[], HealthReport] = HealthReport
     # A closed period's proof files, as ``python -m core raffle export`` writes them; raises
     # LookupError when there is none to show.
     raffle_export: Callable[[int], ProofFiles] | None = None

@@ -10,6 +10,7 @@ get the same check, and show up in the guild's navigation.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -29,12 +30,41 @@ from core.features.directory.repository import Server
 from core.features.guilds.invite import invite_url
 from core.features.refusals import Refused
 from core.health import Check
-from core.web.dashboard import answer_database_down, error_page
+from core.web.dashboard import (
+    DATABASE_DOWN,
+    DATABASE_ERRORS,
+    answer_database_down,
+    database_down,
+    error_page,
+)
 from core.web.dashboard.discord_client import DiscordUnavailable, TokenRefused, UserGuild
 from core.web.dashboard.state import SessionUser, current_user, dashboard, end_session
 
+log = logging.getLogger(__name__)
 bp = Blueprint("guilds", __name__, url_prefix="/dashboard")
-answer_database_down(bp)
+
+
+def _database_down(error: Exception):  # type: ignore[no-untyped-def]
+    """A server's overview while the database does not answer: the 503 page, with the lines
+    ``!health`` gives then (the database failing, the server's lines not read); other pages
+    the 503 page alone."""
+    if request.endpoint != "guilds.overview":
+        return database_down(error)
+    log.warning("the overview failed: the database is unreachable (%s)", type(error).__name__)
+    report = dashboard().config.health_while_down()
+    page = render_template(
+        "dashboard/overview_down.html",
+        title="Please try again",
+        message=DATABASE_DOWN,
+        checks=[(c.name, _state(c), c.detail) for c in report.checks],
+        status=report.status,
+        user=None,
+    )
+    return page, 503
+
+
+for _error in DATABASE_ERRORS:
+    bp.register_error_handler(_error, _database_down)
 CDN = "https://cdn.discordapp.com"  # allowed in img-src on signed-in pages (security.py)
 ICON_CDN = f"{CDN}/icons"
 NOT_YOURS = (
