@@ -91,6 +91,7 @@ class Runtime(Assembly):
             self.metrics,
             handled=lambda guild_ids: self.live.changed_many((g, "events") for g in guild_ids),
             left_guilds=self.guilds.left_guild_ids,
+            arrivals=self.event_arrivals,
         )
 
     @classmethod

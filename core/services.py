@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from core.features.chat_commands.notices import ChatNotices
+    from core.features.connections.event_arrivals import EventArrivals
     from core.features.connections.kick.arrivals import WebhookArrivals
     from core.features.connections.kick.public_key import KickPublicKeys
     from core.features.connections.kick.service import KickConnections
@@ -60,6 +61,7 @@ class FeatureServices:
     kick_connections: KickConnections | None = None  # the Kick sign-in round trip
     kick_setup: KickSetup | None = None
     webhook_arrivals: WebhookArrivals | None = None
+    event_arrivals: EventArrivals | None = None  # the last event of each kind, every process's
     kick_public_key: KickPublicKeys | None = None  # Kick's webhook key, fetched and stored
     twitch_connections: TwitchConnections | None = None  # the Twitch sign-in round trip
     twitch_setup: TwitchSetup | None = None

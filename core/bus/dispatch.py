@@ -37,7 +37,7 @@ import inspect
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from core.bus.base import NotReady
 from core.events import Event, GuildEvent, Platform, StreamStarted
@@ -108,6 +108,17 @@ def _each(handler: EventHandler, items: list[tuple[int, int, Event]]) -> list[tu
     return failed
 
 
+class ArrivalStore(Protocol):
+    """Where the last arrival of each (platform, broadcaster, kind) is kept for every process
+    (:class:`core.features.connections.event_arrivals.EventArrivals`)."""
+
+    def due(
+        self, seen: Mapping[tuple[str, str, str], datetime]
+    ) -> dict[tuple[str, str, str], datetime]: ...
+
+    def save(self, due: Mapping[tuple[str, str, str], datetime]) -> None: ...
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -118,10 +129,13 @@ class Dispatcher:
         *,
         lanes: int = LANES,
         left_guilds: Callable[[], Collection[int]] = frozenset,
+        arrivals: ArrivalStore | None = None,
     ) -> None:
         """``handled(guild_ids)`` after an event was handled for those guilds (the dashboard's
         live event log hears of it); ``left_guilds()`` the guilds the bot was removed from
-        (synchronous, cheap: ``GuildService.left_guild_ids``)."""
+        (synchronous, cheap: ``GuildService.left_guild_ids``); ``arrivals`` keeps the last
+        arrivals where a process that dispatches nothing reads them (a split deployment's web)."""
+        self.arrivals = arrivals
         self.handlers = handlers
         self.handled = handled
         self.guilds_tracking = guilds_tracking
@@ -153,9 +167,12 @@ class Dispatcher:
         """Handle ``events`` in order; per event None, or what one of its handlers raised (that
         event is then to be delivered again; the others are done)."""
         outcomes: list[Outcome] = [None] * len(events)
+        arrived: dict[tuple[str, str, str], datetime] = {}
         for event in events:
             if not isinstance(event, GuildEvent):
                 self._note_arrival(event)
+                key = (str(event.platform), event.broadcaster_user_id, event.kind)
+                arrived[key] = max(event.occurred_at, arrived.get(key, event.occurred_at))
         routes = await self._guilds_for_all(events)
         by_guild: dict[int, list[int]] = {}
         for index, guild_ids in enumerate(routes):
@@ -179,7 +196,15 @@ class Dispatcher:
                 self.metrics.events_failed.inc(kind=event.kind)
         if touched:
             self.handled(sorted(touched))
+        await self._keep_arrivals(arrived)
         return outcomes
+
+    async def _keep_arrivals(self, arrived: dict[tuple[str, str, str], datetime]) -> None:
+        """Write the arrivals not written lately (at most one write per key and minute), off
+        the loop."""
+        due = self.arrivals.due(arrived) if self.arrivals is not None and arrived else {}
+        if due and self.arrivals is not None:
+            await asyncio.to_thread(self.arrivals.save, due)
 
     async def _run_across_guilds(
         self, events: Sequence[Event], routes: list[list[int]]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from core.config import KickSettings, SettingsError
 from core.events import Platform
 from core.features.connections.channel_setup import ConnectLinks
+from core.features.connections.event_arrivals import EventArrivals, newest
 from core.features.connections.kick.arrivals import WebhookArrivals
 from core.features.connections.kick.public_key import CHECK_EVERY, KickPublicKeys
 from core.features.connections.kick.service import AppToken, KickConnections
@@ -77,6 +78,8 @@ def install(rt: Assembly) -> None:
     rt.kick_upkeep = SubscriptionUpkeep(rt.subscriptions, "Kick")
     # Pusher passes on the event types whose webhooks are not arriving (per broadcaster).
     rt.webhook_arrivals = WebhookArrivals(rt.engine, rt.clock)
+    # The dispatcher notes what it handles; the "last event" lines read it in every process.
+    rt.event_arrivals = arrivals = EventArrivals(rt.engine, rt.clock)
     rt.pusher = None
     if pusher_wanted(kick.pusher_enabled, rt.settings.web.oauth_base_url):
         rt.pusher = PusherSupervisor(
@@ -133,7 +136,9 @@ def install(rt: Assembly) -> None:
         look_up_ids=lambda slug: look_up_internal_ids(kick.site_base_url, slug),
         links=ConnectLinks(rt.link_secret, rt.public_base_url, rt.clock, rt.link_lifetime),
         pusher_states=lambda: rt.pusher.states() if rt.pusher else {},
-        last_events=lambda broadcaster: rt.dispatcher.last_events(broadcaster),
+        last_events=lambda broadcaster: newest(
+            rt.dispatcher.last_events(broadcaster), arrivals.last_events(Platform.KICK, broadcaster)
+        ),
         client_configured=configured,
     )
     # KICK_CHANNEL + DISCORD_GUILD_ID: that guild follows that channel, no command needed.

@@ -251,7 +251,7 @@ def test_sqlite_runs_in_wal_mode(sqlite_engine):
 
 def test_every_feature_table_is_keyed_by_guild():
     shared = {"guilds", "viewers", "bus_events", "webhook_receipts", "kick_subscriptions"}
-    shared |= {"webhook_arrivals"}  # per broadcaster, like kick_subscriptions
+    shared |= {"webhook_arrivals", "event_arrivals"}  # per broadcaster, like kick_subscriptions
     shared |= {"kick_public_keys"}  # Kick's one webhook key, the same for every guild
     shared |= {"account_links"}  # a link is global to the Discord user
     shared |= {"twitch_revocations"}  # keyed by Twitch's subscription, like kick_subscriptions

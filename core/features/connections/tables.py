@@ -16,7 +16,14 @@ from sqlalchemy import (
 )
 
 from core.storage.columns import guild_key
-from core.storage.schema import ENCRYPTED, Snowflake, UserId, UTCDateTime, metadata
+from core.storage.schema import (
+    ENCRYPTED,
+    PlatformName,
+    Snowflake,
+    UserId,
+    UTCDateTime,
+    metadata,
+)
 
 
 def _streamer_grant(username_column: str) -> tuple[Column[Any], ...]:
@@ -72,6 +79,18 @@ webhook_arrivals = Table(
     metadata,
     Column("broadcaster_user_id", UserId, primary_key=True),
     Column("event_type", String(64), primary_key=True),
+    Column("arrived_at", UTCDateTime, nullable=False),
+)
+
+# When an event of each kind was last handled for a broadcaster, by any bot process (written
+# at most once a minute per row and process): the overview's and !kick status's "last event"
+# lines, true in a web process that handles none (core/features/connections/event_arrivals.py).
+event_arrivals = Table(
+    "event_arrivals",
+    metadata,
+    Column("platform", PlatformName, primary_key=True),
+    Column("broadcaster_user_id", UserId, primary_key=True),
+    Column("kind", String(64), primary_key=True),
     Column("arrived_at", UTCDateTime, nullable=False),
 )
 

@@ -211,11 +211,18 @@ STORED: tuple[Stored, ...] = (
     Stored(
         "Events received from Kick and Twitch (webhook ids, event payloads such as chat "
         "messages, follows, subscriptions) while they are processed",
-        ("bus_events", "processed_events", "webhook_receipts", "webhook_arrivals"),
+        (
+            "bus_events",
+            "processed_events",
+            "webhook_receipts",
+            "webhook_arrivals",
+            "event_arrivals",
+        ),
         "webhook receipts for a day; delivered events in the database's queue for 7 days; "
         "events whose handling failed (set aside for an admin to retry, in the database or in "
         "Redis) for 30 days; the ids of handled events (so nothing counts twice) and, per "
-        "channel and event type, when a webhook last arrived, for as long as the bot runs",
+        "channel and event type, when a webhook and an event last arrived, for as long as the "
+        "bot runs",
         "Nothing to ask: they are working data, pruned as they age. Forgetting you deletes "
         "your events not yet handled or set aside in the database's queue.",
     ),
