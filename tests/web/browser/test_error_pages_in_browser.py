@@ -50,3 +50,20 @@ def test_a_picture_too_large_is_a_page_that_says_nothing_was_saved(signed_in, si
     assert _problems(page, Axe()) == []
     shot(page, "error-413-desktop", keep=False)
     assert site.runtime.overlays.alert_settings.media(GUILD) == []
+
+
+def test_the_overview_while_the_database_is_down_shows_its_lines(signed_in, site, shot):
+    from tests.web.test_oauth import take_database_down
+
+    page, axe, problems = signed_in, Axe(), []
+    take_database_down(site.runtime, str(site.runtime.engine.url), None)
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        response = page.goto(f"{site.url}/dashboard/{GUILD}/")
+        assert response is not None
+        assert response.status == 503
+        assert page.locator("h1").inner_text() == "Please try again"
+        assert "FAIL" in page.locator("table.checks").inner_text()
+        problems += [f"at {width} px: {p}" for p in _problems(page, axe)]
+        shot(page, f"error-database-down-{DOCS[width]}", keep=False)
+    assert not problems, "\n".join(problems)
