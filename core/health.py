@@ -141,5 +141,6 @@ def unless_down(read: Callable[[], T]) -> T | None:
 
 
 def unread(name: str) -> Check:
-    """A server's line that could not be read while the database does not answer."""
-    return Check(name, True, UNREAD)
+    """A server's line that could not be read while the database does not answer: not known
+    to work, so marked to look at rather than ok (the database's own line fails)."""
+    return Check(name, True, UNREAD, degraded=True)

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.events import utc
-from core.health import Check
+from core.health import Check, unread
 from core.outbox.store import FAILED
 from core.storage.tables import OUTBOX_UNDONE, outbox
 
@@ -110,7 +110,7 @@ class UndoneCalls:
         try:
             found = self.recent(guild_id, 1 if listed_at else NAMED_IN_CHECK)
         except Exception:
-            return Check(CHECK_NAME, True, "not checked: the database did not answer")
+            return unread(CHECK_NAME)
         days = WINDOW.days
         if not found.total:
             return Check(CHECK_NAME, True, f"everything asked of a partner in {days} days was done")

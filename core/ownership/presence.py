@@ -10,7 +10,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from core.health import Check
+from core.health import Check, unread
 from core.ownership.leases import Leases
 from core.ownership.share import HEARTBEAT_SECONDS
 
@@ -77,7 +77,7 @@ def discord_check(leases: Leases, shard_count: int | None) -> Check:
     try:
         present = leases.holders(PRESENCE + "discord")
     except Exception:
-        return Check("discord", True, "not checked: the database did not answer")
+        return unread("discord")
     if not present:
         return Check(
             "discord",

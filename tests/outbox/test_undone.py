@@ -164,7 +164,8 @@ def test_the_health_line_says_when_the_database_did_not_answer(tmp_path: Path):
 
     check = UndoneCalls(gone, Clock(T0)).check(GUILD)
 
-    assert (check.ok, check.degraded) == (True, False)
+    # Not known to work: "look" on the overview, WARN in !health (the database's line fails).
+    assert (check.ok, check.degraded) == (True, True)
     assert check.detail == "not checked: the database did not answer"
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from core.features.connections import connection_rows
 from core.features.connections.connection_rows import NEEDS_REAUTH
 from core.features.connections.tables import kick_connections, twitch_connections
-from core.health import Check
+from core.health import Check, unread
 
 NAMED_AT_MOST = 5  # servers named per platform; the rest are counted
 
@@ -32,7 +32,7 @@ def consent_check(engine: Engine, name_of: Callable[[int], str | None]) -> Check
                 for platform, table, command in _TABLES
             ]
     except Exception:
-        return Check("connections", True, "not checked: the database did not answer")
+        return unread("connections")
     parts = []
     for platform, command, guild_ids in waiting:
         if not guild_ids:

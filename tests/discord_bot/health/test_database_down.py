@@ -8,7 +8,7 @@ import discord
 import pytest
 
 from core.config import load_settings
-from core.discord_bot.render import GREEN, RED
+from core.discord_bot.render import RED, YELLOW
 from core.discord_bot.services import BotServices
 from core.runtime import Runtime
 from tests.conftest import TEST_FERNET_KEY
@@ -52,7 +52,8 @@ async def test_health_says_the_database_fails_and_what_it_could_not_read(
     )
     assert "127.0.0.1" not in reply.content
     assert "Could not connect" not in reply.content
-    assert f"{GREEN} ok   kick and twitch: not checked: the database did not answer" in lines
+    # Not read, so not known to work: yellow, not green.
+    assert f"{YELLOW} WARN kick and twitch: not checked: the database did not answer" in lines
     assert "Something went wrong" not in reply.content
     assert "s3cret" not in reply.content
 

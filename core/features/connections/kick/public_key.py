@@ -28,7 +28,7 @@ from core.events import utc
 from core.features.connections.kick import repository
 from core.features.connections.kick.repository import StoredPublicKey
 from core.features.connections.kick.signin import ApiFactory
-from core.health import Check
+from core.health import Check, unread
 from core.platforms.kick.webhook_keys import checked_public_key
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ class KickPublicKeys:
         try:
             found = self.stored()
         except Exception:
-            return Check(CHECK_NAME, True, "not checked: the database did not answer")
+            return unread(CHECK_NAME)
         if found is None:
             return Check(CHECK_NAME, True, "the bundled key; none fetched from Kick yet")
         fetched = f"{found.fetched_at:%Y-%m-%d %H:%M} UTC"
