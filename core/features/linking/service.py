@@ -307,7 +307,7 @@ class LinkingService:
 
     def holders_named(self, typed: str) -> list[AccountLink]:
         """The links of the Kick or Twitch accounts ``typed`` names (``kick:name``,
-        ``twitch:name`` or a name on either); :class:`LinkRefused` when it names nobody."""
+        ``twitch:name`` or a name on either); :class:`Refused` when it names nobody."""
         return holders.named(self.engine, typed)
 
     def links_of(self, discord_user_id: int) -> list[AccountLink]:
