@@ -214,6 +214,16 @@ def names_of(conn: Connection, guild_ids: Sequence[int]) -> dict[int, str]:
     return {guild_id: name for guild_id, name in conn.execute(query) if name}
 
 
+def save_name(conn: Connection, guild_id: int, name: str, now: datetime) -> None:
+    """Give the guild's points ``name`` (its settings row made if it has none)."""
+    s = points_settings.c
+    changed = sa.update(points_settings).where(s.guild_id == guild_id)
+    if not conn.execute(changed.values(name=name, updated_at=now)).rowcount:
+        conn.execute(
+            sa.insert(points_settings).values(guild_id=guild_id, name=name, updated_at=now)
+        )
+
+
 def ledger_of(
     conn: Connection, guild_id: int, platform: Platform, platform_user_id: str, limit: int = 20
 ) -> list[sa.Row]:

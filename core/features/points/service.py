@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform
@@ -17,7 +16,6 @@ from core.features.points import accrual, board, repository
 from core.features.points.board import BalanceRow, RankedBalance
 from core.features.points.rates import RATE_HELP, RATE_NAMES, Rates, read_rates, write_rate
 from core.features.points.repository import NotEnough, PointsEntry
-from core.features.points.tables import points_settings
 from core.features.refusals import Refused
 from core.features.viewers.search import name_query
 
@@ -94,10 +92,7 @@ class PointsService:
 
     def name(self, guild_id: int) -> str:
         with self.engine.connect() as conn:
-            found = conn.execute(
-                sa.select(points_settings.c.name).where(points_settings.c.guild_id == guild_id)
-            ).scalar_one_or_none()
-        return found or DEFAULT_NAME
+            return repository.names_of(conn, [guild_id]).get(guild_id, DEFAULT_NAME)
 
     def set_name(self, guild_id: int, name: str) -> str:
         """The name as kept: folded (full-width letters and signs to plain ones), without invisible
@@ -108,19 +103,8 @@ class PointsService:
             raise PointsRefused(f"A name for points is 1 to {NAME_LENGTH} characters.")
         if any(ch in cleaned for ch in "@#<>`*_~|\\"):
             raise PointsRefused("A name for points is plain text: letters, digits and spaces.")
-        s = points_settings.c
         with self.engine.begin() as conn:
-            updated = conn.execute(
-                sa.update(points_settings)
-                .where(s.guild_id == guild_id)
-                .values(name=cleaned, updated_at=self.clock())
-            ).rowcount
-            if not updated:
-                conn.execute(
-                    sa.insert(points_settings).values(
-                        guild_id=guild_id, name=cleaned, updated_at=self.clock()
-                    )
-                )
+            repository.save_name(conn, guild_id, cleaned, self.clock())
         return cleaned
 
     # --- rates -------------------------------------------------------------------------------
