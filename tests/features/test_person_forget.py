@@ -49,6 +49,16 @@ def with_raffle(seeded):  # noqa: F811
     return seeded, closed
 
 
+def assert_proof_still_verifies(env: dict[str, str], period_id: int) -> None:
+    """The closed period's proof, exported now, is still a match for ``raffle verify``."""
+    out = Path(env["DATA_DIR"]).parent / "proof"
+    written = cli(env, "raffle", "export", str(period_id), "--out", str(out))
+    assert written.returncode == 0, written.stderr
+    files = [str(out / f"raffle-{period_id}-{part}.json") for part in ("proof", "ledger")]
+    verified = cli(env, "raffle", "verify", *files)
+    assert (verified.returncode, verified.stdout.split(":")[0]) == (0, "match"), verified.stdout
+
+
 def test_without_yes_it_only_says_what_it_would_do(cli_env, with_raffle):  # noqa: F811
     before = exported(cli_env, "--member", str(ANA))
 
@@ -120,12 +130,7 @@ def test_forget_deletes_what_is_about_them_and_keeps_the_closed_periods_evidence
     # (The lines about Ana that Bob wrote as an admin were about her: left out of the match.)
     bob_after = exported(cli_env, "--member", str(BOB))
     assert _without_ana(bob_after) == _without_ana(bob_before)
-    out = Path(cli_env["DATA_DIR"]).parent / "proof"
-    written = cli(cli_env, "raffle", "export", str(closed.id), "--out", str(out))
-    assert written.returncode == 0, written.stderr
-    files = [str(out / f"raffle-{closed.id}-{part}.json") for part in ("proof", "ledger")]
-    verified = cli(cli_env, "raffle", "verify", *files)
-    assert (verified.returncode, verified.stdout.split(":")[0]) == (0, "match"), verified.stdout
+    assert_proof_still_verifies(cli_env, closed.id)
 
     again = cli(cli_env, "privacy", "forget", "--member", str(ANA), "--yes")
     assert [line for line in again.stdout.splitlines() if line.startswith("deleted")] == []
