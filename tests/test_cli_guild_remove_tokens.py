@@ -128,3 +128,25 @@ def test_a_platform_down_or_refusing_is_named_and_the_rows_go_all_the_same(
     assert "Traceback" not in result.stderr
     assert not any(twitch.tokens[token].revoked for token in tokens["twitch"])
     assert _rows_left(env) == []
+
+
+def test_a_token_this_key_cannot_read_is_named_and_the_rows_go_all_the_same(
+    env, kick, twitch, tokens
+):
+    """A TOKEN_ENCRYPTION_KEY changed since Twitch was connected: its tokens cannot be sent back,
+    and the printout does not say they were revoked."""
+    engine = create_engine(env["DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.execute(sa.update(twitch_connections).values(access_token="not a sealed token"))
+    engine.dispose()
+
+    result = cli(env, "guild", "remove", GUILD, "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:2] == [
+        "Kick: the streamer's tokens were revoked.",
+        "Twitch: a token this TOKEN_ENCRYPTION_KEY cannot read was not revoked: "
+        + REVOKE_IN.format("Twitch"),
+    ]
+    assert [r.form["token"] for r in twitch.requests_to("/oauth2/revoke")] == [tokens["twitch"][1]]
+    assert _rows_left(env) == []

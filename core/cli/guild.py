@@ -123,6 +123,7 @@ _GIVEN_BACK = {
     "taken back": "{name}: the streamer's tokens were revoked.",
     "refused": "{name} did not take the tokens back: {revoke}",
     "unreachable": "{name} could not be reached to revoke the tokens: {revoke}",
+    "unreadable": "{name}: a token this TOKEN_ENCRYPTION_KEY cannot read was not revoked: {revoke}",
 }
 
 

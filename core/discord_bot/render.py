@@ -7,7 +7,8 @@ through :func:`inert` before it reaches Discord. Each feature renders its own me
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
 
 import discord
 
@@ -21,8 +22,12 @@ __all__ = [
     "TYPED_NAME_LIMIT",
     "YELLOW",
     "format_last_seen",
+    "in_messages",
     "inert",
+    "link_expiry",
+    "relative",
     "truncate",
+    "works_until",
 ]
 
 NO_MENTIONS = discord.AllowedMentions.none()
@@ -45,11 +50,30 @@ def inert(text: str) -> str:
     return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
 
 
-def format_last_seen(moment: datetime | None) -> str:
-    """A Discord timestamp ("3 hours ago", in each reader's own language and time zone)."""
-    if moment is None:
-        return "never"
+def relative(moment: datetime) -> str:
+    """A Discord timestamp ("in 40 minutes", "3 hours ago") in each reader's own language and
+    time zone."""
     return discord.utils.format_dt(utc(moment), "R")
+
+
+def format_last_seen(moment: datetime | None) -> str:
+    """When a viewer was last seen (:func:`relative`), or "never"."""
+    return "never" if moment is None else relative(moment)
+
+
+def link_expiry(link: str) -> datetime | None:
+    """When a signed link stops working (its ``expires`` parameter), if it says."""
+    values = parse_qs(urlsplit(link).query).get("expires", [])
+    try:
+        return datetime.fromtimestamp(int(values[0]), UTC) if values else None
+    except (ValueError, OverflowError):
+        return None
+
+
+def works_until(link: str) -> str:
+    """ "it works until <in 40 minutes>": when a signed link stops working, as the link says."""
+    expires = link_expiry(link)
+    return f"it works until {relative(expires)}" if expires else "it works for a short while"
 
 
 def truncate(text: str, limit: int) -> str:

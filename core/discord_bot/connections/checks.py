@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
-import discord
-
-from core.discord_bot.render import inert
-from core.events import utc
+from core.discord_bot.render import inert, relative
 from core.features.connections.checks import FixWords
-
-
-def ago(moment: datetime) -> str:
-    """A moment as Discord shows it to each reader ("3 minutes ago", in their time zone)."""
-    return discord.utils.format_dt(utc(moment), "R")
 
 
 def fix_words(prefix: str, *, name: Callable[[str], str] = inert) -> FixWords:
@@ -28,5 +19,5 @@ def fix_words(prefix: str, *, name: Callable[[str], str] = inert) -> FixWords:
         return f"run {prefix}{platform} setup {name(slug)} and open the link I send you"
 
     return FixWords(
-        setup=setup, sync=lambda platform: f"run {prefix}{platform} sync", when=ago, name=name
+        setup=setup, sync=lambda platform: f"run {prefix}{platform} sync", when=relative, name=name
     )

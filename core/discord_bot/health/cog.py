@@ -13,10 +13,10 @@ import discord
 from discord.ext import commands
 
 from core.discord_bot.common import guild_of, manage_server
-from core.discord_bot.connections.checks import ago, fix_words
+from core.discord_bot.connections.checks import fix_words
 from core.discord_bot.health import render
 from core.discord_bot.linking.outbound import role_problem
-from core.discord_bot.render import NO_MENTIONS
+from core.discord_bot.render import NO_MENTIONS, relative
 from core.features.connections.checks import stored_platform_checks
 from core.features.connections.kick.setup import KickSetup
 from core.features.connections.twitch.setup import TwitchSetup
@@ -190,9 +190,11 @@ def role_sync_checks(result: SyncResult | None) -> list[Check]:
     if result is None:
         return [Check("role sync", True, "not run yet since the bot started")]
     if result.skipped is not None:
-        return [Check("role sync", True, f"{ago(result.finished_at)}: skipped, {result.skipped}")]
+        return [
+            Check("role sync", True, f"{relative(result.finished_at)}: skipped, {result.skipped}")
+        ]
     detail = (
-        f"{ago(result.finished_at)}: {result.members_edited} member(s) updated, "
+        f"{relative(result.finished_at)}: {result.members_edited} member(s) updated, "
         f"{result.roles_added} role(s) given, {result.roles_removed} taken away"
     )
     if result.stopped is not None:

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 
 import discord
 
-from core.discord_bot.connections.kick.render import relative, works_until
-from core.discord_bot.render import inert
+from core.discord_bot.render import inert, relative, works_until
 from core.events import Platform, utc
 from core.features.linking.platforms import platform_name
 from core.features.linking.ports import LinkNotice, RoleChange

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from core.events import utc
 from core.features.connections.round_trip import RoundTrip
+from core.features.connections.streamer_tokens import GivenBack
 from core.features.guilds.repository import TrackedChannel
 from core.features.guilds.service import GuildService
 from core.features.refusals import Refused
@@ -23,9 +24,41 @@ class SetupFailed(Refused):
 
 
 @dataclass(frozen=True)
+class Replaced:
+    """The streamer of the channel set up before, disconnected by a setup of another channel:
+    their account's name and what the platform did with their tokens."""
+
+    account: str
+    given_back: GivenBack
+
+
+@dataclass(frozen=True)
 class SetupResult:
     channel: TrackedChannel
     connect_link: str
+    replaced: Replaced | None = None  # a setup of another channel disconnected its streamer
+
+
+def given_back_words(platform: str, given_back: GivenBack) -> str:
+    """What became of a disconnected streamer's tokens, as a sentence for the admin. They are
+    forgotten here whatever the platform did; where it did not take them back, the streamer is
+    told where to finish the job."""
+    if given_back is GivenBack.TAKEN_BACK:
+        return f"The streamer's tokens were given back to {platform} and forgotten."
+    what = {
+        GivenBack.REFUSED: f"{platform} did not take the streamer's tokens back",
+        GivenBack.UNREACHABLE: (
+            f"{platform} could not be reached to take the streamer's tokens back"
+        ),
+        GivenBack.UNREADABLE: (
+            "The streamer's tokens could not be given back (this bot's TOKEN_ENCRYPTION_KEY "
+            "cannot read them)"
+        ),
+    }[given_back]
+    return (
+        f"{what}; they are forgotten here all the same, and the streamer may revoke the app in "
+        f"their {platform} settings."
+    )
 
 
 @dataclass(frozen=True)

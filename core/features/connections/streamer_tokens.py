@@ -49,9 +49,10 @@ TokenKind = Literal["access_token", "refresh_token"]
 class GivenBack(enum.Enum):
     """What the platform did with a disconnected streamer's tokens (forgotten in every case)."""
 
-    TAKEN_BACK = "taken back"  # every token it could be given was revoked
+    TAKEN_BACK = "taken back"  # every token was revoked
     REFUSED = "refused"  # it answered, refusing one (an unknown token, another client id)
     UNREACHABLE = "unreachable"  # no answer, none that could be read, or a 5xx, for one
+    UNREADABLE = "unreadable"  # one this TOKEN_ENCRYPTION_KEY cannot decrypt was not sent
 
 
 class StreamerTokens:
@@ -170,7 +171,16 @@ class StreamerTokens:
         if stored is None:
             return None
         outcome = GivenBack.TAKEN_BACK
-        for kind, token in self._tokens_to_give_back(stored):
+        plain = self._plain_tokens(stored)
+        tokens = [(kind, token) for kind, token in plain if token is not None]
+        if len(tokens) < len(plain):  # forgotten all the same
+            outcome = GivenBack.UNREADABLE
+            log.info(
+                "guild %s: a stored %s token cannot be decrypted: forgotten without giving it back",
+                guild_id,
+                self.PLATFORM_NAME,
+            )
+        for kind, token in tokens:
             try:
                 async with self.make_oauth() as oauth:
                     await self._revoke(oauth, token, kind)
@@ -180,7 +190,8 @@ class StreamerTokens:
                     outcome = GivenBack.UNREACHABLE
                     why = "could not be reached to take a token back"
                 else:
-                    outcome = outcome if outcome is GivenBack.UNREACHABLE else GivenBack.REFUSED
+                    if outcome is GivenBack.TAKEN_BACK:
+                        outcome = GivenBack.REFUSED
                     why = f"did not take a token back ({status})"
                 log.info("guild %s: %s %s", guild_id, self.PLATFORM_NAME, why)
         await asyncio.to_thread(self._delete, guild_id)
@@ -196,19 +207,6 @@ class StreamerTokens:
     def _delete(self, guild_id: int) -> None:
         with self.engine.begin() as conn:
             connection_rows.delete(conn, self.TABLE, guild_id)
-
-    def _tokens_to_give_back(self, stored: StoredConnection) -> list[tuple[TokenKind, str]]:
-        """The connection's tokens for a disconnect to give back, as ``(kind, token)``. One
-        this ``TOKEN_ENCRYPTION_KEY`` cannot read is left out: it is forgotten all the same."""
-        plain = self._plain_tokens(stored)
-        readable = [(kind, token) for kind, token in plain if token is not None]
-        if len(readable) < len(plain):
-            log.info(
-                "guild %s: a stored %s token cannot be decrypted: forgotten without giving it back",
-                stored.guild_id,
-                self.PLATFORM_NAME,
-            )
-        return readable
 
     def _plain_tokens(self, stored: StoredConnection) -> list[tuple[TokenKind, str | None]]:
         """The connection's stored tokens in plain text (None: this key cannot read it)."""

@@ -516,8 +516,9 @@ async def test_setup_of_another_channel_disconnects_the_old_streamer_and_says_wh
         "Kick channel other (broadcaster id 2002) is set up. I sent you a link by DM to connect "
         "the streamer account.\n"
         "\N{WARNING SIGN}\N{VARIATION SELECTOR-16} I disconnected the Kick account streamer, "
-        "connected for the channel before, and gave its tokens back to Kick. No events come "
-        "from other until its owner opens the link and signs in to Kick as other."
+        "connected for the channel before. The streamer's tokens were given back to Kick and "
+        "forgotten. No events come from other until its owner opens the link and signs in to "
+        "Kick as other."
     )
     streamers = [t for t in fake_kick.tokens.values() if t.user_id == STREAMER_ID]
     assert {t.kind for t in streamers} == {"access", "refresh"}
@@ -765,7 +766,7 @@ def test_sync_report_of_another_account_than_the_channels_asks_for_its_owner() -
 
 def setup_result(*, chatroom_found: bool = True) -> KickSetupResult:
     link = f"{LINK_START}guild=7&user=42&expires={int(T0.timestamp())}&sig=abc"
-    return KickSetupResult(CHANNEL, link, chatroom_found)
+    return KickSetupResult(CHANNEL, link, chatroom_found=chatroom_found)
 
 
 def test_the_channel_reply_never_holds_the_link() -> None:

@@ -23,6 +23,8 @@ from tests.fakes.twitch_server import CLIENT_ID, CLIENT_SECRET, FakeTwitch
 from tests.support.delivery import make_queued_calls
 
 LINK_START = f"{BOT_URL}/auth/twitch/streamer?"
+OK = "\N{WHITE HEAVY CHECK MARK}"
+WARN = "\N{WARNING SIGN}\N{VARIATION SELECTOR-16}"
 
 
 @pytest.fixture
@@ -148,8 +150,50 @@ async def test_disconnect_revokes_and_forgets(
 
     [reply] = await say("!twitch disconnect", manager)
 
-    assert "Twitch disconnected" in reply.content
+    assert reply.content == (
+        f"{OK} Twitch disconnected. The streamer's tokens were given back to Twitch and "
+        "forgotten. The channel stays followed; run !twitch setup to connect again."
+    )
     assert all(t.revoked for t in tokens)
+    assert not runtime.twitch_connections.status(manager.guild.id).is_connected
+    [again] = await say("!twitch disconnect", manager)
+    assert again.content == "This server had no Twitch connection."
+
+
+async def test_disconnect_while_twitch_is_down_forgets_and_says_where_to_revoke(
+    manager: discord.Member, runtime: Runtime, fake_twitch: FakeTwitch
+) -> None:
+    """The tokens are forgotten all the same; the admin is not told they were given back."""
+    await connect_streamer(runtime, await set_up(manager))
+    fake_twitch.fail_next("/oauth2/revoke", 503, times=10)  # each is tried again
+
+    [reply] = await say("!twitch disconnect", manager)
+
+    assert reply.content == (
+        f"{WARN} Twitch disconnected. Twitch could not be reached to take the streamer's tokens "
+        "back; they are forgotten here all the same, and the streamer may revoke the app in "
+        "their Twitch settings. The channel stays followed; run !twitch setup to connect again."
+    )
+    assert not runtime.twitch_connections.status(manager.guild.id).is_connected
+
+
+async def test_setup_of_another_channel_says_the_old_streamer_was_disconnected(
+    manager: discord.Member, runtime: Runtime, fake_twitch: FakeTwitch
+) -> None:
+    await connect_streamer(runtime, await set_up(manager))
+    fake_twitch.add_user("555", "other_channel")
+    fake_twitch.fail_next("/oauth2/revoke", 400, times=2, body={"message": "Invalid token"})
+
+    replies = await say("!twitch setup other_channel", manager)
+
+    [reply] = [m for m in replies if not is_dm(m)]
+    assert reply.content.endswith(
+        f"\n{WARN} I disconnected the Twitch account twitchdev, connected for the channel "
+        "before. Twitch did not take the streamer's tokens back; they are forgotten here all "
+        "the same, and the streamer may revoke the app in their Twitch settings. No events "
+        "come from other\\_channel until its owner opens the link and signs in to Twitch as "
+        "other\\_channel."
+    )
     assert not runtime.twitch_connections.status(manager.guild.id).is_connected
 
 

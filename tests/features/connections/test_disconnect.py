@@ -11,6 +11,7 @@ import logging
 import pytest
 import sqlalchemy as sa
 
+from core.features.connections.channel_setup import Replaced
 from core.features.connections.streamer_tokens import GivenBack
 from core.features.connections.tables import kick_connections, twitch_connections
 from tests.fakes.kick_runtime import runtime_on_fake_kick
@@ -110,7 +111,7 @@ def test_setting_up_another_kick_channel_forgets_the_old_streamer_when_kicks_ans
 
     result = asyncio.run(kick_runtime.kick_setup.setup(GUILD, ADMIN, "other"))
 
-    assert result.disconnected == "streamer"
+    assert result.replaced == Replaced("streamer", GivenBack.UNREACHABLE)
     assert [r.query["token_hint_type"] for r in kick.requests_to("/oauth/revoke")] == [
         ["access_token"],
         ["refresh_token"],
@@ -127,7 +128,7 @@ def test_twitch_disconnect_forgets_the_connection_when_twitchs_answer_is_unreada
     caplog.set_level(logging.INFO, "core.features.connections")
     twitch.fail_next("/oauth2/revoke", times=2, **UNREADABLE)
 
-    assert asyncio.run(twitch_runtime.twitch_setup.disconnect(GUILD)) is True
+    assert asyncio.run(twitch_runtime.twitch_setup.disconnect(GUILD)) is GivenBack.UNREACHABLE
 
     assert len(twitch.requests_to("/oauth2/revoke")) == 2
     assert connections(twitch_runtime, twitch_connections) == []

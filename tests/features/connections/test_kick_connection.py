@@ -15,8 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from core.features.connections import connection_rows
+from core.features.connections.channel_setup import Replaced
 from core.features.connections.kick.service import NeedsReauthorization
 from core.features.connections.kick.subscriptions import OTHER_ACCOUNT_PROBLEM
+from core.features.connections.streamer_tokens import GivenBack
 from core.features.connections.tables import kick_connections, oauth_states
 from core.platforms.http import tls_context
 from core.platforms.kick.webhook import KICK_EVENT_TYPES
@@ -375,7 +377,7 @@ def test_tokens_sealed_under_another_key_ask_for_the_streamer_and_setup_moves_on
     assert report.problem == "the Kick connection needs re-authorization (run !kick setup)"
     kick.add_channel("other", 2002)
     result = asyncio.run(runtime.kick_setup.setup(GUILD, ADMIN, "other"))
-    assert result.disconnected == "streamer"
+    assert result.replaced == Replaced("streamer", GivenBack.UNREADABLE)
     assert runtime.kick_connections.status(GUILD).username is None
 
 

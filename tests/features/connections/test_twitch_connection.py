@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from core.features.connections.authorization import STATE_USED, UNKNOWN_STATE, WRONG_ACCOUNT
 from core.features.connections.kick.service import AuthorizationFailed
+from core.features.connections.streamer_tokens import GivenBack
 from core.features.connections.tables import twitch_connections
 from core.features.connections.twitch.service import TwitchNotConnected
 from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
@@ -234,7 +235,8 @@ def test_a_token_the_key_cannot_read_needs_the_streamer_and_stops_no_other_guild
     assert connections.status(GUILD).is_connected
     connections.cipher = runtime.cipher
 
-    assert asyncio.run(runtime.twitch_setup.disconnect(GUILD)) is True
+    # Forgotten all the same, and the admin is told they could not be given back.
+    assert asyncio.run(runtime.twitch_setup.disconnect(GUILD)) is GivenBack.UNREADABLE
     assert connections.status(GUILD).username is None
     assert connections.status(GUILD + 1).is_connected
 

@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.events import Platform
-from core.features.connections.channel_setup import SetupFailed
+from core.features.connections.channel_setup import Replaced, SetupFailed
+from core.features.connections.streamer_tokens import GivenBack
 from core.features.connections.twitch.revocations_repository import StoredRevocation
 from core.features.connections.twitch.setup import twitch_login
 from core.features.connections.twitch.subscriptions import WANTED_TYPES
@@ -104,12 +105,12 @@ def test_disconnect_revokes_the_tokens_and_forgets_them(runtime, twitch):
     connect(runtime)
     access, refresh = current_tokens(runtime)
 
-    assert asyncio.run(runtime.twitch_setup.disconnect(GUILD)) is True
+    assert asyncio.run(runtime.twitch_setup.disconnect(GUILD)) is GivenBack.TAKEN_BACK
 
     assert not twitch.is_token_active(access)
     assert not twitch.is_token_active(refresh)
     assert runtime.twitch_connections.status(GUILD).username is None
-    assert asyncio.run(runtime.twitch_setup.disconnect(GUILD)) is False
+    assert asyncio.run(runtime.twitch_setup.disconnect(GUILD)) is None
 
 
 def test_upkeep_creates_every_subscription_once(runtime, twitch):
@@ -363,10 +364,12 @@ def test_setting_up_another_channel_gives_the_old_grant_back(runtime, twitch):
     access, _ = current_tokens(runtime)
     twitch.add_user("555", "other_channel")
 
-    asyncio.run(runtime.twitch_setup.setup(GUILD, ADMIN, "other_channel"))
+    result = asyncio.run(runtime.twitch_setup.setup(GUILD, ADMIN, "other_channel"))
 
+    assert result.replaced == Replaced("twitchdev", GivenBack.TAKEN_BACK)
     assert not twitch.is_token_active(access)
     assert runtime.twitch_connections.status(GUILD).username is None
+    assert asyncio.run(runtime.twitch_setup.setup(GUILD, ADMIN, "twitchdev")).replaced is None
 
 
 async def test_a_chat_command_from_twitch_is_answered_in_twitch_chat(runtime, twitch, clock):

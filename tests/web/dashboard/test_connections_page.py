@@ -58,7 +58,28 @@ def test_twitch_is_connected_from_the_page(site, twitch):
     assert "data-confirm=" in page[page.index("twitch/disconnect") - 300 :]
 
     post(client, PAGE + "twitch/disconnect")
-    assert "Twitch disconnected" in client.get(PAGE).text
+    assert (
+        "Twitch disconnected. The streamer&#39;s tokens were given back to Twitch and forgotten."
+    ) in client.get(PAGE).text
+    assert not site.runtime.twitch_connections.status(GUILD).is_connected
+    post(client, PAGE + "twitch/disconnect")
+    assert "This server had no Twitch connection." in client.get(PAGE).text
+
+
+def test_disconnect_while_twitch_is_down_says_the_tokens_were_not_given_back(site, twitch):
+    """Forgotten all the same; the notice says where the streamer can finish the job."""
+    client = site.client()
+    answer = post(client, PAGE + "twitch/connect", twitch="TwitchDev")
+    through_twitch(client, answer.headers["Location"])
+    twitch.fail_next("/oauth2/revoke", 503, times=10)  # each is tried again
+
+    post(client, PAGE + "twitch/disconnect")
+
+    assert (
+        "Twitch disconnected. Twitch could not be reached to take the streamer&#39;s tokens "
+        "back; they are forgotten here all the same, and the streamer may revoke the app in "
+        "their Twitch settings."
+    ) in client.get(PAGE).text
     assert not site.runtime.twitch_connections.status(GUILD).is_connected
 
 

@@ -8,13 +8,12 @@ caller decides where to post: only in a DM or an ephemeral reply, never in a cha
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from urllib.parse import parse_qs, urlsplit
+from datetime import datetime
 
 import discord
 
-from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate
-from core.events import utc
+from core.discord_bot.connections.setup_words import replaced_warning
+from core.discord_bot.render import MESSAGE_LIMIT, inert, relative, truncate, works_until
 from core.features.connections.kick.setup import CHATROOM_HINT, KickSetupResult, KickStatus
 from core.features.connections.kick.subscriptions import (
     NEEDS_REAUTH_PROBLEM,
@@ -41,26 +40,6 @@ def kick_usage(prefix: str) -> str:
     )
 
 
-def relative(moment: datetime) -> str:
-    """A Discord timestamp ("in 40 minutes", "3 hours ago") in each reader's own language."""
-    return discord.utils.format_dt(utc(moment), "R")
-
-
-def link_expiry(link: str) -> datetime | None:
-    """When a signed link stops working (its ``expires`` parameter), if it says."""
-    values = parse_qs(urlsplit(link).query).get("expires", [])
-    try:
-        return datetime.fromtimestamp(int(values[0]), UTC) if values else None
-    except (ValueError, OverflowError):
-        return None
-
-
-def works_until(link: str) -> str:
-    expires = link_expiry(link)
-    """ "it works until <in 40 minutes>": when a signed link stops working, as the link says."""
-    return f"it works until {relative(expires)}" if expires else "it works for a short while"
-
-
 def _described(result: KickSetupResult) -> str:
     channel = result.channel
     return (
@@ -76,13 +55,8 @@ def chatroom_hint(slug: str) -> str:
 def _warnings(result: KickSetupResult) -> list[str]:
     """After a setup: the account connected before, now disconnected; a chatroom id not found."""
     lines = []
-    if result.disconnected is not None:
-        slug = inert(result.channel.channel_slug)
-        lines.append(
-            f"{WARN} I disconnected the Kick account {inert(result.disconnected)}, connected "
-            f"for the channel before, and gave its tokens back to Kick. No events come from "
-            f"{slug} until its owner opens the link and signs in to Kick as {slug}."
-        )
+    if result.replaced is not None:
+        lines.append(replaced_warning("Kick", result.channel.channel_slug, result.replaced))
     if not result.chatroom_found:
         lines.append(
             f"{WARN} I couldn't find its chatroom id. Pusher needs it (webhooks work without "

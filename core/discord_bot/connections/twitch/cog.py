@@ -51,6 +51,8 @@ class TwitchCog(commands.Cog, name="Twitch"):
         result = await self.twitch.setup(guild.id, ctx.author.id, channel)
         await asyncio.to_thread(self.twitch.guilds.ensure_guild, guild.id, guild.name)
         text = render.connect_link_dm(result, guild.name)
+        if private:  # the only reply the admin sees
+            text += render.replaced(result)
         delivered = await send_privately(ctx, text, what=LINK)
         if private:
             return
@@ -100,5 +102,5 @@ class TwitchCog(commands.Cog, name="Twitch"):
         """Give the streamer's Twitch tokens back and forget them (Manage Server)."""
         guild = guild_of(ctx)
         await ctx.defer()
-        was_connected = await self.twitch.disconnect(guild.id)
-        await ctx.send(render.disconnected(was_connected), allowed_mentions=NO_MENTIONS)
+        given_back = await self.twitch.disconnect(guild.id)
+        await ctx.send(render.disconnected(given_back), allowed_mentions=NO_MENTIONS)

@@ -7,10 +7,11 @@ link is text the caller posts only in a DM or an ephemeral reply, never in a cha
 from __future__ import annotations
 
 from core.discord_bot.connections.checks import fix_words
-from core.discord_bot.connections.kick.render import works_until
-from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate
-from core.features.connections.channel_setup import SetupResult
+from core.discord_bot.connections.setup_words import replaced_warning
+from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate, works_until
+from core.features.connections.channel_setup import SetupResult, given_back_words
 from core.features.connections.checks import consent_words, twitch_checks
+from core.features.connections.streamer_tokens import GivenBack
 from core.features.connections.twitch.setup import TwitchStatus
 from core.features.connections.twitch.subscriptions import TwitchSyncReport
 
@@ -36,6 +37,7 @@ def setup_done(result: SetupResult) -> str:
     return (
         f"{_follows(result)}. I sent you the link to connect it by DM: the streamer opens it and "
         f"signs in on Twitch (it works once; {works_until(result.connect_link)})."
+        f"{replaced(result)}"
     )
 
 
@@ -43,6 +45,7 @@ def setup_done_dms_closed(result: SetupResult, prefix: str) -> str:
     return (
         f"{_follows(result)}, but your DMs are closed to me, so I could not send the link to "
         f"connect it. Open them and run {prefix}twitch setup again, or use /twitch setup."
+        f"{replaced(result)}"
     )
 
 
@@ -97,10 +100,19 @@ def sync_report(report: TwitchSyncReport) -> str:
     return truncate("\n".join(lines), MESSAGE_LIMIT)
 
 
-def disconnected(was_connected: bool) -> str:
-    if not was_connected:
+def disconnected(given_back: GivenBack | None) -> str:
+    """After ``!twitch disconnect``: what Twitch did with the tokens (None: no connection)."""
+    if given_back is None:
         return "This server had no Twitch connection."
+    mark = OK if given_back is GivenBack.TAKEN_BACK else WARN
     return (
-        f"{OK} Twitch disconnected: the streamer's tokens were given back to Twitch and "
-        "forgotten. The channel stays followed; run !twitch setup to connect again."
+        f"{mark} Twitch disconnected. {given_back_words('Twitch', given_back)} The channel "
+        "stays followed; run !twitch setup to connect again."
     )
+
+
+def replaced(result: SetupResult) -> str:
+    """The warning when the setup disconnected the streamer of another channel, if it did."""
+    if result.replaced is None:
+        return ""
+    return "\n" + replaced_warning("Twitch", result.channel.channel_slug, result.replaced)

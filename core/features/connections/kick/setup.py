@@ -15,7 +15,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.features.connections.channel_setup import ChannelSetup, SetupFailed, SetupResult
+from core.features.connections.channel_setup import (
+    ChannelSetup,
+    Replaced,
+    SetupFailed,
+    SetupResult,
+)
 from core.features.connections.kick.service import ApiFactory, KickConnections
 from core.features.connections.kick.subscriptions import (
     WANTED_EVENTS,
@@ -40,10 +45,7 @@ CHATROOM_HINT = (
 
 @dataclass(frozen=True)
 class KickSetupResult(SetupResult):
-    chatroom_found: bool
-    # The Kick account connected for the channel set up before, now disconnected (its owner's
-    # tokens given back): the new channel's owner must connect with the new link.
-    disconnected: str | None = None
+    chatroom_found: bool = True
 
 
 @dataclass(frozen=True)
@@ -103,16 +105,16 @@ class KickSetup(ChannelSetup):
         broadcaster = found.broadcaster_user_id
         tracked = next(c for c in view.channels if c.broadcaster_user_id == broadcaster)
         connected = await asyncio.to_thread(self.connections.status, guild_id)
-        disconnected = None
+        replaced = None
         if connected.broadcaster_user_id not in (None, broadcaster):
             # Another channel now: its streamer's grant is given back, not kept subscribing a
             # channel this server no longer follows.
-            await self.connections.disconnect(guild_id)
-            disconnected = connected.username or f"Kick user {connected.broadcaster_user_id}"
+            given_back = await self.connections.give_back(guild_id)
+            if given_back is not None:
+                account = connected.username or f"Kick user {connected.broadcaster_user_id}"
+                replaced = Replaced(account, given_back)
         link = self.connect_link(guild_id, admin_id)
-        return KickSetupResult(
-            tracked, link, chatroom_found=chatroom_found, disconnected=disconnected
-        )
+        return KickSetupResult(tracked, link, replaced, chatroom_found=chatroom_found)
 
     async def sync(self, guild_id: int) -> SyncReport:
         await asyncio.to_thread(self.connections.request_sync, guild_id)

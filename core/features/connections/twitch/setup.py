@@ -14,8 +14,14 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from core.features.connections.channel_setup import ChannelSetup, SetupFailed, SetupResult
+from core.features.connections.channel_setup import (
+    ChannelSetup,
+    Replaced,
+    SetupFailed,
+    SetupResult,
+)
 from core.features.connections.status import SetupStatus
+from core.features.connections.streamer_tokens import GivenBack
 from core.features.connections.twitch.revocations import TwitchRevocations
 from core.features.connections.twitch.revocations_repository import StoredRevocation
 from core.features.connections.twitch.service import TwitchConnections
@@ -102,10 +108,14 @@ class TwitchSetup(ChannelSetup):
             raise SetupFailed(str(exc)) from exc
         tracked = next(c for c in view.channels if c.broadcaster_user_id == user.id)
         connected = await asyncio.to_thread(self.connections.status, guild_id)
+        replaced = None
         if connected.broadcaster_user_id not in (None, user.id):
             # Another channel now: its streamer's grant is given back, not kept unused.
-            await self.disconnect(guild_id)
-        return SetupResult(tracked, self.connect_link(guild_id, admin_id))
+            given_back = await self.disconnect(guild_id)
+            if given_back is not None:
+                account = connected.username or f"Twitch user {connected.broadcaster_user_id}"
+                replaced = Replaced(account, given_back)
+        return SetupResult(tracked, self.connect_link(guild_id, admin_id), replaced)
 
     async def sync(self, guild_id: int) -> TwitchSyncReport:
         """Reconcile the guild's EventSub subscriptions now."""
@@ -122,10 +132,11 @@ class TwitchSetup(ChannelSetup):
         await asyncio.to_thread(self.connections.request_sync, guild_id)
         return await self.subscriptions.sync_guild(guild_id)
 
-    async def disconnect(self, guild_id: int) -> bool:
+    async def disconnect(self, guild_id: int) -> GivenBack | None:
         """Delete the channel's EventSub subscriptions, give the streamer's tokens back to
-        Twitch and forget them; False when there was no connection. The subscriptions stay
-        while another server is connected as the same streamer: they deliver its events too."""
+        Twitch and forget them: what Twitch did with them, None when there was no connection.
+        The subscriptions stay while another server is connected as the same streamer: they
+        deliver its events too."""
         status = await asyncio.to_thread(self.connections.status, guild_id)
         broadcaster = status.broadcaster_user_id
         if broadcaster is not None and self.subscriptions is not None:
@@ -134,7 +145,7 @@ class TwitchSetup(ChannelSetup):
             )
             if not shared:
                 await self.subscriptions.remove_broadcaster(broadcaster)
-        return await self.connections.disconnect(guild_id)
+        return await self.connections.give_back(guild_id)
 
     def status(self, guild_id: int, admin_id: int | None = None) -> TwitchStatus:
         """With ``admin_id``, a connect link for them when the streamer must consent again."""

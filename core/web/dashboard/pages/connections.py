@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import g, redirect, request
 
+from core.features.connections.channel_setup import given_back_words
 from core.features.refusals import Refused
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import config, done, installed, page
@@ -70,12 +71,10 @@ def reconnect(guild_id: int):  # type: ignore[no-untyped-def]
 def disconnect(guild_id: int):  # type: ignore[no-untyped-def]
     twitch = installed(config().twitch_setup)
     try:
-        was = _run(twitch.disconnect(guild_id))
+        given_back = _run(twitch.disconnect(guild_id))
     except Refused as refused:
         return _show(guild_id, {"twitch": str(refused)})
-    message = (
-        "Twitch disconnected: the streamer's tokens were given back to Twitch and forgotten."
-        if was
-        else "This server had no Twitch connection."
-    )
+    if given_back is None:
+        return done(AREA.endpoint, guild_id, "This server had no Twitch connection.")
+    message = f"Twitch disconnected. {given_back_words('Twitch', given_back)}"
     return done(AREA.endpoint, guild_id, message)
