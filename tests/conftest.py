@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import itertools
 import os
 import shutil
 import tempfile
@@ -39,6 +40,11 @@ SQLITE_FILE = "test.sqlite3"
 
 
 BROWSER_TESTS = Path(__file__).parent / "web" / "browser"
+# Where the processes each test starts write what the loopback guard refused there, a file per
+# test (``tests/support/loopback_only.children_too``).
+_CHILD_REPORTS = tempfile.mkdtemp(prefix="streamkeeper-loopback-")
+atexit.register(shutil.rmtree, _CHILD_REPORTS, True)
+_test_numbers = itertools.count()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -53,9 +59,10 @@ def _loopback_only(request: pytest.FixtureRequest) -> Iterator[None]:
     would fail it, and the test fails naming it, unless it is marked ``beyond_loopback``
     (``tests/support/loopback_only.py``)."""
     before = len(loopback_only.reached)
-    with loopback_only.loopback_only():
+    report_to = os.path.join(_CHILD_REPORTS, f"{next(_test_numbers)}.txt")
+    with loopback_only.loopback_only(), loopback_only.children_too(report_to):
         yield
-    tried = loopback_only.reached[before:]
+    tried = loopback_only.reached[before:] + loopback_only.refused_in_children(report_to)
     if tried and request.node.get_closest_marker("beyond_loopback") is None:
         pytest.fail(f"the test reached beyond loopback: {', '.join(tried)}")
 

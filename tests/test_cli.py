@@ -841,6 +841,7 @@ def test_a_host_name_that_names_no_address_is_named(make_runtime, host):
     )
 
 
+@pytest.mark.beyond_loopback  # the name is looked up (and refused by the guard)
 @pytest.mark.parametrize("command", ["run", "web"])
 def test_a_host_that_names_no_address_stops_the_start_in_one_line(cli_env, command):
     cli_env.update(HOST="256.1.1.1", PORT=str(free_port()))

@@ -4,7 +4,11 @@ reached, what tried is named, and loopback works as ever."""
 from __future__ import annotations
 
 import errno
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -46,3 +50,39 @@ def test_loopback_and_numeric_addresses_are_as_ever() -> None:
     assert socket.getaddrinfo("localhost", 80)
     assert socket.getaddrinfo("203.0.113.9", 80)  # a number is no look-up on the network
     assert loopback_only.reached[before:] == []
+
+
+REACH_OUT = """
+import socket
+try:
+    socket.getaddrinfo("api.kick.com", 443)
+except socket.gaierror:
+    print("refused")
+with socket.socket() as sock:
+    sock.bind(("127.0.0.1", 0))
+import tests.support
+print("loopback as ever")
+"""
+
+
+def test_a_python_process_a_test_starts_is_guarded_and_tells_the_test(tmp_path) -> None:
+    """What it refused reaches the test (the autouse fixture fails the test with it); its own
+    PYTHONPATH is kept."""
+    report_to = str(tmp_path / "refused.txt")
+    root = str(Path(__file__).resolve().parents[1])
+
+    with loopback_only.children_too(report_to):
+        done = subprocess.run(
+            [sys.executable, "-c", REACH_OUT],
+            env={"PYTHONPATH": root, "PATH": os.environ.get("PATH", "")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["refused", "loopback as ever"]
+    [line] = loopback_only.refused_in_children(report_to)
+    assert line.startswith("look up 'api.kick.com' (in process ")
+    assert loopback_only.refused_in_children(report_to) == []  # read once
