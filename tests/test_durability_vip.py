@@ -32,6 +32,7 @@ from tests.fakes.twitch_runtime import (
 )
 from tests.fakes.twitch_server import CLIENT_ID, CLIENT_SECRET, FakeTwitch
 from tests.services import free_port
+from tests.support import loopback_only
 from tests.support.waiting import PROCESS_HANG_SECONDS
 from tests.test_durability import Process, _cli, _wait_for_health
 from tests.wiring.test_vip_streamer_token import connect_streamer
@@ -94,6 +95,8 @@ def environment(tmp_path: Path, twitch: FakeTwitch, port: int) -> dict[str, str]
         "FLASK_SECRET_KEY": "fake-twitch-runtime-secret",
         "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
         "KICK_PUSHER_ENABLED": "false",
+        "KICK_API_BASE_URL": loopback_only.NOBODY,  # no Kick here: its public key is not fetched
+        "RAFFLE_BEACON_URL": loopback_only.NOBODY,
     }
 
 
