@@ -1,7 +1,8 @@
 """The docs describe today's tree: README and docs/ keep their length, carry no work-log prose
 (internal work numbers, earlier machines), and every repository path they or a docstring or
 comment under core/ name exists; relative links between the pages resolve; every
-``python -m core`` command has its row in docs/reference.md.
+``python -m core`` command has its row in docs/reference.md with all its options, and every one
+the pages name exists with the options they give it; every ``make`` target they name exists.
 
 A path is what a reader would open: ``core/...``, ``tests/...``, ``docs/...``, ``scripts/...`` or
 ``benchmarks/...`` ending in a file of a kind the tree holds or in a folder's ``/``. The one
@@ -11,6 +12,7 @@ those are :data:`EXAMPLE_NAMES`.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import io
 import re
@@ -22,6 +24,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 PAGES = [README, ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
+# The pages that describe the software as it is (the changelog also tells what it was).
+DOC_PAGES = [page for page in PAGES if page.name != "CHANGELOG.md"]
 
 MAX_LINES = {"README.md": 250, "docs/performance.md": 300}
 
@@ -58,6 +62,11 @@ def named_paths(text: str) -> list[str]:
 def prose(page: Path) -> str:
     """The page without its fenced code blocks (commands and configuration, not sentences)."""
     return re.sub(r"^```.*?^```", "", page.read_text(), flags=re.MULTILINE | re.DOTALL)
+
+
+def code_blocks(page: Path) -> str:
+    """The page's fenced code blocks, one after the other."""
+    return "\n".join(re.findall(r"^```.*?^```", page.read_text(), flags=re.MULTILINE | re.DOTALL))
 
 
 def docstrings_and_comments(source: str) -> list[tuple[int, str]]:
@@ -161,14 +170,99 @@ def test_relative_links_between_pages_resolve() -> None:
     assert not broken, "\n".join(broken)
 
 
-def test_every_command_line_command_is_in_the_reference() -> None:
+def make_targets() -> set[str]:
+    """The targets the Makefile defines (``run``, ``test``, ...), variables left out."""
+    makefile = (ROOT / "Makefile").read_text()
+    rules = re.findall(r"^([A-Za-z][\w .-]*?):(?!=)", makefile, re.MULTILINE)
+    return {target for rule in rules for target in rule.split()}
+
+
+def test_every_make_target_the_docs_name_exists() -> None:
+    """``make x`` in backticks or at the start of a line of a code block."""
+    named = {
+        f"{page.relative_to(ROOT)}: make {target}"
+        for page in DOC_PAGES
+        for target in re.findall(r"`make ([\w-]+)", page.read_text())
+        + re.findall(r"^\s*make ([\w-]+)", code_blocks(page), re.MULTILINE)
+    }
+    assert len(named) > 20  # the patterns found the pages' make commands
+    missing = sorted(name for name in named if name.split()[-1] not in make_targets())
+    assert not missing, "\n".join(missing)
+
+
+def command_line() -> dict[str, argparse.ArgumentParser]:
+    """Every ``python -m core`` command and subcommand by its words (``"vip rule add"``)."""
     from core.cli import build_parser
 
-    parser = build_parser()
-    [commands] = [
-        action.choices for action in parser._actions if isinstance(action.choices, dict)
-    ]  # the subparsers' {name: parser}
+    found: dict[str, argparse.ArgumentParser] = {}
+
+    def walk(parser: argparse.ArgumentParser, words: str) -> None:
+        if words:
+            found[words] = parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{words} {name}".strip())
+
+    walk(build_parser(), "")
+    return found
+
+
+def options(parser: argparse.ArgumentParser) -> set[str]:
+    return {
+        option
+        for action in parser._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+    }
+
+
+def is_leaf(parser: argparse.ArgumentParser) -> bool:
+    return not any(isinstance(a, argparse._SubParsersAction) for a in parser._actions)
+
+
+def test_every_command_line_command_and_option_is_in_the_reference() -> None:
+    """Each command's row (``| `guild add <guild_id> --kick-channel ...` |``) names every option
+    it takes, and no option it does not."""
     reference = (ROOT / "docs" / "reference.md").read_text()
-    missing = sorted(name for name in commands if f"| `{name}" not in reference)
-    assert len(commands) >= 10  # run, bot, web, migrate, health, demo, export, guild, ...
-    assert not missing, f"python -m core commands not in docs/reference.md: {missing}"
+    cells = re.findall(r"^\| `([^`]*)`", reference, re.MULTILINE)
+    commands = command_line()
+    assert len(commands) >= 20  # run, bot, web, ..., guild add, vip rule add, ...
+    problems = []
+    for words, parser in commands.items():
+        if not is_leaf(parser):
+            continue
+        rows = [cell for cell in cells if cell == words or cell.startswith(f"{words} ")]
+        documented = set(re.findall(r"--[a-z][\w-]*", " ".join(rows)))
+        if not rows:
+            problems.append(f"python -m core {words}: no row")
+        elif options(parser) - documented:
+            problems.append(f"python -m core {words}: {sorted(options(parser) - documented)}")
+        if documented - options(parser):
+            problems.append(f"python -m core {words} has no {sorted(documented - options(parser))}")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_python_m_core_the_docs_name_exists_with_its_options() -> None:
+    commands = command_line()
+    mentions = [
+        (page, number, match.group(1))
+        for page in DOC_PAGES
+        for number, line in enumerate(page.read_text().splitlines(), 1)
+        for match in re.finditer(r"python -m core (?!<command>)([^`|#\n]*)", line)
+    ]
+    assert len(mentions) > 50  # the pattern found them
+    problems = []
+    for page, number, text in mentions:
+        words = text.split()
+        path = ""
+        while words and f"{path} {words[0]}".strip() in commands:
+            path = f"{path} {words.pop(0)}".strip()
+        where = f"{page.relative_to(ROOT)}:{number}: python -m core {text.strip()}"
+        if not path:
+            problems.append(f"{where}: no such command")
+            continue
+        unknown = set(re.findall(r"--[a-z][\w-]*", " ".join(words))) - options(commands[path])
+        if unknown:
+            problems.append(f"{where}: no {sorted(unknown)}")
+    assert not problems, "\n".join(problems)
