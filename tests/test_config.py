@@ -223,6 +223,37 @@ def test_env_example_lists_every_setting_the_code_reads():
     assert not undocumented, f"not in docs/configuration.md: {undocumented}"
 
 
+def documented_settings() -> list[tuple[str, str]]:
+    """(setting, default cell) of each row of docs/configuration.md's table, a row of two
+    settings (``KICK_CLIENT_ID``, ``KICK_CLIENT_SECRET``) giving both."""
+    page = (ROOT / "docs" / "configuration.md").read_text()
+    rows = re.findall(r"^\| (`[A-Z].*?) \| (.*?) \|", page, re.MULTILINE)
+    return [(name, default) for names, default in rows for name in re.findall(r"`(\w+)`", names)]
+
+
+def test_each_setting_has_one_row_in_the_configuration_page():
+    names = [name for name, _ in documented_settings()]
+    assert len(names) > 50  # the pattern found the table
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []
+
+
+def test_the_default_the_configuration_page_gives_is_the_default():
+    """Setting a documented default (``8080``) explicitly changes nothing. A default told in
+    words (generated, Kick's key) is not a value to set, and an empty value reads as unset, so
+    a row that says "empty" cannot be checked this way."""
+    unset = load_settings({}, env_file=None)
+    checked, wrong = 0, []
+    for name, default in documented_settings():
+        value = re.fullmatch(r"`([^`]*)`", default)
+        if value is None:
+            continue
+        checked += 1
+        if load_settings({name: value.group(1)}, env_file=None) != unset:
+            wrong.append(f"{name}: {default}")
+    assert checked > 30
+    assert not wrong, f"not the default: {wrong}"
+
+
 def test_settings_sections_are_all_typed():
     assert all(field.type for field in fields(Settings))
 
