@@ -1,12 +1,15 @@
 """The documented command lists against the bot: every ``!command`` README and the docs pages
 name exists (a Discord command, or a stream chat command where they speak of chat), each is run
 by whom they say (everyone, or Manage Server: decided by the command's real discord.py checks,
-on dpytest's Discord, for a plain member and a manager), and every Discord command is documented.
+on dpytest's Discord, for a plain member and a manager), every subcommand they name exists (a
+misspelt one would otherwise pass as its group), and every Discord command is documented.
 
 The cogs are those the bot loads from a real Runtime, as the guard test in test_bot.py loads
 them; the parsing is in ``readme_commands.py``."""
 
 from __future__ import annotations
+
+import re
 
 import discord
 import discord.ext.test as dpytest
@@ -150,3 +153,31 @@ async def test_help_hides_what_a_member_cannot_run_and_shows_it_to_a_manager(
     assert asked.content == "You can't use !heistset here."
     [shown] = await say("!help heistset", manager)
     assert "Change a heist setting" in shown.content or "!heistset" in shown.content
+
+
+async def test_every_subcommand_the_docs_name_exists(bot: commands.Bot) -> None:
+    """``!roles sync``, ``!vip rule add``, ``!linklogs on|off|status``: each word after a group
+    that takes no argument of its own is one of its subcommands (an argument such as
+    ``!points <name>`` or ``!points @member`` is not a word of this kind)."""
+    problems, checked = [], 0
+    for mention in readme_mentions(command_docs()):
+        if mention.chat:
+            continue
+        command = bot.get_command(mention.words[0].lower())
+        for word in mention.words[1:]:
+            if not isinstance(command, commands.Group):
+                break
+            options = word.replace("\\|", "|").split("|")
+            if not all(re.fullmatch(r"[a-z_]+", option) for option in options):
+                break
+            subcommands = [command.get_command(option) for option in options]
+            if command.clean_params and not all(subcommands):
+                break  # an argument of the group itself (``!points alice``)
+            checked += 1
+            missing = [o for o, sub in zip(options, subcommands, strict=True) if sub is None]
+            if missing:
+                problems.append(f"{mention.text!r}: !{command.qualified_name} has no {missing}")
+                break
+            command = subcommands[0]
+    assert checked > 50  # the docs' subcommands were read
+    assert not problems, "\n".join(problems)
