@@ -23,6 +23,7 @@ from tests.discord_bot.fake_discord import say
 from tests.discord_bot.readme_commands import (
     EVERYONE,
     MANAGER,
+    ROOT,
     Mention,
     command_docs,
     readme_mentions,
@@ -181,3 +182,12 @@ async def test_every_subcommand_the_docs_name_exists(bot: commands.Bot) -> None:
             command = subcommands[0]
     assert checked > 50  # the docs' subcommands were read
     assert not problems, "\n".join(problems)
+
+
+async def test_the_commands_page_names_every_discord_command(bot: commands.Bot) -> None:
+    """docs/commands.md is where a streamer looks a command up: each one is named there, with
+    the page that has it in full."""
+    page = (ROOT / "docs" / "commands.md").read_text()
+    named = {words.split()[0].lower() for words in re.findall(r"`!([^`]+)`", page)}
+    missing = sorted(f"!{c.name}" for c in bot.commands if c.name not in named | {"help"})
+    assert not missing, f"not on docs/commands.md: {missing}"
