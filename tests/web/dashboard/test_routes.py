@@ -4,13 +4,15 @@ A route added without a line in ``ROUTES`` fails the first test, so none escapes
 ``/dashboard/<guild_id>/`` another guild's admin, a member without Manage Server, a user who lost
 it since logging in and a visitor who is not signed in each change nothing and are shown nothing
 of the guild; every form (``POST``) of the dashboard needs the session's CSRF token; and every
-answer carries the security headers.
+answer carries the security headers. The docs name only routes the app has, and
+docs/dashboard.md every page of a server.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -426,3 +428,66 @@ def test_an_https_site_tells_browsers_to_keep_to_https(site):
 
 def test_a_site_without_https_says_nothing_of_it(site):
     assert "Strict-Transport-Security" not in site.client().get("/").headers
+
+
+# --- the docs name these routes -------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[3] / "docs"
+DOC_PAGES = [DOCS.parent / "README.md", *sorted(DOCS.glob("*.md"))]
+# An address of this app as the pages write it: `/dashboard/<server>/vip/`, `POST /webhooks/kick`.
+ADDRESS = re.compile(
+    r"`(?:(GET|POST) )?(/(?:dashboard|me|auth|raffle|overlay|setup|live|login|logout|terms"
+    r"|privacy|health|metrics|webhooks)\b[^`\s?]*)"
+)
+
+
+def rule_pattern(rule: str) -> re.Pattern[str]:
+    """``/dashboard/<id:guild_id>/vip/`` as a pattern a written ``/dashboard/<server>/vip/`` or
+    ``/dashboard/1/vip/`` matches."""
+    parts = re.split(r"<[^<>]+>", rule)
+    return re.compile("[^/]+".join(re.escape(part) for part in parts))
+
+
+def test_every_address_the_docs_name_is_a_route_of_the_app(site):
+    """A written address is a route (the webhooks' are served before Flask), or the start of
+    some (``/auth``, "under ``/overlay/``"); the one address security.md names for not being
+    one is left out."""
+    from core.web.webhooks import WebhookRoutes
+
+    webhooks = WebhookRoutes(site.app, site.runtime.web_services()).receivers
+    rules = [(r.rule, r.methods or set()) for r in site.app.url_map.iter_rules()]
+    rules += [(path, {"POST"}) for path in webhooks]
+    named = [
+        (page.name, method, path)
+        for page in DOC_PAGES
+        for method, path in ADDRESS.findall(page.read_text())
+        if not path.endswith("...") and path != "/overlay/no/such/page"
+    ]
+    assert len(named) > 40  # the pattern found them
+
+    def exists(method: str, path: str) -> bool:
+        return any(
+            (rule_pattern(rule).fullmatch(path) or rule.startswith(path.rstrip("/") + "/"))
+            and (not method or method in methods)
+            for rule, methods in rules
+        )
+
+    missing = sorted(
+        {
+            f"{page}: {method} {path}".replace(":  ", ": ")
+            for page, method, path in named
+            if not exists(method, path)
+        }
+    )
+    assert not missing, "\n".join(missing)
+
+
+def test_the_dashboard_page_names_every_page_of_a_server():
+    """Each page of a server (``vip/``, ``alerts/``) is in docs/dashboard.md's list of pages."""
+    page = (DOCS / "dashboard.md").read_text()
+    pages = [
+        path for path, methods in GUILD_ROUTES.items() if path.endswith("/") and "GET" in methods
+    ]
+    assert len(pages) > 10
+    missing = [path for path in pages if f"`{path}`" not in page and f"/{path}`" not in page]
+    assert not missing, f"not in docs/dashboard.md: {missing}"
