@@ -1,8 +1,9 @@
 """The docs describe today's tree: README and docs/ keep their length, carry no work-log prose
 (internal work numbers, earlier machines), and every repository path they or a docstring or
-comment under core/ name exists; relative links between the pages resolve; every
-``python -m core`` command has its row in docs/reference.md with all its options, and every one
-the pages name exists with the options they give it; every ``make`` target they name exists.
+comment under core/ name exists; relative links between the pages resolve, to a section that is
+there; every ``python -m core`` command has its row in docs/reference.md with all its options,
+and every one the pages name exists with the options they give it; every ``make`` target they
+name exists.
 
 A path is what a reader would open: ``core/...``, ``tests/...``, ``docs/...``, ``scripts/...`` or
 ``benchmarks/...`` ending in a file of a kind the tree holds or in a folder's ``/``. The one
@@ -166,6 +167,30 @@ def test_relative_links_between_pages_resolve() -> None:
         for target in LINK.findall(prose(page))
         if not target.startswith(("http://", "https://", "mailto:", "#"))
         and not (page.parent / target.split("#")[0]).exists()
+    ]
+    assert not broken, "\n".join(broken)
+
+
+def anchors(page: Path) -> set[str]:
+    """The ``#fragment`` each heading of ``page`` gets (as GitHub makes them: lower case, spaces
+    to hyphens, punctuation dropped, ``-1`` on a repeat), and each ``<a id="...">``."""
+    found, seen = set(), dict[str, int]()
+    for heading in re.findall(r"^#{1,6} (.+)$", prose(page), re.MULTILINE):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        found.add(f"{slug}-{seen[slug]}" if slug in seen else slug)
+        seen[slug] = seen.get(slug, 0) + 1
+    return found | set(re.findall(r'<a id="([^"]+)"', page.read_text()))
+
+
+def test_links_to_a_section_find_it() -> None:
+    broken = [
+        f"{page.relative_to(ROOT)}: {target}"
+        for page in PAGES
+        for target in LINK.findall(prose(page))
+        if "#" in target and not target.startswith(("http://", "https://"))
+        for file, fragment in [target.split("#", 1)]
+        if (page.parent / file if file else page).suffix == ".md"
+        and fragment not in anchors(page.parent / file if file else page)
     ]
     assert not broken, "\n".join(broken)
 
