@@ -1,9 +1,9 @@
 """The docs describe today's tree: README and docs/ keep their length, carry no work-log prose
-(internal work numbers, earlier machines), and every repository path they or a docstring or
-comment under core/ name exists; relative links between the pages resolve, to a section that is
-there; every ``python -m core`` command has its row in docs/reference.md with all its options,
-and every one the pages name exists with the options they give it; every ``make`` target they
-name exists.
+(internal work numbers, earlier machines) and the pages no story of the work ("previously"), and
+every repository path they or a docstring or comment under core/ name exists; relative links
+between the pages resolve, to a section that is there; every ``python -m core`` command has its
+row in docs/reference.md with all its options, and every one the pages name exists with the
+options they give it; every ``make`` target they name exists.
 
 A path is what a reader would open: ``core/...``, ``tests/...``, ``docs/...``, ``scripts/...`` or
 ``benchmarks/...`` ending in a file of a kind the tree holds or in a folder's ``/``. The one
@@ -40,6 +40,15 @@ WORK_LOG = [
     re.compile(r"\b(?:faster|slower|earlier|previous|another) (?:VM|machine)\b", re.IGNORECASE),
     re.compile(r"\bprevious engineer", re.IGNORECASE),
     re.compile(r"\bbranch `[\w-]+`"),
+]
+
+# How the software came to be (the changelog's business, not a page's): "previously", "we fixed",
+# "it now says". The changelog itself may say what now differs.
+STORY = [
+    re.compile(r"\b(?:previously|formerly)\b", re.IGNORECASE),
+    re.compile(r"\bwe (?:changed|fixed|added|moved|removed|rewrote|replaced)\b", re.IGNORECASE),
+    re.compile(r"\bused to (?:be|do|say|count|show|work)\b", re.IGNORECASE),
+    re.compile(r"\bnow (?:does|says|counts|shows|works)\b", re.IGNORECASE),
 ]
 
 PATH = re.compile(
@@ -98,6 +107,18 @@ def test_patterns_catch_work_log_prose_and_leave_descriptions_alone() -> None:
         assert not caught(line), line
 
 
+def test_story_patterns_catch_the_history_of_the_work_and_leave_descriptions_alone() -> None:
+    def caught(text: str) -> bool:
+        return any(pattern.search(text) for pattern in STORY)
+
+    for line in ("Previously the bot polled", "we fixed the draw", "it used to count twice",
+                 "the page now says who"):  # fmt: skip
+        assert caught(line), line
+    for line in ("who is VIP now", "tracked from now on", "the bot no longer answers",
+                 "a used token", "the fix, in one line"):  # fmt: skip
+        assert not caught(line), line
+
+
 def test_path_pattern_finds_paths_and_skips_what_is_not_one() -> None:
     text = (
         "see `core/web/server.py`, tests/fakes/ and docs/raffle.md's rules; not "
@@ -121,6 +142,17 @@ def test_no_work_log_prose_in_the_docs() -> None:
         for page in PAGES
         for number, line in enumerate(page.read_text().splitlines(), 1)
         for pattern in WORK_LOG
+        for match in pattern.finditer(line)
+    ]
+    assert not hits, "\n".join(hits)
+
+
+def test_no_story_of_the_work_on_the_pages() -> None:
+    hits = [
+        f"{page.relative_to(ROOT)}:{number}: {match.group(0)!r}"
+        for page in DOC_PAGES
+        for number, line in enumerate(page.read_text().splitlines(), 1)
+        for pattern in STORY
         for match in pattern.finditer(line)
     ]
     assert not hits, "\n".join(hits)
