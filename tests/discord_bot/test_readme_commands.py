@@ -191,3 +191,13 @@ async def test_the_commands_page_names_every_discord_command(bot: commands.Bot) 
     named = {words.split()[0].lower() for words in re.findall(r"`!([^`]+)`", page)}
     missing = sorted(f"!{c.name}" for c in bot.commands if c.name not in named | {"help"})
     assert not missing, f"not on docs/commands.md: {missing}"
+
+
+def test_the_commands_page_names_every_stream_chat_command(runtime: Runtime) -> None:
+    """Its "In chat" table has each chat command and alias (``!wt``, ``!sr``) of the bot."""
+    page = (ROOT / "docs" / "commands.md").read_text()
+    table = page.split("| In chat |", 1)[1].split("\n\n", 1)[0]
+    named = {words.split()[0].lower() for words in re.findall(r"`!([^`]+)`", table)}
+    missing = sorted(f"!{name}" for name in runtime.chat_commands.names if name not in named)
+    assert len(runtime.chat_commands.names) >= 8  # watchtime, wt, tickets, link, call, ...
+    assert not missing, f"not in docs/commands.md's chat table: {missing}"
