@@ -254,6 +254,17 @@ def test_the_default_the_configuration_page_gives_is_the_default():
     assert not wrong, f"not the default: {wrong}"
 
 
+def test_a_copy_of_env_example_changes_no_default():
+    """A newcomer's ``cp .env.example .env`` runs as no ``.env`` would: each value it gives is
+    the default."""
+    given = re.findall(r"^([A-Z_]+)=(.+)$", (ROOT / ".env.example").read_text(), re.MULTILINE)
+    assert len(given) > 20
+    unset = load_settings({}, env_file=None)
+    changed = [f"{name}={value}" for name, value in given
+               if load_settings({name: value}, env_file=None) != unset]  # fmt: skip
+    assert not changed, f"not the default: {changed}"
+
+
 def test_settings_sections_are_all_typed():
     assert all(field.type for field in fields(Settings))
 
