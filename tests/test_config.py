@@ -237,6 +237,17 @@ def test_each_setting_has_one_row_in_the_configuration_page():
     assert sorted(n for n in set(names) if names.count(n) > 1) == []
 
 
+def test_every_setting_the_pages_list_is_read_by_the_code():
+    """No row of docs/configuration.md or of README's essentials names a setting nothing
+    reads (a renamed or removed one)."""
+    known = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', (ROOT / "core" / "config.py").read_text()))
+    readme = re.findall(r"^\| (`[A-Z].*?) \|", (ROOT / "README.md").read_text(), re.MULTILINE)
+    listed = {name for name, _ in documented_settings()}
+    listed |= {name for row in readme for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row)}
+    assert "DISCORD_TOKEN" in listed
+    assert sorted(listed - known) == []
+
+
 def test_the_default_the_configuration_page_gives_is_the_default():
     """Setting a documented default (``8080``) explicitly changes nothing. A default told in
     words (generated, Kick's key) is not a value to set, and an empty value reads as unset: a
