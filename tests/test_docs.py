@@ -247,6 +247,12 @@ def test_every_make_target_the_docs_name_exists() -> None:
     assert not missing, "\n".join(missing)
 
 
+def test_every_make_target_is_in_the_reference() -> None:
+    reference = (ROOT / "docs" / "reference.md").read_text()
+    missing = sorted(t for t in make_targets() if f"`make {t}`" not in reference)
+    assert not missing, f"make targets not in docs/reference.md: {missing}"
+
+
 def command_line() -> dict[str, argparse.ArgumentParser]:
     """Every ``python -m core`` command and subcommand by its words (``"vip rule add"``)."""
     from core.cli import build_parser
