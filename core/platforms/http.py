@@ -203,10 +203,11 @@ class HttpClient:
     async def _send(
         self, method: str, url: str, *, max_body_bytes: int | None = None, **options: Any
     ) -> httpx.Response:
-        """One request; raises :class:`NoAnswer` when no HTTP answer came back, and
-        :class:`ReplyTooLarge` when ``max_body_bytes`` is given and the body (decoded) runs
-        past it. One that may change something at the partner says so to the outbox call it
-        is part of first (``core/outbox/sending.py``), which may keep it from leaving."""
+        """One request; raises :class:`NoAnswer` when no HTTP answer came back or its body
+        cannot be decoded, and :class:`ReplyTooLarge` when ``max_body_bytes`` is given and the
+        body (decoded) runs past it. One that may change something at the partner says so to
+        the outbox call it is part of first (``core/outbox/sending.py``), which may keep it
+        from leaving."""
         if method.upper() not in _READS:
             await sending.going_out()
         try:
@@ -220,6 +221,10 @@ class HttpClient:
         except (httpx.TransportError, TimeoutError) as exc:
             kind = type(exc).__name__
             raise NoAnswer(f"got no answer ({kind})", kind, is_unsent=False) from None
+        except httpx.DecodingError:
+            # A body httpx cannot decode (a "gzip" one that is not): no more use than none.
+            kind = "DecodingError"
+            raise NoAnswer(f"got no readable answer ({kind})", kind, is_unsent=False) from None
 
     async def _bounded(
         self, method: str, url: str, max_body_bytes: int, **options: Any
