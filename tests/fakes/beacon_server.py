@@ -13,8 +13,10 @@ randomness is :func:`fake_randomness` ``(n)``, so tests can compute it too. With
 pinned chain and ``published=`` some of its real rounds, it replays those (and 404 for others).
 
 ``down = True`` answers 503; ``odd_body`` is sent instead of every 200's JSON, without a
-``Content-Length`` when ``says_length = False``; ``bad_signature = True`` answers every round
-with one byte of its signature changed (and the randomness to match), as a lying relay would.
+``Content-Length`` when ``says_length = False``, with ``odd_headers`` (a ``Content-Encoding``,
+say) added; ``accept_encodings`` keeps each request's ``Accept-Encoding``. ``bad_signature =
+True`` answers every round with one byte of its signature changed (and the randomness to match),
+as a lying relay would.
 
     with FakeBeacon(clock=clock) as beacon:
         HttpBeacon(beacon.url).fetch_round(3, HttpBeacon(beacon.url).info())
@@ -81,7 +83,9 @@ class FakeBeacon(StdlibServer):
         self.bad_signature = False
         self.odd_body: bytes | None = None  # sent for every 200 instead of the JSON answer
         self.says_length = True  # False: no Content-Length, the body ends when the socket closes
+        self.odd_headers: dict[str, str] = {}  # sent with odd_body
         self.requests: list[str] = []
+        self.accept_encodings: list[str | None] = []
 
     def start(self) -> FakeBeacon:
         fake = self
@@ -89,12 +93,16 @@ class FakeBeacon(StdlibServer):
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 fake.requests.append(self.path)
+                fake.accept_encodings.append(self.headers.get("Accept-Encoding"))
                 status, body = fake.answer(self.path)
                 encoded = json.dumps(body).encode()
-                if status == 200 and fake.odd_body is not None:
-                    encoded = fake.odd_body
+                odd = fake.odd_body if status == 200 else None
+                if odd is not None:
+                    encoded = odd
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                for name, value in fake.odd_headers.items() if odd is not None else ():
+                    self.send_header(name, value)
                 if fake.says_length:
                     self.send_header("Content-Length", str(len(encoded)))
                 self.end_headers()

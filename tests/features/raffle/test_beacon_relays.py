@@ -3,8 +3,10 @@ signature, other randomness or a lie about a pinned chain is skipped and logged.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -176,3 +178,47 @@ def test_a_relay_answering_megabytes_is_skipped_unread(says_length, clock, caplo
     skipped = [r.getMessage() for r in caplog.records if huge.url in r.getMessage()]
     assert len(skipped) == 3
     assert all("its answer is over 64 KiB" in message for message in skipped)
+
+
+def test_a_relay_answering_a_gzip_bomb_is_skipped_without_inflating_it(clock, caplog):
+    """A good round padded with 10 MB of spaces, gzipped to a few KB: the relay is skipped as
+    over 64 KiB, and no more than about that is ever inflated (httpx's own decoder would inflate
+    the whole network chunk, all 10 MB, before any cap is looked at)."""
+    caplog.set_level(logging.WARNING, "core.features.raffle.beacons.relays")
+    with FakeBeacon(clock=clock) as bomb, FakeBeacon(clock=clock) as honest:
+        chain = HttpBeacon(honest.url).info()
+        padded = json.dumps(bomb.round(2)).encode() + b" " * (10 << 20)
+        bomb.odd_body = gzip.compress(padded, compresslevel=9)
+        bomb.odd_headers = {"Content-Encoding": "gzip"}
+        assert len(bomb.odd_body) < 64 * 1024
+        tracemalloc.start()
+        try:
+            with pytest.raises(BeaconUnavailable, match=r"its answer is over 64 KiB"):
+                HttpBeacon(bomb.url, timeout=5).fetch_round(2, chain)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        fetched = HttpBeacon([bomb.url, honest.url], timeout=5).fetch_round(2, chain)
+
+    assert peak < 1 << 20, f"{peak:,} bytes held while reading a 10 MB gzip bomb"
+    assert fetched.signature == fake_signature(2)
+    assert bomb.accept_encodings[-1] == "gzip"
+
+
+def test_a_relay_gzipping_its_answer_is_read_and_one_in_another_encoding_skipped(clock):
+    """gzip is the one compression asked for: a round gzipped comes through; one compressed
+    otherwise (or gzip that is not) is a relay to skip."""
+    with FakeBeacon(clock=clock) as relay:
+        beacon = HttpBeacon(relay.url, timeout=5)
+        chain = beacon.info()
+        relay.odd_body = gzip.compress(json.dumps(relay.round(2)).encode())
+        relay.odd_headers = {"Content-Encoding": "gzip"}
+        assert beacon.fetch_round(2, chain).signature == fake_signature(2)
+
+        relay.odd_headers = {"Content-Encoding": "br"}
+        with pytest.raises(BeaconUnavailable, match=r"compressed as 'br'"):
+            beacon.fetch_round(2, chain)
+        relay.odd_body = b"not gzip at all"
+        relay.odd_headers = {"Content-Encoding": "gzip"}
+        with pytest.raises(BeaconUnavailable, match=r"its gzip answer is broken"):
+            beacon.fetch_round(2, chain)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import zlib
 from collections.abc import Sequence
 
 import httpx
@@ -36,8 +37,10 @@ MAX_GENESIS_TIME = 4_102_444_800  # 2100-01-01: a chain's start, in Unix seconds
 MAX_PERIOD_SECONDS = 86_400
 SAID_MAX = 40  # characters of a relay's own text quoted in a refusal
 # Bytes of a relay's answer read at most: a round is under 1 KB and an /info a few; a relay
-# answering more (gigabytes, say) is refused before it fills the memory.
+# answering more (gigabytes, say) is refused before it fills the memory. A gzip answer (the one
+# compression asked for) is held to it as it is inflated: a few KB can inflate to gigabytes.
 REPLY_MAX_BYTES = 64 * 1024
+ACCEPTED_ENCODING = "gzip"
 
 
 def pinned_info(chain: drand_chains.Chain) -> BeaconInfo:
@@ -154,7 +157,11 @@ class HttpBeacon:
         one), read up to :data:`REPLY_MAX_BYTES`; BeaconUnavailable past that."""
         try:
             with httpx.stream(
-                "GET", f"{url}{path}", timeout=self.timeout, verify=tls_context()
+                "GET",
+                f"{url}{path}",
+                headers={"Accept-Encoding": ACCEPTED_ENCODING},
+                timeout=self.timeout,
+                verify=tls_context(),
             ) as response:
                 body = _bounded_body(response) if response.status_code == 200 else b""
         except httpx.HTTPError as exc:
@@ -167,15 +174,37 @@ def _summary(head: str, problems: list[str]) -> str:
 
 
 def _bounded_body(response: httpx.Response) -> bytes:
+    """The body, inflated when gzip, read raw (never through httpx's decoders, which inflate a
+    whole network chunk at once) and refused once it, or what it inflates to, passes
+    :data:`REPLY_MAX_BYTES`."""
     too_big = BeaconUnavailable(f"its answer is over {REPLY_MAX_BYTES // 1024} KiB")
     declared = as_int(response.headers.get("content-length"))
     if declared is not None and declared > REPLY_MAX_BYTES:
         raise too_big
-    body = bytearray()
-    for chunk in response.iter_bytes():
-        body += chunk
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        inflater = None
+    elif encoding in (ACCEPTED_ENCODING, "x-gzip"):
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # a gzip header and trailer
+    else:
+        raise BeaconUnavailable(f"its answer is compressed as {encoding[:SAID_MAX]!r}")
+    body, raw = bytearray(), 0
+    for chunk in response.iter_raw():
+        raw += len(chunk)
+        if raw > REPLY_MAX_BYTES:
+            raise too_big
+        if inflater is None:
+            body += chunk
+            continue
+        try:
+            # One byte past the cap at most: reaching it is enough to refuse.
+            body += inflater.decompress(chunk, REPLY_MAX_BYTES + 1 - len(body))
+        except zlib.error as exc:
+            raise BeaconUnavailable("its gzip answer is broken") from exc
         if len(body) > REPLY_MAX_BYTES:
             raise too_big
+    if inflater is not None and not inflater.eof:
+        raise BeaconUnavailable("its gzip answer is cut short")
     return bytes(body)
 
 
