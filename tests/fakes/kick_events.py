@@ -42,6 +42,9 @@ class KickEvents:
     subscriptions: dict[str, dict[str, Any]]
     _caller: Callable[..., IssuedToken]
     _rotated_key: tuple[RSAPrivateKey, str] | None = None  # rotate_key's; else the shared pair
+    # Fields each result gets instead of a subscription (``{"error": True}``, say): a refusal
+    # in a shape of the test's choosing.
+    subscription_refusal: dict[str, Any] | None = None
 
     def drop_subscription(self, subscription_id: str) -> None:
         """Forget a subscription, as Kick does after a day of failed deliveries."""
@@ -145,6 +148,8 @@ class KickEvents:
         result: dict[str, Any] = {"name": name, "version": version}
         if not self.webhooks_enabled:
             return {**result, "error": "webhooks are not enabled for app"}
+        if self.subscription_refusal is not None:
+            return {**result, **self.subscription_refusal}
         if name not in KICK_EVENT_TYPES or version != 1:
             return {**result, "error": "invalid event name or version"}
         for existing in self.subscriptions.values():

@@ -254,10 +254,13 @@ def test_a_kick_api_reply_is_bounded_models_or_kick_api_error(name: str) -> None
         ("", None),
         ("  ", None),
         ("webhooks are not enabled for app", "webhooks are not enabled for app"),
+        (True, "Kick refused it"),
+        (401, "Kick refused it"),
     ],
 )
 def test_a_subscription_results_false_or_zero_error_is_no_error(error: Any, read: Any) -> None:
-    """Kick's ``error`` beside a subscription id: false, 0, null or blank mean it subscribed."""
+    """Kick's ``error`` beside a subscription id: false, 0, null or blank mean it subscribed;
+    true or a number is a refusal that gives no words of its own."""
     entry = {"name": "chat.message.sent", "version": 1, "subscription_id": "01HZX5", "error": error}
     [result] = KICK_API.answered(
         200,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from core.platforms.lenient import NAME_MAX, TEXT_MAX, WORD_MAX, parse_each
+from core.platforms.lenient import NAME_MAX, WORD_MAX, parse_each
 from core.platforms.lenient import as_count as _count
 from core.platforms.lenient import as_flag as _flag
 from core.platforms.lenient import as_id as _id
@@ -236,6 +236,9 @@ def parse_livestream(item: Mapping[str, Any]) -> Livestream | None:
     )
 
 
+REFUSED_WORDS = "Kick refused it"  # a refusal that gives no reason of its own
+
+
 def parse_subscription_result(item: Mapping[str, Any]) -> SubscriptionResult | None:
     name = _text(item.get("name"))
     if not name:
@@ -244,16 +247,24 @@ def parse_subscription_result(item: Mapping[str, Any]) -> SubscriptionResult | N
         name=name,
         version=_int(item.get("version")) or 1,
         subscription_id=_id(item.get("subscription_id")),
-        error=_subscription_error(item.get("error")),
+        error=_subscription_error(item),
     )
 
 
-def _subscription_error(error: Any) -> str | None:
-    """Kick's words for an event it did not subscribe; ``false``, ``0``, ``null`` or blank
-    (any empty value) are no error."""
+def _subscription_error(item: Mapping[str, Any]) -> str | None:
+    """Kick's words for an event it did not subscribe; an ``error`` of ``false``, ``0``,
+    ``null`` or blank (any empty value) is no error. An ``error`` that is no text (``true``, a
+    number, an object) says no reason: the result's ``message`` (or the object's) does, else
+    :data:`REFUSED_WORDS`."""
+    error = item.get("error")
     if not error or (isinstance(error, str) and not error.strip()):
         return None
-    return _text(error) or str(error)[:TEXT_MAX]
+    if isinstance(error, str):
+        return _text(error)
+    for said in (item.get("message"), _mapping(error).get("message")):
+        if isinstance(said, str) and said.strip():
+            return _text(said.strip())
+    return REFUSED_WORDS
 
 
 def parse_subscription(item: Mapping[str, Any]) -> Subscription | None:

@@ -547,6 +547,37 @@ async def test_setup_of_another_channel_disconnects_the_old_streamer_and_says_wh
     assert {s["broadcaster_user_id"] for s in fake_kick.subscriptions.values()} == {2002}
 
 
+@pytest.mark.parametrize(
+    ("refusal", "said"),
+    [
+        ({"error": True}, "Kick refused it"),
+        ({"error": 1}, "Kick refused it"),
+        ({"error": True, "message": "event not allowed for app"}, "event not allowed for app"),
+        ({"error": {"message": "slow down"}}, "slow down"),
+        ({"error": "invalid event name or version"}, "invalid event name or version"),
+    ],
+)
+async def test_sync_says_in_plain_words_why_kick_refused_each_event(
+    refusal: dict[str, Any],
+    said: str,
+    manager: discord.Member,
+    runtime: Runtime,
+    fake_kick: FakeKick,
+) -> None:
+    """Kick's ``error`` is its words when it is text; ``true`` (or a number) is no reason to
+    show a streamer: the result's ``message`` then, else "Kick refused it"."""
+    await connect_streamer(runtime, await set_up(manager))
+    fake_kick.subscription_refusal = refusal
+
+    [reply] = await say("!kick sync", manager)
+
+    lines = reply.content.splitlines()
+    assert "0 created, 0 kept, 10 failed (0/10 live)" in lines[0]
+    failed = [line for line in lines if line.startswith("- ")]
+    assert len(failed) == 10
+    assert all(line.endswith(f": {said}") for line in failed), failed
+
+
 async def test_sync_before_the_streamer_connects_says_what_to_do(manager: discord.Member) -> None:
     await set_up(manager)
 
