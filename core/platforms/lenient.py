@@ -141,6 +141,13 @@ def as_text(value: Any, limit: int = TEXT_MAX) -> str | None:
     return None
 
 
+def as_word(value: Any, limit: int = WORD_MAX) -> str | None:
+    """A short lowercase keyword (a status, a tier, a notice type): the text in ``value``
+    trimmed, lowercased and at most ``limit`` characters; None when blank or no text."""
+    word = (as_text(value) or "").strip().lower()[:limit].rstrip()
+    return word or None
+
+
 def as_str(value: Any, limit: int = TEXT_MAX) -> str:
     """:func:`as_text`, with "" where there is none."""
     return as_text(value, limit) or ""

@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from core.events import event_from_dict
+from core.events import RewardRedeemed, event_from_dict
 from core.platforms.kick.signing import signed_headers
 from core.platforms.kick.webhook import KICK_EVENT_TYPES
+from core.platforms.lenient import WORD_MAX
 from core.storage.tables import bus_events, webhook_receipts
 from tests.fuzz.conftest import record
 from tests.fuzz.strategies import header_text, kick_fixture, mutated
@@ -27,7 +28,15 @@ GUILD = 111
 BROADCASTER = "123456789"
 EVENT_TYPES = sorted(KICK_EVENT_TYPES)
 FIXTURE_PAYLOADS = {name: kick_fixture(name) for name in EVENT_TYPES}
-FIXTURE_PAYLOADS["channel.reward.redemption.updated"]["broadcaster"]["user_id"] = int(BROADCASTER)
+REDEMPTION = "channel.reward.redemption.updated"
+FIXTURE_PAYLOADS[REDEMPTION]["broadcaster"]["user_id"] = int(BROADCASTER)
+blanks = st.text(st.sampled_from(" \t\n\u00a0\u3000"), max_size=40)
+# A redemption's status as Kick might send it: padded, shouted, long, blank or anything.
+statuses = st.one_of(
+    st.tuples(blanks, st.sampled_from(["pending", "Accepted", "REJECTED"]), blanks).map("".join),
+    st.text(max_size=80),
+    st.sampled_from(["\u0130" * WORD_MAX, "x" * 33, "   ", ""]),
+)
 
 
 @st.composite
@@ -41,6 +50,8 @@ def deliveries(draw: st.DrawFn) -> tuple[str, dict[str, Any], str]:
     # Now and then a hostile message id (HTTP trims the ends of a header value, so Kick signs
     # the trimmed one).
     message_id = draw(header_text).strip() if draw(st.integers(0, 9)) == 0 else ""
+    if event_type == REDEMPTION and isinstance(payload, dict) and draw(st.booleans()):
+        payload["status"] = draw(statuses)
     body_type = draw(st.sampled_from([*EVENT_TYPES, "channel.hype_train.begin"]))
     return (event_type if draw(st.integers(0, 9)) else body_type), payload, message_id
 
@@ -74,7 +85,12 @@ def test_signed_deliveries_are_queued_or_refused_cleanly(runtime, kick_keys, mig
     client = runtime.create_web_app().test_client()
     engine = runtime.engine
 
+    padded = {**FIXTURE_PAYLOADS[REDEMPTION], "id": "01PADDED", "status": "  Accepted \t"}
+    dotted = {**FIXTURE_PAYLOADS[REDEMPTION], "id": "01DOTTED", "status": "\u0130" * WORD_MAX}
+
     @given(deliveries())
+    @example((REDEMPTION, padded, ""))
+    @example((REDEMPTION, dotted, ""))
     def check(delivery: tuple[str, dict[str, Any], str]) -> None:
         event_type, payload, message_id = delivery
         body = json.dumps(payload).encode()
@@ -96,7 +112,10 @@ def test_signed_deliveries_are_queued_or_refused_cleanly(runtime, kick_keys, mig
             assert (events, receipts) == before, "a refused delivery left something behind"
         elif response.json["status"] == "queued":
             assert events == before[0] + 1
-            event_from_dict(newest_event(engine))  # a valid event, or this raises
+            event = event_from_dict(newest_event(engine))  # a valid event, or this raises
+            if isinstance(event, RewardRedeemed):  # a status is a word, as a listed one is
+                assert 0 < len(event.status) <= WORD_MAX, event.status
+                assert event.status == event.status.strip().lower(), event.status
         else:
             assert events == before[0]
         record(target, outcome)

@@ -26,6 +26,7 @@ from core.platforms.lenient import (
     as_str,
     as_text,
     as_time,
+    as_word,
     parsed_json,
 )
 from tests.fuzz.strategies import NASTY, json_values
@@ -177,3 +178,24 @@ def test_a_whole_number_in_digits_is_read_exactly_past_a_floats_precision():
     assert as_int(" -9007199254740993 ") == -9007199254740993
     assert as_int("1.5e3") == 1500
     assert as_int("9" * 30) is None  # past the 64-bit range
+
+
+@pytest.mark.parametrize(
+    ("value", "word"),
+    [
+        ("  Accepted \t", "accepted"),
+        ("REJECTED", "rejected"),
+        (" " * 40 + "pending", "pending"),
+        ("x" * 40, "x" * 32),
+        ("\u0130" * 32, "i\u0307" * 16),  # lowercase is longer: cut after lowering
+        ("a" * 31 + " b", "a" * 31),
+        ("   ", None),
+        ("", None),
+        (True, None),
+        (None, None),
+        ({"status": "accepted"}, None),
+    ],
+)
+def test_a_word_is_trimmed_lowercase_and_at_most_32_characters(value: Any, word: Any) -> None:
+    """A status or a tier, as Kick's and Twitch's replies and webhooks are read."""
+    assert as_word(value) == word

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from core.platforms.lenient import NAME_MAX, WORD_MAX, parse_each
+from core.platforms.lenient import NAME_MAX, parse_each
 from core.platforms.lenient import as_count as _count
 from core.platforms.lenient import as_flag as _flag
 from core.platforms.lenient import as_id as _id
@@ -22,6 +22,7 @@ from core.platforms.lenient import as_mapping as _mapping
 from core.platforms.lenient import as_str as _str
 from core.platforms.lenient import as_text as _text
 from core.platforms.lenient import as_time as _time
+from core.platforms.lenient import as_word as _word
 from core.platforms.rewards import ChannelReward, parse_channel_reward
 
 T = TypeVar("T")
@@ -305,7 +306,7 @@ def parse_redemption_group(group: Any) -> list[Redemption]:
                 reward_id=reward_id,
                 reward_title=reward_title,
                 redeemer_user_id=_id(_mapping(item.get("redeemer")).get("user_id")),
-                status=(_text(item.get("status"), WORD_MAX) or "").strip().lower() or "pending",
+                status=_word(item.get("status")) or "pending",
                 user_input=_str(item.get("user_input")),
                 redeemed_at=_time(item.get("redeemed_at")),
             )

@@ -42,6 +42,7 @@ from core.platforms.lenient import as_list as _list
 from core.platforms.lenient import as_mapping as _mapping
 from core.platforms.lenient import as_text as _text
 from core.platforms.lenient import as_time as _time
+from core.platforms.lenient import as_word as _word
 from core.platforms.payload_reader import PayloadReader, strict_id
 
 MAX_BADGES = 32
@@ -158,7 +159,7 @@ def _parse_subscription_gifts(d: _Delivery) -> SubscriptionsGifted:
 def _parse_reward_redemption(d: _Delivery) -> RewardRedeemed:
     """Kick sends the same redemption (the same ``id``) once per ``status``: ``pending``, then
     ``accepted`` or ``rejected``."""
-    status = (d.text("status", limit=WORD_MAX) or "pending").lower()
+    status = _word(d.get("status")) or "pending"
     return d.reward_redeemed(status, "redeemer")
 
 

@@ -45,6 +45,7 @@ from core.platforms.lenient import (
     as_list,
     as_mapping,
     as_text,
+    as_word,
     checked_int,
 )
 from core.platforms.payload_reader import PayloadReader, strict_id
@@ -100,7 +101,7 @@ class _Notification(PayloadReader):
 
     def word(self, *path: str) -> str | None:
         """A short lowercase keyword (a tier, a status, a notice type), or None."""
-        return (as_text(self.get(*path), WORD_MAX) or "").strip().lower() or None
+        return as_word(self.get(*path))
 
     def viewer(self, prefix: str) -> Viewer | None:
         """The user named by ``<prefix>_id`` / ``_name`` / ``_login``; None without an id."""
