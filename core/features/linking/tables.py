@@ -8,6 +8,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    func,
 )
 
 from core.storage.columns import guild_key, viewer_key
@@ -22,6 +23,13 @@ account_links = Table(
     Column("linked_in_guild_id", Snowflake, nullable=False),
     Column("linked_at", UTCDateTime, nullable=False),
     UniqueConstraint("discord_user_id", "platform"),
+)
+
+# The links of an account by the name it was linked under, in any case (``!linkowner``).
+Index(
+    "ix_account_links_platform_lower_username",
+    account_links.c.platform,
+    func.lower(account_links.c.username),
 )
 
 
