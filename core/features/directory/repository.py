@@ -15,6 +15,7 @@ from core.features.directory.tables import (
     directory_members,
     directory_roles,
 )
+from core.features.guilds.tables import guilds
 from core.storage.db import insert_for
 
 NAME_MAX = 100
@@ -147,6 +148,27 @@ def server(conn: Connection, guild_id: int) -> Server | None:
         sa.select(g.guild_id, g.name, g.icon, g.can_manage_roles).where(g.guild_id == guild_id)
     ).first()
     return None if row is None else Server(*row)
+
+
+def server_names(conn: Connection, guild_ids: Collection[int]) -> dict[int, str]:
+    """The name of each of these servers: as Discord last told it (the bot or a member's
+    login), else the one stored when the bot was set up there; those with neither absent.
+    Both read in one query."""
+    ids = list(dict.fromkeys(guild_ids))
+    told: dict[int, str] = {}
+    stored: dict[int, str] = {}
+    for start in range(0, len(ids), 500):  # keeps the IN list within every backend's limits
+        chunk = ids[start : start + 500]
+        query = sa.union_all(
+            sa.select(directory_guilds.c.guild_id, directory_guilds.c.name, sa.literal(True))
+            .where(directory_guilds.c.guild_id.in_(chunk)),
+            sa.select(guilds.c.guild_id, guilds.c.name, sa.literal(False))
+            .where(guilds.c.guild_id.in_(chunk)),
+        )  # fmt: skip
+        for guild_id, name, from_discord in conn.execute(query):
+            if name:
+                (told if from_discord else stored)[guild_id] = name
+    return {guild_id: told.get(guild_id) or stored[guild_id] for guild_id in told | stored}
 
 
 def roles(conn: Connection, guild_id: int) -> list[Role]:

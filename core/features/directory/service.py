@@ -84,6 +84,12 @@ class DirectoryService:
         with self.engine.connect() as conn:
             return repository.server(conn, guild_id)
 
+    def server_names(self, guild_ids: Collection[int]) -> dict[int, str]:
+        """Each server's name as Discord last told it, else as stored at setup (those with
+        neither absent), in one query."""
+        with self.engine.connect() as conn:
+            return repository.server_names(conn, guild_ids)
+
     def roles(self, guild_id: int) -> list[Role]:
         """Highest first, as Discord lists them; @everyone last."""
         with self.engine.connect() as conn:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from flask import (
@@ -102,6 +103,15 @@ def guild_name(guild_id: int) -> str:
     config = dashboard().config
     server = config.directory.server(guild_id) if config.directory is not None else None
     return (server.name if server else None) or config.guild_name(guild_id) or f"Server {guild_id}"
+
+
+def guild_names(guild_ids: Collection[int]) -> dict[int, str]:
+    """:func:`guild_name` of each of these servers, read in one query for all of them."""
+    config = dashboard().config
+    if config.directory is None:
+        return {guild_id: guild_name(guild_id) for guild_id in guild_ids}
+    known = config.directory.server_names(guild_ids)
+    return {guild_id: known.get(guild_id) or f"Server {guild_id}" for guild_id in guild_ids}
 
 
 def guild_icon_url(guild_id: int, size: int = 64) -> str | None:

@@ -31,7 +31,7 @@ from core.events import Platform
 from core.features.linking import calls
 from core.features.linking.repository import AccountLink
 from core.web.dashboard import answer_database_down, error_page
-from core.web.dashboard.guilds import guild_name, require_user
+from core.web.dashboard.guilds import guild_names, require_user
 from core.web.dashboard.state import dashboard
 
 bp = Blueprint("me", __name__, url_prefix="/me")
@@ -71,10 +71,11 @@ def _links() -> list[Any]:
     return [] if linking is None else linking.links_of(g.user.id)
 
 
-def _guild_data(links: list[Any]) -> list[GuildData]:
+def _guild_data(links: list[Any]) -> tuple[list[GuildData], dict[int, str]]:
     """Per server the bot serves where the user has anything (a link made there, link history,
     watchtime, points or tickets of their accounts), what is stored about their accounts there:
-    read by account across servers, never server by server."""
+    read by account across servers, never server by server; and the names of those servers and
+    of those where the links were made, read at once."""
     config = dashboard().config
     accounts = [(str(link.platform), link.platform_user_id) for link in links]
     watch = {}
@@ -94,13 +95,14 @@ def _guild_data(links: list[Any]) -> list[GuildData]:
     held |= {key[0] for key, t in tickets.items() if t.tickets}
     made = {link.linked_in_guild_id for link in links}
     guild_ids = sorted(config.served(held | made | set(history)))
+    names = guild_names(set(guild_ids) | made)
     currency = {} if config.points is None else config.points.names(guild_ids)
     raffle_open = (
         set() if config.raffle is None else config.raffle.views.guilds_with_open_period(guild_ids)
     )
     found = []
     for guild_id in guild_ids:
-        data = GuildData(guild_id, guild_name(guild_id), history=history.get(guild_id, []))
+        data = GuildData(guild_id, names[guild_id], history=history.get(guild_id, []))
         data.currency = currency.get(guild_id, data.currency)
         for link in links:
             key = (guild_id, str(link.platform), link.platform_user_id)
@@ -115,7 +117,7 @@ def _guild_data(links: list[Any]) -> list[GuildData]:
                 account.ticket_rank = None if standing is None else standing.rank
             data.accounts.append(account)
         found.append(data)
-    return found
+    return found, names
 
 
 def _history_line(entry: Any) -> dict[str, Any]:
@@ -139,13 +141,14 @@ def _hours(seconds: int | None) -> str:
 @bp.get("/")
 def index():  # type: ignore[no-untyped-def]
     links = _links()
+    guilds, names = _guild_data(links)
     return render_template(
         "dashboard/me.html",
         user=g.user,
         links=links,
-        guilds=_guild_data(links),
+        guilds=guilds,
         hours=_hours,
-        guild_name=guild_name,
+        guild_names=names,
         notices=get_flashed_messages(),
     )
 
@@ -186,7 +189,7 @@ def download():  # type: ignore[no-untyped-def]
                 ],
                 "link_history": data.history,
             }
-            for data in _guild_data(links)
+            for data in _guild_data(links)[0]
         ],
     }
     response = Response(json.dumps(document, indent=2), mimetype="application/json")

@@ -70,3 +70,22 @@ def test_a_login_names_a_server_but_keeps_what_the_bot_said(engine):
     directory.forget_server(A)
     assert directory.server(A) is None
     assert directory.server(B) is not None
+
+
+def test_server_names_prefer_what_discord_told_then_the_stored_name(engine):
+    from core.features.guilds.repository import ensure_guild
+
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    directory = DirectoryService(engine, Clock(at))
+    told, stored, nameless, blank, unknown = 301, 302, 303, 304, 305
+    with engine.begin() as conn:
+        ensure_guild(conn, told, at, "Stored name")
+        ensure_guild(conn, stored, at, "Only stored")
+        ensure_guild(conn, nameless, at)
+        ensure_guild(conn, blank, at, "Stored, told blank")
+    directory.name_servers([Server(told, "Told name"), Server(blank, "")])
+
+    assert directory.server_names([told, stored, nameless, blank, unknown]) == {
+        told: "Told name", stored: "Only stored", blank: "Stored, told blank"
+    }  # fmt: skip
+    assert directory.server_names([]) == {}

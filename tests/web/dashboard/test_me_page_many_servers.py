@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from core.events import Platform
 from core.features.watchtime.tables import watchtime
 from tests.web.dashboard.conftest import GUILD, OTHER_GUILD, VIEWER
-from tests.web.dashboard.test_me_page import BEA_KICK, _data
+from tests.web.dashboard.test_me_page import ANA_KICK, BEA_KICK, _data
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def _serve(site, count: int) -> None:
 def _statements_of_me(site, client) -> tuple[int, str]:
     from tests.support.statements import statements_of
 
-    with statements_of(site.runtime.engine) as seen:
+    with statements_of(site.runtime.engine, this_thread=True) as seen:
         page = client.get("/me/")
     assert page.status_code == 200
     return len(seen), page.text
@@ -71,3 +71,44 @@ def test_me_reads_only_the_servers_holding_the_users_data(site):
         ("ana_kick", 0, None, 0, 0, None), ("ana_twitch", 3600, 2, 55, 0, None)
     ]  # fmt: skip
     assert other["link_history"] == []
+
+
+def _holding(site, first: int, count: int) -> dict[int, str]:
+    """Ana's Kick account holds points in ``count`` more servers, named as the bot may know
+    them: a name Discord told (the directory) over the one stored at setup, the stored one
+    alone, or none; the name each should be shown under."""
+    from core.features.directory.repository import Server
+
+    shown = {}
+    for n in range(first, first + count):
+        guild_id = 910_000_000_000_000_000 + n
+        if n % 3 == 0:
+            site.runtime.guilds.ensure_guild(guild_id, f"Stored {n}")
+            site.runtime.directory.name_servers([Server(guild_id, f"Seen {n}")])
+            shown[guild_id] = f"Seen {n}"
+        elif n % 3 == 1:
+            site.runtime.guilds.ensure_guild(guild_id, f"Stored {n}")
+            shown[guild_id] = f"Stored {n}"
+        else:
+            site.runtime.guilds.ensure_guild(guild_id)
+            shown[guild_id] = f"Server {guild_id}"
+        site.runtime.points.give(guild_id, Platform.KICK, ANA_KICK, 10 + n, actor="test")
+    return shown
+
+
+def test_me_reads_the_names_of_all_its_servers_at_once(site):
+    """The servers' names cost as many statements for 3 servers as for 12, whether they come
+    from what Discord told or from the names stored when the bot was set up there."""
+    _data(site)
+    ana = site.client(VIEWER, "ana", manages=())
+    ana.get("/me/")
+    shown = _holding(site, 0, 3)
+    few, _ = _statements_of_me(site, ana)
+    shown |= _holding(site, 3, 9)
+    many, page = _statements_of_me(site, ana)
+    assert many == few
+    document = json.loads(ana.get("/me/data.json").data)
+    names = {int(g["guild_id"]): g["name"] for g in document["guilds"]}
+    assert {guild_id: names.get(guild_id) for guild_id in shown} == shown
+    for name in shown.values():
+        assert f"<h3>{name}</h3>" in page
