@@ -53,6 +53,27 @@ async def test_polls_run_a_few_at_a_time_and_a_late_or_failing_one_is_left_out()
     assert await in_lanes([], poll, "nothing to poll") == []
 
 
+async def test_polls_cut_off_with_their_caller_stop_too():
+    """A job the scheduler cancels (a stop, or its lease passed to another process) takes its
+    polls with it: none goes on to give tickets after its job ended."""
+    started, stopped = asyncio.Event(), asyncio.Event()
+
+    async def poll(guild_id: int) -> int:
+        started.set()
+        try:
+            await asyncio.Event().wait()  # a Shuffle that never answers
+        finally:
+            stopped.set()
+        return guild_id
+
+    job = asyncio.create_task(in_lanes([1], poll, "a test poll"))
+    await started.wait()
+    job.cancel()
+    await asyncio.gather(job, return_exceptions=True)
+    assert job.cancelled()
+    assert stopped.is_set()
+
+
 @pytest.fixture
 def fakes() -> Iterator[dict[int, FakeShuffle]]:
     with FakeShuffle() as slow, FakeShuffle() as fine:

@@ -26,7 +26,8 @@ async def in_lanes(
 ) -> list[T]:
     """``poll(guild_id)`` for each guild, ``lanes`` at a time; the results of those that ended
     in time, in the guilds' order. A poll that raises is logged and left out; with ``within``,
-    one still running after that many seconds is cancelled (logged) and left out."""
+    one still running after that many seconds is cancelled (logged) and left out. Cancelled,
+    it cancels the polls still running, and returns once they ended."""
     room = asyncio.Semaphore(max(1, lanes))
 
     async def lane(guild_id: int) -> T | None:
@@ -40,7 +41,15 @@ async def in_lanes(
     polls = {asyncio.create_task(lane(guild_id)): guild_id for guild_id in guild_ids}
     if not polls:
         return []
-    done, late = await asyncio.wait(polls, timeout=within)
+    try:
+        done, late = await asyncio.wait(polls, timeout=within)
+    except asyncio.CancelledError:
+        # The caller was cut off (the scheduler's stop, or the job's lease gone to another
+        # process): its polls end with it, none goes on giving tickets after its job ended.
+        for task in polls:
+            task.cancel()
+        await asyncio.gather(*polls, return_exceptions=True)
+        raise
     for task in late:
         log.warning(
             "guild %s: %s got no answer within %g s; given up", polls[task], what, within or 0
