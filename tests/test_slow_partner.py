@@ -3,7 +3,8 @@ partner answers 500, or hangs, on every call while it and 100 other guilds strea
 The real pipeline runs (bus consumer, scheduler, the outbox workers) on the wall clock with
 2-second ticks, against the fake platforms on 127.0.0.1; every guild's clock is read after
 each tick. Each partner is a variant: Twitch's Add VIP, Kick's chat (the bot's replies), and
-Discord (slot call posts and what follows account links).
+Discord (slot call posts and what follows account links); StreamElements and Shuffle have
+theirs in ``tests/test_slow_partner_points.py``, with these helpers.
 
 Every guild is ticked at every instant the scheduler ticks (the same instants in all 101; on a
 loaded machine the scheduler itself may pass over an instant, for every guild alike), and when

@@ -16,8 +16,10 @@ ties a Discord member to a Shuffle name; ``await runtime.wagers.poll_due()`` the
 Failure kinds: ``"429"``, ``"400"`` (both rate limits), ``"too_many"`` (200 with
 ``{"message": "TOO_MANY_REQUEST"}``), ``"too_many_list"`` (200 with
 ``[{"error": "TOO_MANY_REQUEST"}]``), ``"challenge"`` (a Cloudflare challenge page, 403 HTML)
-and ``"500"``; :meth:`hang_next` holds the next request until released. The server runs in its
-own thread (stdlib ``http.server``, a thread per request), so sync and async tests use it alike.
+and ``"500"``; :meth:`hang_next` holds the next request until released (``waiting``: how many
+were held so far), and :meth:`recover` drops what is scripted and releases what is held. The
+server runs in its own thread (stdlib ``http.server``, a thread per request), so sync and async
+tests use it alike.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ class FakeShuffle(StdlibServer):
         self._players: dict[str, _Player] = {}
         self._failures: list[_Failure] = []
         self._holds: list[threading.Event] = []
+        self._held: list[threading.Event] = []  # holds taken by a request
+        self.waiting = 0  # requests held by a hang so far
         self._lock = threading.Lock()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -87,6 +91,9 @@ class FakeShuffle(StdlibServer):
             def do_GET(self) -> None:
                 with fake._lock:
                     hold = fake._holds.pop(0) if fake._holds else None
+                    if hold is not None:
+                        fake._held.append(hold)
+                        fake.waiting += 1
                 if hold is not None:
                     hold.wait(timeout=60)  # a Shuffle that hangs on this request
                 status, headers, body = fake._answer(self.path)
@@ -154,6 +161,14 @@ class FakeShuffle(StdlibServer):
         with self._lock:
             self._holds.append(hold)
         return hold
+
+    def recover(self) -> None:
+        """Shuffle answers again: no more scripted failures or hangs, and what hung goes on."""
+        with self._lock:
+            self._failures.clear()
+            holds, self._holds = [*self._holds, *self._held], []
+        for hold in holds:
+            hold.set()
 
     @property
     def pending_failures(self) -> int:

@@ -15,9 +15,10 @@ way StreamElements does: a blind delta, with no guard against going below zero. 
 
 Failure kinds: ``"429"`` and ``"500"`` (nothing applied), ``"500_after_apply"`` (applied, then
 500), ``"drop_after_apply"`` (applied, then the connection closes without an answer),
-``"garbage"`` (200 with a body that is not JSON). :meth:`hang_puts_of` holds one viewer's changes
-until released, :meth:`hang_reads` every balance read. The server runs in its own thread, a
-thread per request.
+``"garbage"`` (200 with a body that is not JSON); :meth:`fail_puts` answers every change with one
+of them until :meth:`recover`. :meth:`hang_puts_of` holds one viewer's changes until released,
+:meth:`hang_reads` every balance read. ``requests`` records every call as it arrives (method and
+path), ``puts`` the changes applied. The server runs in its own thread, a thread per request.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class FakeStreamElements(StdlibServer):
     retry_after: int | None = None  # the Retry-After its 429s carry (seconds), if any
     reads: list[str] = field(default_factory=list)  # what was read (a viewer, "top"), when asked
     reads_held: threading.Event | None = None
+    requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path), as they came
+    failing_puts: FailureKind | None = None  # every change answered so, until recover()
+    held: int = 0  # calls held by a hang so far
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -57,6 +61,19 @@ class FakeStreamElements(StdlibServer):
     def fail_next(self, *kinds: FailureKind) -> None:
         with self._lock:
             self.failures.extend(kinds)
+
+    def fail_puts(self, kind: FailureKind) -> None:
+        """Answer every change (PUT) with ``kind`` until :meth:`recover`; reads answer as usual."""
+        self.failing_puts = kind
+
+    def recover(self) -> None:
+        """StreamElements answers again: no more scripted failures, and every held call goes on."""
+        with self._lock:
+            self.failures.clear()
+            self.failing_puts = None
+        for hold in [*self.holding.values(), self.reads_held]:
+            if hold is not None:
+                hold.set()
 
     def hang_puts_of(self, username: str) -> threading.Event:
         """Hold every change to ``username``'s points until the returned event is set (at most
@@ -91,6 +108,8 @@ class FakeStreamElements(StdlibServer):
 
     def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
         auth = request.headers.get("Authorization", "")
+        with self._lock:
+            self.requests.append((method, request.path))
         self.authorizations.append(auth)
         parts = request.path.split("?", 1)[0].strip("/").split("/")
         if auth != f"Bearer {self.jwt}":
@@ -101,10 +120,14 @@ class FakeStreamElements(StdlibServer):
         if method == "GET":
             self.reads.append(username)
         hold = self.holding.get(username) if method == "PUT" else self.reads_held
-        if hold is not None:
+        if hold is not None and not hold.is_set():
+            with self._lock:
+                self.held += 1
             hold.wait(timeout=60)  # a StreamElements that hangs on this change, or on reads
         with self._lock:
             failure = self.failures.pop(0) if self.failures else None
+            if failure is None and method == "PUT":
+                failure = self.failing_puts
             if failure in ("429", "500"):
                 wait = self.retry_after if failure == "429" else None
                 headers = {} if wait is None else {"Retry-After": str(wait)}
