@@ -6,7 +6,8 @@ StreamKeeper made the reward (Twitch lets only the app that made a reward change
 delete it), so left behind it would keep taking viewers' points for nothing, and the streamer
 could not take it down. The call is queued, not made while the admin waits: Twitch slow or
 down delays only the deletion, which is retried. A reward a rule or the server's setup uses
-again by the time the call is made (an admin who added it back) is kept; one already gone
+again by the time the call is made (an admin who added it back), or that another server
+following the channel names (as an earlier version let it), is kept; one already gone
 from Twitch counts as deleted, so making the call twice does no harm. Redemptions of the reward
 still waiting on Twitch are refunded first: no rule grants them any more, and Twitch marks
 them fulfilled when their reward is deleted. The call waits in the guild's lane behind the
@@ -65,10 +66,15 @@ def queue_setup_reward_deletion(
     return queue_deletion(conn, rule, now, why="the server's VIP reward was deleted")
 
 
-def _in_use(conn: Connection, guild_id: int, reward_id: str) -> bool:
+def _in_use(conn: Connection, guild_id: int, reward_id: str) -> str | None:
+    """Why the reward stays on Twitch; None when nothing uses it any more."""
     if rules_repository.reward_rule(conn, guild_id, Platform.TWITCH, reward_id=reward_id):
-        return True
-    return repository.get_settings(conn, guild_id).reward_id == reward_id
+        return "kept: a rule uses the reward again"
+    if repository.get_settings(conn, guild_id).reward_id == reward_id:
+        return "kept: a rule uses the reward again"
+    if rules_repository.is_used_elsewhere(conn, guild_id, reward_id):
+        return "kept: another server following the channel uses the reward"
+    return None
 
 
 class RewardDeletion:
@@ -82,8 +88,9 @@ class RewardDeletion:
 
     async def _delete(self, guild_id: int, payload: dict[str, Any]) -> Outcome:
         reward_id = str(payload["reward_id"])
-        if await self.effects.in_transaction(lambda conn: _in_use(conn, guild_id, reward_id)):
-            return Done("kept: a rule uses the reward again")
+        kept = await self.effects.in_transaction(lambda conn: _in_use(conn, guild_id, reward_id))
+        if kept is not None:
+            return Done(kept)
         broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
         if broadcaster_id is None:
             return Refused("the server follows no Twitch channel now")

@@ -229,17 +229,34 @@ class VipRules:
                     f"No reward {asked.reward_id!r} made by StreamKeeper on this channel "
                     "(Twitch lets it fulfil and refund only its own): use --title and --cost."
                 )
+            await refuse_another_servers(self.effects, guild_id, found.id, found.title)
             reward = found
         else:
             title, cost = check_title(asked.title or ""), check_cost(asked.cost or 0)
             same = next((r for r in ours if r.title.casefold() == title.casefold()), None)
             if same is not None:
                 _refuse_a_second(existing, replace(rule, reward_id=same.id))
+                await refuse_another_servers(self.effects, guild_id, same.id, same.title)
                 reward = await twitch.update_reward(guild_id, broadcaster_id, same.id, cost=cost)
             else:
                 reward = await twitch.create_reward(guild_id, broadcaster_id, title, cost)
         return replace(
             rule, reward_id=reward.id, reward_title=reward.title, reward_cost=reward.cost
+        )
+
+
+async def refuse_another_servers(
+    effects: VipEffects, guild_id: int, reward_id: str, title: str
+) -> None:
+    """Refuse to take up a reward of this channel that another Discord server following it
+    uses: one redemption would be granted by both, and a change or deletion here would be
+    theirs too. Refused before anything changes on Twitch."""
+    if await effects.in_transaction(
+        lambda conn: rules_repository.is_used_elsewhere(conn, guild_id, reward_id)
+    ):
+        raise VipRefused(
+            f"The reward {title!r} on this channel is another Discord server's VIP reward "
+            "(that server follows this channel too): give this server's reward its own title."
         )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from core.events import Platform, RewardRedeemed
 from core.features.vip import repository
 from core.features.vip.repository import VipSettings
-from core.features.vip.tables import vip_rules
+from core.features.vip.tables import vip_rules, vip_settings
 
 # What earns VIP
 REWARD = "reward"  # a channel-point reward (Twitch: by id; Kick: by title)
@@ -216,11 +216,47 @@ def earning_reward(
         legacy = settings.kick_reward_title
         is_legacy = same_title(legacy, event.reward_title)
     else:
+        if event.reward_id is not None and reward_maker(conn, event.reward_id) not in (
+            None,
+            guild_id,
+        ):
+            return None  # another server's reward: that server grants it, once
         rule = reward_rule(conn, guild_id, event.platform, reward_id=event.reward_id)
         is_legacy = event.reward_id is not None and settings.reward_id == event.reward_id
     if rule is not None:
         return rule.hours, rule
     return (settings.duration_hours, None) if is_legacy else None
+
+
+def reward_maker(conn: Connection, reward_id: str) -> int | None:
+    """The server whose VIP rule named this Twitch reward first (its maker, or the first to
+    adopt it), the one whose rules its redemptions follow when servers following one channel
+    name it alike (as an earlier version let them); None when no rule names it."""
+    query = (
+        sa.select(vip_rules.c.guild_id)
+        .where(
+            vip_rules.c.platform == Platform.TWITCH.value,
+            vip_rules.c.kind == REWARD,
+            vip_rules.c.reward_id == reward_id,
+        )
+        .order_by(vip_rules.c.id)
+        .limit(1)
+    )
+    return conn.execute(query).scalar()
+
+
+def is_used_elsewhere(conn: Connection, guild_id: int, reward_id: str) -> bool:
+    """Whether a server other than ``guild_id`` names this Twitch reward in a VIP rule or as
+    its VIP reward. A reward id is one channel's, so that server follows the same channel."""
+    rules = sa.select(vip_rules.c.id).where(
+        vip_rules.c.guild_id != guild_id,
+        vip_rules.c.platform == Platform.TWITCH.value,
+        vip_rules.c.reward_id == reward_id,
+    )
+    settings = sa.select(vip_settings.c.guild_id).where(
+        vip_settings.c.guild_id != guild_id, vip_settings.c.reward_id == reward_id
+    )
+    return any(conn.execute(query.limit(1)).first() for query in (rules, settings))
 
 
 def follow_the_reward(

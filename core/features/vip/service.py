@@ -61,7 +61,7 @@ from core.features.vip.redemptions import VipRedemptions
 from core.features.vip.repository import AuditEntry, Grant, VipSettings
 from core.features.vip.reward_deletion import RewardDeletion
 from core.features.vip.rule_grants import RuleGrants
-from core.features.vip.rules import VipRules
+from core.features.vip.rules import VipRules, refuse_another_servers
 from core.outbox.worker import Kind, Outcome
 
 
@@ -149,6 +149,7 @@ class VipService:
         ours = await twitch.list_rewards(guild_id, broadcaster_id)
         same = next((r for r in ours if r.title.casefold() == title.casefold()), None)
         if same is not None:
+            await refuse_another_servers(self.effects, guild_id, same.id, same.title)
             reward = await twitch.update_reward(
                 guild_id, broadcaster_id, same.id, cost=cost, limits=asked
             )
