@@ -20,13 +20,16 @@ reward's redemptions fulfilled), and nothing of it is asked of Twitch again.
 
 The first 404 for a rule's reward marks that rule broken (:mod:`reward_gone`): from then on its
 reward is counted as deleted without asking Twitch, and the streamer is shown why.
+
+A server that removed the bot acts on nothing: its catch-up ends at once (``LEFT``), and what
+waits stays for the scheduled read once the bot is invited again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +57,7 @@ SETTLED_WHILE_WAITING = "settled on Twitch while waiting"
 # A waiting redemption whose reward was deleted on Twitch meanwhile (404 for its redemptions):
 # Twitch marked it fulfilled with the reward, so nothing can be granted or refunded any more.
 REWARD_DELETED = "its reward was deleted on Twitch, so its points could not be refunded"
+LEFT = "the bot was removed from the server: nothing read until it is invited again"
 PLATFORM = Platform.TWITCH  # Kick has no waiting redemptions (no VIP API to wait for)
 # Twitch's refusals of one reward's redemptions (the reward is gone, or another client's), not
 # of the guild's connection.
@@ -74,11 +78,14 @@ class Reconnection:
         redemptions: VipRedemptions,
         queued: QueuedRedemptions,
         broadcaster_of: Callable[[int], str | None],
+        left_guilds: Callable[[], Collection[int]] = frozenset,
     ) -> None:
+        """``left_guilds()``: the servers that removed the bot, whose catch-up waits."""
         self.effects = effects
         self.redemptions = redemptions
         self.queued = queued
         self.broadcaster_of = broadcaster_of
+        self.left_guilds = left_guilds
 
     def queue(self, conn: Connection, guild_id: int) -> None:
         """The hook of a streamer's Twitch consent, in its transaction: queue the catch-up."""
@@ -91,6 +98,10 @@ class Reconnection:
         return Kind(self._catch_up)
 
     async def _catch_up(self, guild_id: int, payload: dict[str, Any]) -> Outcome:
+        if guild_id in await asyncio.to_thread(self.left_guilds):
+            # Nothing of a server that removed the bot is acted on: its waiting redemptions and
+            # untold lines stay, and the scheduled read takes them once it is invited again.
+            return Done(LEFT)
         if await self.effects.is_twitch_marked(guild_id):
             return Done("the connection needs re-authorization again")
         broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)

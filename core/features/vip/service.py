@@ -109,7 +109,7 @@ class VipService:
         # The bus handler: a redemption is queued, and the Twitch Helix worker makes it.
         self.queued = QueuedRedemptions(self.effects, self.redemptions)
         self.reconnection = Reconnection(
-            self.effects, self.redemptions, self.queued, broadcaster_of
+            self.effects, self.redemptions, self.queued, broadcaster_of, left_guilds
         )
         self.kick_roles = KickRoleRedemptions(self.effects)
         self.manual = ManualGrants(self.effects, self._broadcaster)

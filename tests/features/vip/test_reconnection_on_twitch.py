@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from core.events import Platform
 from core.features.connections.checks import twitch_checks
 from core.features.vip.discord_calls import NOTICE
+from core.features.vip.reconnection import LEFT, RECONNECTED
 from core.runtime import Runtime
 from core.storage.tables import outbox
 from tests.fakes.twitch_server import FakeTwitch
@@ -192,3 +193,39 @@ async def test_a_waiting_redemption_whose_reward_was_deleted_on_twitch_tv_is_clo
     assert refusal.reason == "its reward was deleted on Twitch, so its points could not be refunded"
     assert twitch.requests_to("/helix/channel_points/custom_rewards/redemptions", "PATCH") == []
     assert twitch.requests_to("/helix/channels/vips", "POST") == []
+
+
+async def test_a_server_that_removed_the_bot_catches_up_on_nothing_when_the_streamer_connects(
+    runtime, twitch
+):
+    """The bot was removed from the server (its chat, rewards and events are not acted on):
+    the streamer connecting again ends the queued catch-up as left, reading no redemption and
+    saying nothing; the waiting one stays UNFULFILLED on Twitch and counted, for when the bot
+    is invited again."""
+    await asyncio.to_thread(complete, runtime, consent(runtime))
+    twitch.add_user(VIEWER, "viewer")
+    reward_id = (await runtime.vip.setup(GUILD, ADMIN, "VIP for a day", 500, 24)).reward.id
+    twitch.revoke_grant()
+    assert runtime.twitch_connections.grant_revoked(BROADCASTER) == [GUILD]
+    redemption_id, event = await redeem(runtime, twitch, reward_id)
+    await runtime.vip.queued.handle(GUILD, event)
+    await make_queued_calls(runtime)
+    runtime.guilds.mark_left(GUILD)
+    read_before = len(twitch.requests_to("/helix/channel_points/custom_rewards/redemptions"))
+
+    await connect_again(runtime)
+
+    with runtime.engine.connect() as conn:
+        *_first_consent, (state, result) = conn.execute(
+            sa.select(outbox.c.state, outbox.c.result)
+            .where(outbox.c.kind == RECONNECTED)
+            .order_by(outbox.c.id)
+        ).all()
+    assert (state, result) == ("done", LEFT)
+    assert (
+        len(twitch.requests_to("/helix/channel_points/custom_rewards/redemptions")) == read_before
+    )
+    assert twitch.redemptions[redemption_id]["status"] == "UNFULFILLED"
+    assert twitch.requests_to("/helix/channels/vips", "POST") == []
+    assert await said_in_chat(runtime, twitch) == []
+    assert (await runtime.vip.reconnection.counts(GUILD)).waiting == 1
