@@ -160,3 +160,84 @@ def _rows_of(env: dict[str, str], guild_id: int) -> dict[str, list[tuple]]:
         }
     engine.dispose()
     return rows
+
+
+def _arrivals(env: dict[str, str]) -> dict[str, list[tuple[str, ...]]]:
+    """Per table kept per channel: the channels it holds a row of."""
+    tables = all_tables().tables
+    engine = _engine(env)
+    with engine.connect() as conn:
+        rows = {
+            "event_arrivals": sorted(
+                (r.platform, r.broadcaster_user_id)
+                for r in conn.execute(sa.select(tables["event_arrivals"]))
+            ),
+            **{
+                name: sorted(
+                    (r.broadcaster_user_id,) for r in conn.execute(sa.select(tables[name]))
+                )
+                for name in ("webhook_arrivals", "twitch_revocations")
+            },
+        }
+    engine.dispose()
+    return rows
+
+
+def test_yes_deletes_what_is_kept_per_channel_unless_another_server_follows_the_channel(env):
+    """When events last arrived (and Twitch's stopped subscriptions) are kept per channel, not
+    per server: the removed server's Twitch channel, which no other server follows, loses
+    them; its Kick channel, which another server follows too, keeps them for that server."""
+    _set_up(env, GUILD)  # Kick channel 4242
+    _set_up(env, OTHER)  # the same Kick channel
+    added = cli(env, "guild", "add", GUILD, "--twitch-channel", "solo",
+                "--twitch-broadcaster-id", "777")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    tables = all_tables().tables
+    engine = _engine(env)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(tables["event_arrivals"]),
+            [{"platform": p, "broadcaster_user_id": b, "kind": "chat", "arrived_at": REMOVED_AT}
+             for p, b in (("kick", "4242"), ("twitch", "777"), ("twitch", "778"))],
+        )  # fmt: skip
+        conn.execute(
+            sa.insert(tables["webhook_arrivals"]).values(
+                broadcaster_user_id="4242", event_type="chat.message.sent", arrived_at=REMOVED_AT
+            )
+        )
+        conn.execute(
+            sa.insert(tables["twitch_revocations"]).values(
+                subscription_id="sub-1", subscription_type="stream.online",
+                status="authorization_revoked", broadcaster_user_id="777", revoked_at=REMOVED_AT,
+            )
+        )  # fmt: skip
+    GuildService(engine, lambda: REMOVED_AT).mark_left(int(GUILD))
+    engine.dispose()
+
+    dry = cli(env, "guild", "remove", GUILD)
+    assert dry.returncode == 0, dry.stderr
+    assert (
+        "  event_arrivals: 1 would be deleted, 1 kept (of a channel another server follows too)"
+        in dry.stdout.splitlines()
+    )
+    assert "  twitch_revocations: 1 would be deleted" in dry.stdout.splitlines()
+
+    result = cli(env, "guild", "remove", GUILD, "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert "  twitch_revocations: 1 deleted" in result.stdout.splitlines()
+    assert _arrivals(env) == {
+        "event_arrivals": [("kick", "4242"), ("twitch", "778")],
+        "webhook_arrivals": [("4242",)],
+        "twitch_revocations": [],
+    }
+
+    removed = cli(env, "guild", "remove", OTHER, "--yes")  # the channel's last server
+
+    assert removed.returncode == 0, removed.stderr
+    assert "  webhook_arrivals: 1 deleted" in removed.stdout.splitlines()
+    assert _arrivals(env) == {
+        "event_arrivals": [("twitch", "778")],
+        "webhook_arrivals": [],
+        "twitch_revocations": [],
+    }

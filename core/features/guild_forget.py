@@ -4,6 +4,10 @@ published raffle draw (:data:`KEPT`, the reasons of :mod:`core.features.person_f
 
 A test (tests/features/test_guild_forget.py) fails when a table with a ``guild_id`` column is
 in neither list, so a feature's new table gets a decision.
+
+What is kept per channel rather than per server (:data:`OF_CHANNEL`: when events last arrived,
+the subscriptions a platform stopped) goes with the last server that follows the channel; while
+another server follows it, it is that server's as much.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.events import Platform
 from core.features.person_forget import OPEN_PERIODS
 from core.features.schema import all_tables
 
@@ -132,6 +137,16 @@ KEPT: dict[str, str] = {
 }
 
 
+# Tables keyed by a channel (platform and broadcaster), not a server: the platform of their rows
+# (None: a ``platform`` column says it).
+OF_CHANNEL: dict[str, Platform | None] = {
+    "event_arrivals": None,
+    "twitch_revocations": Platform.TWITCH,
+    "webhook_arrivals": Platform.KICK,
+}
+SHARED_CHANNEL = "of a channel another server follows too"
+
+
 @dataclass(frozen=True)
 class TableCount:
     table: str
@@ -157,6 +172,56 @@ def count(conn: Connection, guild_id: int) -> list[TableCount]:
             sa.select(sa.func.count()).select_from(table).where(mine, FORGET[table.name](table))
         ).scalar()
         counts.append(TableCount(table.name, going, total - going, KEPT.get(table.name)))
+    return counts + _count_of_channels(conn, guild_id)
+
+
+Channel = tuple[str, str]  # (platform, broadcaster user id)
+
+
+def _channels(conn: Connection, guild_id: int) -> tuple[list[Channel], list[Channel]]:
+    """The server's channels: those no other server follows, and those another one does."""
+    c = all_tables().tables["guild_channels"].c
+    mine = [
+        (row.platform, row.broadcaster_user_id)
+        for row in conn.execute(
+            sa.select(c.platform, c.broadcaster_user_id).where(c.guild_id == guild_id)
+        )
+    ]
+    others = sa.select(c.platform, c.broadcaster_user_id).where(c.guild_id != guild_id)
+    shared = {(row.platform, row.broadcaster_user_id) for row in conn.execute(others)}
+    return [ch for ch in mine if ch not in shared], [ch for ch in mine if ch in shared]
+
+
+def _of_channels(table: sa.Table, channels: list[Channel]) -> Any:
+    """The table's rows of ``channels``."""
+    platform = OF_CHANNEL[table.name]
+    if platform is not None:
+        ids = [broadcaster for name, broadcaster in channels if name == str(platform)]
+        return table.c.broadcaster_user_id.in_(ids) if ids else sa.false()
+    if not channels:
+        return sa.false()
+    return sa.or_(
+        *(
+            sa.and_(table.c.platform == name, table.c.broadcaster_user_id == broadcaster)
+            for name, broadcaster in channels
+        )
+    )
+
+
+def _count_of_channels(conn: Connection, guild_id: int) -> list[TableCount]:
+    only_mine, shared = _channels(conn, guild_id)
+    counts = []
+    for name in OF_CHANNEL:
+        table = all_tables().tables[name]
+        going, staying = (
+            conn.execute(
+                sa.select(sa.func.count()).select_from(table).where(_of_channels(table, channels))
+            ).scalar()
+            or 0
+            for channels in (only_mine, shared)
+        )
+        if going or staying:
+            counts.append(TableCount(name, going, staying, SHARED_CHANNEL if staying else None))
     return counts
 
 
@@ -170,6 +235,10 @@ def delete(conn: Connection, guild_id: int) -> list[TableCount]:
     tables the rules read last, on the caller's connection (one transaction); what went and
     what stayed, per table."""
     counts = count(conn, guild_id)
+    only_mine, _shared = _channels(conn, guild_id)
+    for name in OF_CHANNEL:
+        table = all_tables().tables[name]
+        conn.execute(sa.delete(table).where(_of_channels(table, only_mine)))
     for table in sorted(guild_tables(), key=lambda t: t.name in _READ_BY_THE_RULES):
         conn.execute(
             sa.delete(table).where(table.c.guild_id == guild_id, FORGET[table.name](table))
