@@ -127,21 +127,40 @@ _GIVEN_BACK = {
 }
 
 
+# What became of the channel's event subscriptions (channel_setup.Unsubscribed).
+_UNSUBSCRIBED = {
+    "deleted": "{name}: the channel's event subscriptions were deleted.",
+    "shared": "{name}: the channel's event subscriptions stay: another server follows it.",
+    "unreachable": (
+        "{name} could not be reached to delete the channel's event subscriptions: the running "
+        "bot deletes them at its next check (every 30 minutes), and the streamer may revoke the "
+        "app in their {name} settings."
+    ),
+}
+
+
 def _disconnect(runtime, guild_id: int) -> None:  # type: ignore[no-untyped-def]
-    """Gives the server's Kick and Twitch tokens back and says what each platform did; a token
+    """Deletes the channels' event subscriptions (unless another server follows the channel),
+    gives the server's Kick and Twitch tokens back and says what each platform did; a token
     not taken back is forgotten all the same (the rows go next), and the streamer is told where
     to revoke the app. A platform's failures are the services' to catch: anything else is a
     mistake of ours and stops the command before a row is deleted."""
     import asyncio
 
-    for name, service in (
-        ("Kick", runtime.kick_connections),
-        ("Twitch", runtime.twitch_connections),
+    subscriptions = []
+    for name, setup, service in (
+        ("Kick", runtime.kick_setup, runtime.kick_connections),
+        ("Twitch", runtime.twitch_setup, runtime.twitch_connections),
     ):
+        unsubscribed = asyncio.run(setup.remove_subscriptions(guild_id))
+        if unsubscribed is not None:
+            subscriptions.append(_UNSUBSCRIBED[unsubscribed.value].format(name=name))
         outcome = asyncio.run(service.give_back(guild_id))
         if outcome is not None:
             revoke = f"the streamer may revoke the app in their {name} settings."
             print(_GIVEN_BACK[outcome.value].format(name=name, revoke=revoke))  # noqa: T201
+    for line in subscriptions:
+        print(line)  # noqa: T201
 
 
 def _print_guild(view) -> None:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ single-use link with which the streamer connects the guild's channel.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +22,14 @@ from core.security.links import LINK_LIFETIME, new_claims, signed_link
 
 class SetupFailed(Refused):
     """Setup, sync or disconnect could not be done; the message says why and what to do."""
+
+
+class Unsubscribed(enum.Enum):
+    """What became of a channel's event subscriptions when a server that is gone let it go."""
+
+    DELETED = "deleted"  # the platform deleted them
+    SHARED = "shared"  # kept: another server follows the channel (they deliver its events)
+    UNREACHABLE = "unreachable"  # the platform did not answer, or refused: they may remain
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.events import Platform
 from core.features.connections.channel_setup import (
     ChannelSetup,
     Replaced,
     SetupFailed,
     SetupResult,
+    Unsubscribed,
 )
 from core.features.connections.kick.service import ApiFactory, KickConnections
 from core.features.connections.kick.subscriptions import (
@@ -120,6 +122,34 @@ class KickSetup(ChannelSetup):
         await asyncio.to_thread(self.connections.request_sync, guild_id)
         await self.subscriptions.remove_untracked()
         return await self.subscriptions.sync_guild(guild_id)
+
+    async def remove_subscriptions(self, guild_id: int) -> Unsubscribed | None:
+        """Delete the webhook subscriptions of the guild's Kick channel (and of the account it
+        is connected as, when another), unless another server follows that channel too
+        (``SHARED``: Kick delivers its events to every server that follows it); None when there
+        are none to delete (neither connected nor subscribed, or no Kick app)."""
+        connected = await asyncio.to_thread(self.connections.status, guild_id)
+        tracked = await asyncio.to_thread(self.guilds.kick_channel_of, guild_id)
+        broadcasters = {connected.broadcaster_user_id}
+        broadcasters.add(None if tracked is None else tracked.broadcaster_user_id)
+        outcomes = set()
+        for broadcaster in sorted(b for b in broadcasters if b is not None):
+            stored = await asyncio.to_thread(self.connections.stored_subscriptions, broadcaster)
+            if not stored and broadcaster != connected.broadcaster_user_id:
+                continue  # never subscribed here
+            others = await asyncio.to_thread(
+                self.guilds.guilds_tracking, Platform.KICK, broadcaster
+            )
+            if set(others) - {guild_id}:
+                outcomes.add(Unsubscribed.SHARED)
+                continue
+            is_deleted = await self.subscriptions.remove_broadcaster(guild_id, broadcaster)
+            if is_deleted is not None:
+                outcomes.add(Unsubscribed.DELETED if is_deleted else Unsubscribed.UNREACHABLE)
+        for worst in (Unsubscribed.UNREACHABLE, Unsubscribed.SHARED, Unsubscribed.DELETED):
+            if worst in outcomes:
+                return worst
+        return None
 
     async def find_channel(self, channel: str) -> FoundChannel | None:
         """A channel's ids for ``KICK_CHANNEL``: the broadcaster from Kick's API when this bot

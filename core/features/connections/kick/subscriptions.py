@@ -192,6 +192,36 @@ class SubscriptionKeeper:
             log.warning("could not clean up Kick subscriptions: %s", exc)
             return []
 
+    async def remove_broadcaster(self, guild_id: int, broadcaster_user_id: str) -> bool | None:
+        """Delete the broadcaster's subscriptions (a server that is gone let the channel go)
+        with the app token, or else the guild's streamer token, and forget the record; False
+        when Kick did not answer or refused, None when no token can ask (no Kick app)."""
+        try:
+            async with self.make_api() as api:
+                if self.app_token is not None:
+                    token = await self.app_token()
+                    listed = await api.list_subscriptions(token, broadcaster_user_id)
+                    ids = [s.id for s in listed if s.broadcaster_user_id == broadcaster_user_id]
+                    if ids:
+                        await api.delete_subscriptions(token, ids)
+                elif (await asyncio.to_thread(self.connections.status, guild_id)).is_connected:
+
+                    async def delete(token: str) -> None:
+                        listed = await api.list_subscriptions(token)
+                        ids = [s.id for s in listed if s.broadcaster_user_id == broadcaster_user_id]
+                        if ids:
+                            await api.delete_subscriptions(token, ids)
+
+                    await self.connections.call_as_streamer(guild_id, delete)
+                else:
+                    return None
+        except (KickApiError, OAuthError, NeedsReauthorization) as exc:
+            log.warning("could not delete the Kick subscriptions of a channel (%s)", exc)
+            return False
+        finally:
+            await asyncio.to_thread(self.connections.store_subscriptions, broadcaster_user_id, [])
+        return True
+
     def _untracked(self, subscriptions: list[Subscription]) -> list[str]:
         return [
             s.id

@@ -19,6 +19,7 @@ from core.features.connections.channel_setup import (
     Replaced,
     SetupFailed,
     SetupResult,
+    Unsubscribed,
 )
 from core.features.connections.status import SetupStatus
 from core.features.connections.streamer_tokens import GivenBack
@@ -137,15 +138,24 @@ class TwitchSetup(ChannelSetup):
         Twitch and forget them: what Twitch did with them, None when there was no connection.
         The subscriptions stay while another server is connected as the same streamer: they
         deliver its events too."""
+        await self.remove_subscriptions(guild_id)
+        return await self.connections.give_back(guild_id)
+
+    async def remove_subscriptions(self, guild_id: int) -> Unsubscribed | None:
+        """Delete the EventSub subscriptions of the streamer the guild is connected as, unless
+        another server is connected as them too (``SHARED``); None when there are none to
+        delete (no connection, or no webhooks: the WebSocket's end with its session)."""
         status = await asyncio.to_thread(self.connections.status, guild_id)
         broadcaster = status.broadcaster_user_id
-        if broadcaster is not None and self.subscriptions is not None:
-            shared = await asyncio.to_thread(
-                self.connections.serves_other_guilds, broadcaster, guild_id
-            )
-            if not shared:
-                await self.subscriptions.remove_broadcaster(broadcaster)
-        return await self.connections.give_back(guild_id)
+        if broadcaster is None or self.subscriptions is None:
+            return None
+        shared = await asyncio.to_thread(
+            self.connections.serves_other_guilds, broadcaster, guild_id
+        )
+        if shared:
+            return Unsubscribed.SHARED
+        is_deleted = await self.subscriptions.remove_broadcaster(broadcaster)
+        return Unsubscribed.DELETED if is_deleted else Unsubscribed.UNREACHABLE
 
     def status(self, guild_id: int, admin_id: int | None = None) -> TwitchStatus:
         """With ``admin_id``, a connect link for them when the streamer must consent again."""

@@ -233,20 +233,25 @@ class TwitchSubscriptionKeeper:
             and broadcaster in given_condition(sub.condition).values()
         )
 
-    async def remove_broadcaster(self, broadcaster_user_id: str) -> None:
+    async def remove_broadcaster(self, broadcaster_user_id: str) -> bool:
         """Delete every subscription of ours for the broadcaster (on disconnect) and forget the
-        record. Best effort: what Twitch keeps is revoked once the grant is gone, or, needing no
-        grant (stream and raid events), deleted by the next full pass (:meth:`remove_unneeded`)."""
+        record; False when Twitch did not answer or refused. Best effort: what Twitch keeps is
+        revoked once the grant is gone, or, needing no grant (stream and raid events), deleted
+        by the next full pass (:meth:`remove_unneeded`)."""
         async with self.exclusive.held(lock_name(broadcaster_user_id)):
+            is_deleted = True
             try:
                 async with self.make_helix() as helix:
                     listed = await self._list_ours(helix, broadcaster_user_id)
                     token = await self.app_token()
                     for sub in listed:
-                        await helix.delete_eventsub_subscription(token, sub.id)
+                        with contextlib.suppress(NotFound):  # already gone is as good
+                            await helix.delete_eventsub_subscription(token, sub.id)
             except Exception as exc:
                 log.warning("could not delete the Twitch subscriptions of a channel (%s)", exc)
+                is_deleted = False
             await asyncio.to_thread(self.connections.store_subscriptions, broadcaster_user_id, [])
+        return is_deleted
 
     async def sync_requested(self) -> list[TwitchSyncReport]:
         """Guilds that just connected or asked with ``!twitch sync``."""
