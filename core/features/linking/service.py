@@ -233,8 +233,11 @@ class LinkingService:
         actor_id: int,
         platform: Platform = Platform.KICK,
         then: Callable[[Connection, AccountLink], object] | None = None,
+        is_kept_there: bool = True,
     ) -> AccountLink | None:
         """Remove the member's link (everywhere: links are global); None when there was none.
+        ``is_kept_there`` False: ``guild_id``'s data was deleted for good (``guild remove``), so
+        nothing is written there (no history row, ``then`` not called).
 
         The member may always remove their own link. Anyone else (an admin) only a link the
         member made in ``guild_id``: a link made in another server is that server's and the
@@ -269,9 +272,10 @@ class LinkingService:
                     actor_id=actor_id,
                     created_at=utc(self.clock()),
                 )
-                repository.add_history(conn, entry)
-                if then is not None:
-                    then(conn, removed)
+                if is_kept_there:
+                    repository.add_history(conn, entry)
+                    if then is not None:
+                        then(conn, removed)
                 for other in repository.guilds_where_member_linked(conn, discord_user_id):
                     if other != guild_id:
                         calls.enqueue_unlinked_elsewhere(

@@ -202,7 +202,7 @@ def _unlink(platform: Platform) -> Any:
     """The user's own link on ``platform`` removed, as ``!unlink`` does in the server where it
     was made (the history row goes there), with what follows on Discord there (the linked role,
     watchtime roles and link log) queued for the bot in the same transaction; None when there
-    was none."""
+    was none. Nothing is written for a server whose data was deleted (``guild remove``)."""
     config = dashboard().config
     current = config.linking.link_of(g.user.id, platform)
     if current is None:
@@ -215,7 +215,11 @@ def _unlink(platform: Platform) -> Any:
             platform=platform, now=config.linking.clock(),
         )  # fmt: skip
 
-    return config.linking.unlink(guild_id, user_id, actor_id=user_id, platform=platform, then=queue)
+    is_kept_there = bool(config.served([guild_id]))
+    return config.linking.unlink(
+        guild_id, user_id, actor_id=user_id, platform=platform, then=queue,
+        is_kept_there=is_kept_there,
+    )  # fmt: skip
 
 
 @bp.post("/unlink")

@@ -9,6 +9,8 @@ import json
 import sqlalchemy as sa
 
 from core.events import AccountUnlinked, Platform, event_from_dict
+from core.features import guild_forget
+from core.features.linking.tables import link_history
 from core.features.watchtime.tables import watchtime
 from core.outbox import DISCORD
 from core.storage.tables import outbox
@@ -144,3 +146,25 @@ def test_me_needs_a_login_and_the_csrf_token(site):
     assert site.runtime.linking.link_of(VIEWER, Platform.KICK) is not None
     headers = ana.get("/me/").headers
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+
+def test_unlinking_a_link_made_in_a_server_deleted_for_good_writes_nothing_for_it(site):
+    """The link was made in a server whose data ``guild remove`` deleted: the link, the
+    viewer's, stays usable elsewhere; removing it on /me writes no history row and queues no
+    Discord call for the server that is gone."""
+    _data(site)
+    with site.runtime.engine.begin() as conn:
+        guild_forget.delete(conn, GUILD)
+    ana = site.client(VIEWER, "ana", manages=())
+
+    assert post(ana, "/me/unlink", platform="kick").status_code == 302
+
+    assert site.runtime.linking.link_of(VIEWER, Platform.KICK) is None
+    assert "Unlinked your Kick account ana_kick." in ana.get("/me/").text
+    with site.runtime.engine.connect() as conn:
+        written = [
+            table.name
+            for table in (link_history, outbox)
+            if conn.execute(sa.select(table).where(table.c.guild_id == GUILD)).first()
+        ]
+    assert written == []
