@@ -221,8 +221,8 @@ STORED: tuple[Stored, ...] = (
         "webhook receipts for a day; delivered events in the database's queue for 7 days; "
         "events whose handling failed (set aside for an admin to retry, in the database or in "
         "Redis) for 30 days; the ids of handled events (so nothing counts twice) and, per "
-        "channel and event type, when a webhook and an event last arrived, for as long as the "
-        "bot runs",
+        "channel and event type, when a webhook and an event last arrived, until the data of "
+        "the last server that follows the channel is deleted",
         "Nothing to ask: they are working data, pruned as they age. Forgetting you deletes "
         "your events not yet handled or set aside in the database's queue.",
     ),
