@@ -187,7 +187,9 @@ def _channels(conn: Connection, guild_id: int) -> tuple[list[Channel], list[Chan
             sa.select(c.platform, c.broadcaster_user_id).where(c.guild_id == guild_id)
         )
     ]
-    others = sa.select(c.platform, c.broadcaster_user_id).where(c.guild_id != guild_id)
+    others = sa.select(c.platform, c.broadcaster_user_id).where(
+        c.guild_id != guild_id, c.broadcaster_user_id.in_([b for _, b in mine])
+    )
     shared = {(row.platform, row.broadcaster_user_id) for row in conn.execute(others)}
     return [ch for ch in mine if ch not in shared], [ch for ch in mine if ch in shared]
 
