@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run bot web migrate health demo export test test-loaded test-fast fuzz lint format bench services clean help screenshots
+.PHONY: run bot web migrate health demo test test-loaded test-fast fuzz lint format bench services clean help screenshots
 
 help:
 	@echo "make run      create .venv, install, migrate, start everything (web + bot) on 127.0.0.1:8080"
