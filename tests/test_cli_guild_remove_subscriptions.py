@@ -16,12 +16,17 @@ from core.features.guilds.service import GuildService
 from core.security.secrets import TokenCipher
 from core.storage.db import create_engine
 from tests.conftest import TEST_FERNET_KEY
-from tests.fakes import kick_server, twitch_server
+from tests.fakes import twitch_server
 from tests.fakes.kick_server import FakeKick
 from tests.fakes.twitch_server import FakeTwitch
 from tests.support.connections import store_connection
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - fixture
-from tests.test_cli_guild_remove_tokens import KICK_STREAMER, TWITCH_STREAMER, _rows_left
+from tests.test_cli_guild_remove_tokens import (
+    KICK_STREAMER,
+    TWITCH_STREAMER,
+    _rows_left,
+    platforms_env,
+)
 
 OTHER = "223456789012345678"
 PUBLIC_URL = "https://bot.example.org"  # only named in the subscriptions: nothing calls it
@@ -45,23 +50,9 @@ def twitch():
 @pytest.fixture
 def env(cli_env, migrated_database_url, kick, twitch):  # noqa: F811
     """Twitch's EventSub by webhooks (a public HTTPS address and a secret), Kick's webhooks."""
-    cli_env.update(
-        DATABASE_URL=migrated_database_url,
-        FLASK_SECRET_KEY="guild-remove-test-secret",
-        TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
-        OAUTH_BASE_URL=PUBLIC_URL,
-        KICK_CLIENT_ID=kick_server.CLIENT_ID,
-        KICK_CLIENT_SECRET=kick_server.CLIENT_SECRET,
-        KICK_OAUTH_BASE_URL=kick.url,
-        KICK_API_BASE_URL=kick.url,
-        KICK_PUSHER_ENABLED="false",
-        TWITCH_CLIENT_ID=twitch_server.CLIENT_ID,
-        TWITCH_CLIENT_SECRET=twitch_server.CLIENT_SECRET,
-        TWITCH_OAUTH_BASE_URL=twitch.oauth_url,
-        TWITCH_API_BASE_URL=twitch.helix_url,
-        TWITCH_EVENTSUB_SECRET="eventsub-secret-for-tests",
-    )
-    return cli_env
+    env = platforms_env(cli_env, migrated_database_url, kick, twitch)
+    env.update(OAUTH_BASE_URL=PUBLIC_URL, TWITCH_EVENTSUB_SECRET="eventsub-secret-for-tests")
+    return env
 
 
 def _connect(env, kick, twitch, guild: str) -> None:  # type: ignore[no-untyped-def]

@@ -41,8 +41,13 @@ def twitch():
 
 @pytest.fixture
 def env(cli_env, migrated_database_url, kick, twitch):  # noqa: F811
+    return platforms_env(cli_env, migrated_database_url, kick, twitch)
+
+
+def platforms_env(cli_env, database_url: str, kick: FakeKick, twitch: FakeTwitch) -> dict:  # noqa: F811
+    """The command's settings: the database, and the apps of the fake Kick and Twitch."""
     cli_env.update(
-        DATABASE_URL=migrated_database_url,
+        DATABASE_URL=database_url,
         FLASK_SECRET_KEY="guild-remove-test-secret",
         TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
         KICK_CLIENT_ID=kick_server.CLIENT_ID,
