@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Self, TypeVar
 import httpx
 
 from core.outbox import deadline, sending
+from core.platforms.bounded_body import ACCEPT, BoundedBody, TooLarge, Unreadable
 
 T = TypeVar("T")
 
@@ -229,24 +230,27 @@ class HttpClient:
     async def _bounded(
         self, method: str, url: str, max_body_bytes: int, **options: Any
     ) -> httpx.Response:
-        """The answer with at most ``max_body_bytes`` of body read (a partner that sends
-        megabytes is stopped there, not held in memory)."""
-        request = self._http.build_request(method, url, **options)
+        """The answer with at most ``max_body_bytes`` of body read, as it came and as it
+        inflates (a partner that sends megabytes, or a few KB of gzip that inflate to them, is
+        stopped there, not held in memory: :mod:`core.platforms.bounded_body`)."""
+        headers = {**(options.pop("headers", None) or {}), **ACCEPT}
+        request = self._http.build_request(method, url, headers=headers, **options)
         streamed = await self._http.send(request, stream=True)
-        body = bytearray()
         try:
-            async for chunk in streamed.aiter_bytes():
-                body += chunk
-                if len(body) > max_body_bytes:
-                    raise ReplyTooLarge(streamed.status_code, max_body_bytes)
+            reader = BoundedBody(streamed.headers.get("content-encoding"), max_body_bytes)
+            async for chunk in streamed.aiter_raw():
+                reader.add(chunk)
+            body = reader.read()
+        except TooLarge:
+            raise ReplyTooLarge(streamed.status_code, max_body_bytes) from None
+        except Unreadable as exc:
+            raise httpx.DecodingError(f"the answer is {exc}", request=request) from None
         finally:
             await streamed.aclose()
-        # Decoded already: the new answer must not decode it again.
+        # Inflated already: the new answer must not decode it again.
         dropped = {"content-encoding", "content-length", "transfer-encoding"}
-        headers = [(k, v) for k, v in streamed.headers.multi_items() if k.lower() not in dropped]
-        return httpx.Response(
-            streamed.status_code, headers=headers, content=bytes(body), request=request
-        )
+        kept = [(k, v) for k, v in streamed.headers.multi_items() if k.lower() not in dropped]
+        return httpx.Response(streamed.status_code, headers=kept, content=body, request=request)
 
     async def _send_or_retry(
         self,

@@ -152,7 +152,8 @@ def answered(
     raw = [(name.encode(), value.encode("latin-1")) for name, value in (headers or {}).items()]
 
     def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, content=body, headers=raw)
+        # Streamed as a network's answer is (a body held to a size is read raw).
+        return httpx.Response(status, stream=httpx.ByteStream(body), headers=raw)
 
     async def run() -> T:
         async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import re
-import zlib
 from collections.abc import Sequence
 
 import httpx
@@ -27,6 +26,7 @@ from core.features.raffle.beacons.signatures import (
     randomness_of,
 )
 from core.features.raffle.ports import BeaconInfo, BeaconRound, BeaconUnavailable
+from core.platforms.bounded_body import ACCEPT, BoundedBody, TooLarge, Unreadable
 from core.platforms.http import tls_context
 from core.platforms.lenient import as_int, parsed_json
 
@@ -40,7 +40,6 @@ SAID_MAX = 40  # characters of a relay's own text quoted in a refusal
 # answering more (gigabytes, say) is refused before it fills the memory. A gzip answer (the one
 # compression asked for) is held to it as it is inflated: a few KB can inflate to gigabytes.
 REPLY_MAX_BYTES = 64 * 1024
-ACCEPTED_ENCODING = "gzip"
 
 
 def pinned_info(chain: drand_chains.Chain) -> BeaconInfo:
@@ -159,7 +158,7 @@ class HttpBeacon:
             with httpx.stream(
                 "GET",
                 f"{url}{path}",
-                headers={"Accept-Encoding": ACCEPTED_ENCODING},
+                headers=ACCEPT,
                 timeout=self.timeout,
                 verify=tls_context(),
             ) as response:
@@ -174,38 +173,21 @@ def _summary(head: str, problems: list[str]) -> str:
 
 
 def _bounded_body(response: httpx.Response) -> bytes:
-    """The body, inflated when gzip, read raw (never through httpx's decoders, which inflate a
-    whole network chunk at once) and refused once it, or what it inflates to, passes
-    :data:`REPLY_MAX_BYTES`."""
+    """The body, read up to :data:`REPLY_MAX_BYTES` as it is and as it inflates
+    (:mod:`core.platforms.bounded_body`); BeaconUnavailable past that, or unreadable."""
     too_big = BeaconUnavailable(f"its answer is over {REPLY_MAX_BYTES // 1024} KiB")
     declared = as_int(response.headers.get("content-length"))
     if declared is not None and declared > REPLY_MAX_BYTES:
         raise too_big
-    encoding = response.headers.get("content-encoding", "").strip().lower()
-    if encoding in ("", "identity"):
-        inflater = None
-    elif encoding in (ACCEPTED_ENCODING, "x-gzip"):
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # a gzip header and trailer
-    else:
-        raise BeaconUnavailable(f"its answer is compressed as {encoding[:SAID_MAX]!r}")
-    body, raw = bytearray(), 0
-    for chunk in response.iter_raw():
-        raw += len(chunk)
-        if raw > REPLY_MAX_BYTES:
-            raise too_big
-        if inflater is None:
-            body += chunk
-            continue
-        try:
-            # One byte past the cap at most: reaching it is enough to refuse.
-            body += inflater.decompress(chunk, REPLY_MAX_BYTES + 1 - len(body))
-        except zlib.error as exc:
-            raise BeaconUnavailable("its gzip answer is broken") from exc
-        if len(body) > REPLY_MAX_BYTES:
-            raise too_big
-    if inflater is not None and not inflater.eof:
-        raise BeaconUnavailable("its gzip answer is cut short")
-    return bytes(body)
+    try:
+        body = BoundedBody(response.headers.get("content-encoding"), REPLY_MAX_BYTES)
+        for chunk in response.iter_raw():
+            body.add(chunk)
+        return body.read()
+    except TooLarge:
+        raise too_big from None
+    except Unreadable as exc:
+        raise BeaconUnavailable(f"its answer is {exc}") from None
 
 
 def _json_object(response: httpx.Response) -> dict:
