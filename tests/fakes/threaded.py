@@ -173,3 +173,18 @@ class StdlibServer(_Lifecycle):
             self._thread.join(timeout=10)
         self._server = None
         self._thread = None
+
+
+class Serving(StdlibServer):
+    """A test's own request handler served as a fake (``with Serving(handler) as server:``,
+    then ``server.url``), for a test whose partner is one odd answer."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], name: str = "test-partner") -> None:
+        self._handler, self._name = handler, name
+
+    def start(self) -> Self:
+        return self._serve(self._handler, self._name)
+
+    @property
+    def url(self) -> str:
+        return self._origin

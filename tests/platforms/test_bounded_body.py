@@ -11,8 +11,7 @@ import gzip
 import json
 import tracemalloc
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 
 import pytest
@@ -20,6 +19,7 @@ import pytest
 from core.platforms.bounded_body import BoundedBody, TooLarge, Unreadable
 from core.platforms.kick.api import MAX_PUBLIC_KEY_REPLY_BYTES, KickApi
 from core.platforms.kick.api_errors import KickApiError, KickUnreachable
+from tests.fakes.threaded import Serving
 
 KEY = "-----BEGIN PUBLIC KEY-----\nMIIBIjAN\n-----END PUBLIC KEY-----"
 ANSWER = json.dumps({"data": {"public_key": KEY}, "message": "OK"}).encode()
@@ -85,15 +85,8 @@ class _Kick(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def kick() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Kick)
-    server.daemon_threads = True
-    thread = Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with Serving(_Kick) as server:
+        yield server.url
 
 
 async def _no_sleep(seconds: float) -> None:

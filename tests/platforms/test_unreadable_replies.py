@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from core.platforms.streamelements.api import StreamElementsPoints, StreamElemen
 from core.platforms.twitch.helix import HelixClient
 from core.platforms.twitch.helix_transport import HelixUnreachable
 from core.platforms.twitch.oauth_client import TwitchOAuthClient, TwitchOAuthError
+from tests.fakes.threaded import Serving
 
 NOT_GZIP = b'{"data": []} but not gzip at all'
 
@@ -47,15 +47,8 @@ class _NotGzip(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def partner() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotGzip)
-    server.daemon_threads = True
-    thread = Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with Serving(_NotGzip) as server:
+        yield server.url
 
 
 async def _no_sleep(seconds: float) -> None:
