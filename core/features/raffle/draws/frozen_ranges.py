@@ -90,16 +90,19 @@ def pick_winners(
     per winner. ``out_of_play``: the (first ticket, tickets) of the ranges of
     ``inputs.already_won`` (the draw reads them with its earlier winners)."""
     gone = sorted(out_of_play)  # by first ticket
-    seek = (
-        sa.select(r.platform, r.platform_user_id, r.range_end, r.tickets)
-        .where(r.period_id == period_id, r.range_end > sa.bindparam("laid_out"))
-        .order_by(r.range_end)
-        .limit(1)
-    )
 
     def holder_at(laid_out: int) -> tuple[str, int, int]:
-        row = conn.execute(seek, {"laid_out": laid_out}).one()
+        row = conn.execute(_SEEK, {"period_id": period_id, "laid_out": laid_out}).one()
         holder = fairness.participant_key(row.platform, row.platform_user_id)
         return holder, int(row.range_end) - int(row.tickets), int(row.tickets)
 
     return fairness.pick_from_layout(inputs, total, gone, holder_at)
+
+
+# The range holding ticket ``laid_out + 1`` (built once: see draws_repository._CREATE).
+_SEEK = (
+    sa.select(r.platform, r.platform_user_id, r.range_end, r.tickets)
+    .where(r.period_id == sa.bindparam("period_id"), r.range_end > sa.bindparam("laid_out"))
+    .order_by(r.range_end)
+    .limit(1)
+)

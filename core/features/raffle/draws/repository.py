@@ -68,22 +68,35 @@ def create_draw(
     reroll_of: int | None = None,
     reason: str = "",
 ) -> int:
-    stmt = (
-        sa.insert(raffle_draws)
-        .values(
-            guild_id=guild_id,
-            period_id=period_id,
-            status="waiting",
-            winners_wanted=winners_wanted,
-            prize=prize[:200],
-            reroll_of=reroll_of,
-            reason=reason[:200],
-            requested_by=requested_by,
-            requested_at=now,
-        )
-        .returning(raffle_draws.c.id)
+    values = {
+        "guild_id": guild_id,
+        "period_id": period_id,
+        "winners_wanted": winners_wanted,
+        "prize": prize[:200],
+        "reroll_of": reroll_of,
+        "reason": reason[:200],
+        "requested_by": requested_by,
+        "requested_at": now,
+    }
+    return int(conn.execute(_CREATE, values).scalar_one())
+
+
+# Built once, with a parameter per value: a statement built per call is keyed for the compiled
+# cache afresh each time, a good part of a draw's own time.
+_CREATE = (
+    sa.insert(raffle_draws)
+    .values(
+        status="waiting",
+        **{
+            name: sa.bindparam(name)
+            for name in (
+                "guild_id", "period_id", "winners_wanted", "prize", "reroll_of", "reason",
+                "requested_by", "requested_at",
+            )
+        },
     )
-    return int(conn.execute(stmt).scalar_one())
+    .returning(raffle_draws.c.id)
+)  # fmt: skip
 
 
 def find_draw(conn: Connection, guild_id: int, draw_id: int) -> Draw | None:
@@ -110,9 +123,10 @@ def winners_before_with_ranges(
     (``(period_id, platform, platform_user_id)``), and two short columns each: all a draw needs
     to map its picks past those already drawn."""
     found = []
-    for key, range_end, tickets in conn.execute(_WINNERS_BEFORE, {
-        "guild_id": guild_id, "period_id": period_id, "draw_id": draw_id
-    }):  # fmt: skip
+    # All rows at once: read one by one, each costs a call into the driver.
+    params = {"guild_id": guild_id, "period_id": period_id, "draw_id": draw_id}
+    rows = conn.execute(_WINNERS_BEFORE, params).all()
+    for key, range_end, tickets in rows:
         laid_out = None if range_end is None else (int(range_end) - int(tickets), int(tickets))
         found.append((key, laid_out))
     return found
@@ -241,25 +255,20 @@ def note_draw_attempt(conn: Connection, draw_id: int, error: str) -> None:
 
 def complete_draw(conn: Connection, done: Draw) -> None:
     """Store ``done`` (the waiting draw as it is once drawn) and its winners."""
-    conn.execute(
-        sa.update(raffle_draws)
-        .where(raffle_draws.c.id == done.id)
-        .values(
-            status="done",
-            drawn_at=done.drawn_at,
-            forced=done.forced,
-            beacon_round=done.beacon_round,
-            beacon_randomness=done.beacon_randomness,
-            beacon_signature=done.beacon_signature,
-            beacon_previous_signature=done.beacon_previous_signature,
-            first_counter=done.first_counter,
-            forced_by=done.forced_by,
-            last_error=None,
-        )
-    )
+    conn.execute(_COMPLETE, {
+        "draw_id": done.id,
+        "drawn_at": done.drawn_at,
+        "forced": done.forced,
+        "beacon_round": done.beacon_round,
+        "beacon_randomness": done.beacon_randomness,
+        "beacon_signature": done.beacon_signature,
+        "beacon_previous_signature": done.beacon_previous_signature,
+        "first_counter": done.first_counter,
+        "forced_by": done.forced_by,
+    })  # fmt: skip
     if done.winners:
         conn.execute(
-            sa.insert(raffle_winners),
+            _ADD_WINNER,
             [
                 {
                     "draw_id": done.id,
@@ -274,6 +283,24 @@ def complete_draw(conn: Connection, done: Draw) -> None:
             ],
         )
     touch(conn, done.guild_id, "raffle")  # the raffle overlay shows the winners
+
+
+_COMPLETE = (
+    sa.update(raffle_draws)
+    .where(raffle_draws.c.id == sa.bindparam("draw_id"))
+    .values(
+        status="done",
+        last_error=None,
+        **{
+            name: sa.bindparam(name)
+            for name in (
+                "drawn_at", "forced", "beacon_round", "beacon_randomness", "beacon_signature",
+                "beacon_previous_signature", "first_counter", "forced_by",
+            )
+        },
+    )
+)  # fmt: skip
+_ADD_WINNER = sa.insert(raffle_winners)
 
 
 def _draw(conn: Connection, row: sa.Row) -> Draw:
