@@ -14,6 +14,11 @@ from core.features.vip.limits import VipRefused
 from core.features.vip.ports import Refusal, RewardInfo, TwitchRefused
 from core.features.vip.rules_repository import VipRule
 
+ANOTHER_SERVERS = (
+    "This reward is another Discord server's VIP reward (that server follows this channel too), "
+    "so only that server changes it: give this server a reward of its own with !vip setup."
+)
+
 
 async def mark(effects: VipEffects, guild_id: int, reward_id: str) -> list[VipRule]:
     """Twitch answered 404 for the reward: mark the guild's rules of it broken, each with one
@@ -37,7 +42,13 @@ async def update_reward(
     effects: VipEffects, guild_id: int, broadcaster_id: str, reward_id: str, **fields: Any
 ) -> RewardInfo:
     """Change the reward on Twitch; a reward deleted on twitch.tv marks its rules broken and is
-    refused in the streamer's words (VipRefused)."""
+    refused in the streamer's words (VipRefused), as is another server's reward that this
+    server names too (as an earlier version let it): a change here would be that server's."""
+    maker = await effects.in_transaction(
+        lambda conn: rules_repository.reward_maker(conn, reward_id)
+    )
+    if maker not in (None, guild_id):
+        raise VipRefused(ANOTHER_SERVERS)
     try:
         return await effects.twitch.update_reward(guild_id, broadcaster_id, reward_id, **fields)
     except TwitchRefused as refused:

@@ -142,3 +142,23 @@ async def test_removing_a_rule_keeps_the_reward_another_server_uses(runtime, twi
     await runtime.vip.rules.remove(GUILD, rule.id)
     await make_queued_calls(runtime)
     assert made.id not in twitch.rewards  # nobody uses it now
+
+
+async def test_only_the_server_that_made_a_shared_reward_changes_it(runtime, twitch):
+    """A reward both servers name (kept from before): the fan server's cost, title or limits
+    change would re-price the main server's reward, so it is refused with nothing changed on
+    Twitch; its rule's hours are its own. The main server changes its reward as before."""
+    made = (await runtime.vip.setup(GUILD, ADMIN, TITLE, 500, 24)).reward
+    shared = await share_from_before(runtime, made.id)
+    rules = runtime.vip.rules
+
+    for change in ({"cost": 50}, {"title": "Cheap VIP"}):
+        with pytest.raises(VipRefused, match="another Discord server") as refused:
+            await rules.change(OTHER_GUILD, shared, **change)
+        assert "only that server changes it" in str(refused.value)
+    assert (twitch.rewards[made.id]["cost"], twitch.rewards[made.id]["title"]) == (500, TITLE)
+    assert (await rules.change(OTHER_GUILD, shared, hours=12)).hours == 12
+
+    [own] = await rules.list(GUILD)
+    assert (await rules.change(GUILD, own.id, cost=600)).reward_cost == 600
+    assert twitch.rewards[made.id]["cost"] == 600
