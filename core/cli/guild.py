@@ -83,7 +83,10 @@ def _guild_show(args: argparse.Namespace) -> int:
 
 
 def _guild_remove(args: argparse.Namespace) -> int:
+    import asyncio
+
     from core.features import guild_forget
+    from core.features.vip.server_rewards import ServerRewardRemoval, rewards_line
 
     runtime = open_runtime(args)
     try:
@@ -97,6 +100,7 @@ def _guild_remove(args: argparse.Namespace) -> int:
                 f"The bot is still in server {args.guild_id}: "
                 "remove it from the server in Discord first."
             )
+        rewards = None
         if args.yes:
             _disconnect(runtime, args.guild_id)
             with runtime.engine.begin() as conn:
@@ -104,6 +108,9 @@ def _guild_remove(args: argparse.Namespace) -> int:
         else:
             with runtime.engine.connect() as conn:
                 counts = guild_forget.count(conn, args.guild_id)
+            rewards = asyncio.run(
+                ServerRewardRemoval(runtime.vip.reward_deletion).rewards(args.guild_id)
+            )
     finally:
         runtime.close()
     verb = "deleted" if args.yes else "would be deleted"
@@ -112,6 +119,8 @@ def _guild_remove(args: argparse.Namespace) -> int:
         line = f"  {row.table}: {row.going} {verb}"
         if row.staying:
             line += f", {row.staying} kept ({row.reason})"
+        print(line)  # noqa: T201
+    if rewards is not None and (line := rewards_line(rewards)) is not None:
         print(line)  # noqa: T201
     if not args.yes:
         print("Nothing was deleted; run again with --yes to delete.")  # noqa: T201
@@ -147,6 +156,10 @@ def _disconnect(runtime, guild_id: int) -> None:  # type: ignore[no-untyped-def]
     mistake of ours and stops the command before a row is deleted."""
     import asyncio
 
+    from core.features.vip.server_rewards import rewards_line
+
+    # As the streamer, so before their tokens go.
+    rewards = rewards_line(asyncio.run(_remove_rewards(runtime, guild_id)))
     subscriptions = []
     for name, setup, service in (
         ("Kick", runtime.kick_setup, runtime.kick_connections),
@@ -159,8 +172,23 @@ def _disconnect(runtime, guild_id: int) -> None:  # type: ignore[no-untyped-def]
         if outcome is not None:
             revoke = f"the streamer may revoke the app in their {name} settings."
             print(_GIVEN_BACK[outcome.value].format(name=name, revoke=revoke))  # noqa: T201
-    for line in subscriptions:
-        print(line)  # noqa: T201
+    for line in [*subscriptions, rewards]:
+        if line is not None:
+            print(line)  # noqa: T201
+
+
+async def _remove_rewards(runtime, guild_id: int):  # type: ignore[no-untyped-def]
+    """The server's Twitch VIP rewards deleted on Twitch (server_rewards.py), on this loop's
+    Helix client, closed here: the command's next loop would not have it."""
+    from core.features.vip.server_rewards import ServerRewardRemoval
+    from core.platforms.twitch.helix_on_loop import HelixOnLoop
+
+    try:
+        return await ServerRewardRemoval(runtime.vip.reward_deletion).remove(guild_id)
+    finally:
+        twitch = runtime.vip.effects.twitch
+        if isinstance(twitch, HelixOnLoop):
+            await twitch.aclose()
 
 
 def _print_guild(view) -> None:  # type: ignore[no-untyped-def]

@@ -95,7 +95,7 @@ class RewardDeletion:
         if broadcaster_id is None:
             return Refused("the server follows no Twitch channel now")
         try:
-            refunded = await self._delete_on_twitch(guild_id, broadcaster_id, reward_id)
+            refunded = await self.delete_on_twitch(guild_id, broadcaster_id, reward_id)
         except TwitchBusy as busy:
             return Retry(str(busy), busy.retry_after)
         except TwitchRefused as refused:
@@ -106,7 +106,7 @@ class RewardDeletion:
             return Done("deleted")
         return Done(f"deleted; {refunded} waiting redemption(s) refunded")
 
-    async def _delete_on_twitch(
+    async def delete_on_twitch(
         self, guild_id: int, broadcaster_id: str, reward_id: str
     ) -> int | None:
         """Delete the reward on Twitch, its redemptions still UNFULFILLED refunded first: no
