@@ -1,8 +1,8 @@
 """``python -m core guild remove --yes`` of a server connected to Kick and Twitch deletes the
 channels' event subscriptions at the fakes over loopback (Kick's webhooks, Twitch's EventSub)
-and says so; they stay while another server follows the channel; a platform that cannot be
-reached is named with what happens to them, and the rows go all the same. On SQLite and on
-PostgreSQL."""
+and says so; they stay while another server needs them (on Kick one that follows the channel,
+on Twitch one connected as its streamer); a platform that cannot be reached is named with what
+happens to them, and the rows go all the same. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -127,7 +127,9 @@ def test_the_channels_subscriptions_are_deleted_with_the_server(env, kick, twitc
     assert _rows_left(env) == []
 
 
-def test_the_subscriptions_stay_while_another_server_follows_the_channel(env, kick, twitch):
+def test_the_subscriptions_stay_while_another_server_is_connected_as_the_streamer(
+    env, kick, twitch
+):
     _connect(env, kick, twitch, GUILD)
     _connect(env, kick, twitch, OTHER)  # the same streamer's second server
     _left(env, GUILD)
@@ -139,9 +141,40 @@ def test_the_subscriptions_stay_while_another_server_follows_the_channel(env, ki
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[2:4] == [
         "Kick: the channel's event subscriptions stay: another server follows it.",
-        "Twitch: the channel's event subscriptions stay: another server follows it.",
+        "Twitch: the channel's event subscriptions stay: another server is connected as the "
+        "same streamer.",
     ]
     assert (_kick_channels(kick), _twitch_channels(twitch)) == before
+    assert _rows_left(env) == []
+
+
+def test_a_server_that_only_follows_the_channel_keeps_kicks_subscriptions_not_twitchs(
+    env, kick, twitch
+):
+    """Kick delivers a channel's events to every server following it, so they stay for one that
+    only follows; Twitch's EventSub subscriptions are the app's, kept by the upkeep only while a
+    server is connected as the streamer (it deletes the others' at its next pass) and living on
+    the consent given back here: they go, and that server is told it gets no Twitch events."""
+    _connect(env, kick, twitch, GUILD)
+    added = cli(env, "guild", "add", OTHER, "--kick-channel", KICK_STREAMER[1],
+                "--kick-broadcaster-id", KICK_STREAMER[0], "--twitch-channel",
+                TWITCH_STREAMER[1], "--twitch-broadcaster-id", TWITCH_STREAMER[0])  # fmt: skip
+    assert added.returncode == 0, added.stderr  # it follows both channels, connected to neither
+    _left(env, GUILD)
+    _subscribe(kick, twitch)
+    kick_before = _kick_channels(kick)
+
+    result = cli(env, "guild", "remove", GUILD, "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[2:4] == [
+        "Kick: the channel's event subscriptions stay: another server follows it.",
+        "Twitch: the channel's event subscriptions were deleted. Another server follows the "
+        "channel without being connected as its streamer: it gets none of the channel's events "
+        "until the streamer connects Twitch there (!twitch setup).",
+    ]
+    assert _kick_channels(kick) == kick_before
+    assert _twitch_channels(twitch) == [ANOTHER_TWITCH_CHANNEL] * 2
     assert _rows_left(env) == []
 
 

@@ -139,7 +139,12 @@ _GIVEN_BACK = {
 # What became of the channel's event subscriptions (channel_setup.Unsubscribed).
 _UNSUBSCRIBED = {
     "deleted": "{name}: the channel's event subscriptions were deleted.",
-    "shared": "{name}: the channel's event subscriptions stay: another server follows it.",
+    "deleted while followed": (
+        "{name}: the channel's event subscriptions were deleted. Another server follows the "
+        "channel without being connected as its streamer: it gets none of the channel's events "
+        "until the streamer connects {name} there (!twitch setup)."
+    ),
+    "shared": "{name}: the channel's event subscriptions stay: another server {needs_them}.",
     "unreachable": (
         "{name} could not be reached to delete the channel's event subscriptions: the running "
         "bot deletes them at its next check (every 30 minutes), and the streamer may revoke the "
@@ -148,8 +153,15 @@ _UNSUBSCRIBED = {
 }
 
 
+# Who keeps a channel's subscriptions (channel_setup.Unsubscribed.SHARED): on Kick they
+# deliver its events to every server that follows it; Twitch's are kept only for a server
+# connected as the streamer.
+_NEEDS_THEM = {"Kick": "follows it", "Twitch": "is connected as the same streamer"}
+
+
 def _disconnect(runtime, guild_id: int) -> None:  # type: ignore[no-untyped-def]
-    """Deletes the channels' event subscriptions (unless another server follows the channel),
+    """Deletes the server's Twitch VIP rewards as the streamer, the channels' event
+    subscriptions (unless another server needs them: see channel_setup.Unsubscribed),
     gives the server's Kick and Twitch tokens back and says what each platform did; a token
     not taken back is forgotten all the same (the rows go next), and the streamer is told where
     to revoke the app. A platform's failures are the services' to catch: anything else is a
@@ -167,7 +179,8 @@ def _disconnect(runtime, guild_id: int) -> None:  # type: ignore[no-untyped-def]
     ):
         unsubscribed = asyncio.run(setup.remove_subscriptions(guild_id))
         if unsubscribed is not None:
-            subscriptions.append(_UNSUBSCRIBED[unsubscribed.value].format(name=name))
+            words = _UNSUBSCRIBED[unsubscribed.value]
+            subscriptions.append(words.format(name=name, needs_them=_NEEDS_THEM[name]))
         outcome = asyncio.run(service.give_back(guild_id))
         if outcome is not None:
             revoke = f"the streamer may revoke the app in their {name} settings."

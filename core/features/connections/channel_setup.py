@@ -28,7 +28,13 @@ class Unsubscribed(enum.Enum):
     """What became of a channel's event subscriptions when a server that is gone let it go."""
 
     DELETED = "deleted"  # the platform deleted them
-    SHARED = "shared"  # kept: another server follows the channel (they deliver its events)
+    # Twitch: deleted although another server follows the channel, which is not connected as
+    # its streamer: it got the channel's events through them, and gets none now.
+    DELETED_WHILE_FOLLOWED = "deleted while followed"
+    # Kept, as they deliver the channel's events to another server: on Kick one that follows the
+    # channel; on Twitch one connected as its streamer (the upkeep keeps a channel's EventSub
+    # subscriptions only while a server is, and they need that streamer's consent).
+    SHARED = "shared"
     UNREACHABLE = "unreachable"  # the platform did not answer, or refused: they may remain
 
 

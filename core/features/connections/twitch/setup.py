@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from core.events import Platform
 from core.features.connections.channel_setup import (
     ChannelSetup,
     Replaced,
@@ -144,7 +145,13 @@ class TwitchSetup(ChannelSetup):
     async def remove_subscriptions(self, guild_id: int) -> Unsubscribed | None:
         """Delete the EventSub subscriptions of the streamer the guild is connected as, unless
         another server is connected as them too (``SHARED``); None when there are none to
-        delete (no connection, or no webhooks: the WebSocket's end with its session)."""
+        delete (no connection, or no webhooks: the WebSocket's end with its session).
+
+        A server that only follows the channel does not keep them: the upkeep keeps a
+        channel's subscriptions only while a server is connected as its streamer (it deletes
+        the others' at its next pass), and those of chat, subs and redemptions live on the
+        streamer's consent, given back next. Such a server loses the channel's events
+        (``DELETED_WHILE_FOLLOWED``) until the streamer connects it."""
         status = await asyncio.to_thread(self.connections.status, guild_id)
         broadcaster = status.broadcaster_user_id
         if broadcaster is None or self.subscriptions is None:
@@ -154,8 +161,14 @@ class TwitchSetup(ChannelSetup):
         )
         if shared:
             return Unsubscribed.SHARED
-        is_deleted = await self.subscriptions.remove_broadcaster(broadcaster)
-        return Unsubscribed.DELETED if is_deleted else Unsubscribed.UNREACHABLE
+        if not await self.subscriptions.remove_broadcaster(broadcaster):
+            return Unsubscribed.UNREACHABLE
+        followers = await asyncio.to_thread(
+            self.guilds.guilds_tracking, Platform.TWITCH, broadcaster
+        )
+        if set(followers) - {guild_id}:
+            return Unsubscribed.DELETED_WHILE_FOLLOWED
+        return Unsubscribed.DELETED
 
     def status(self, guild_id: int, admin_id: int | None = None) -> TwitchStatus:
         """With ``admin_id``, a connect link for them when the streamer must consent again."""
