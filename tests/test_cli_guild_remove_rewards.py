@@ -89,6 +89,15 @@ def _rules_of(env, guild: str) -> list[str]:  # type: ignore[no-untyped-def]
     return titles
 
 
+def _rule_id(env, guild: str) -> str:  # type: ignore[no-untyped-def]
+    engine = create_engine(env["DATABASE_URL"])
+    with engine.connect() as conn:
+        query = sa.select(vip_rules.c.id).where(vip_rules.c.guild_id == int(guild))
+        rule_id = conn.execute(query).scalar_one()
+    engine.dispose()
+    return str(rule_id)
+
+
 def test_the_servers_vip_rewards_are_deleted_on_twitch_with_the_server(env, kick, twitch):
     _connect(env, kick, twitch, GUILD)
     day, week = _reward(twitch, DAY), _reward(twitch, WEEK)
@@ -129,6 +138,24 @@ def test_a_reward_another_server_following_the_channel_uses_stays(env, kick, twi
     ) in result.stdout.splitlines()
     assert _titles(twitch) == [SHARED]
     assert _rules_of(env, OTHER) == [SHARED]
+    assert _rows_left(env) == []
+
+
+def test_a_reward_whose_deletion_was_still_queued_goes_too(env, kick, twitch):
+    """A rule removed while the bot was stopped (or Twitch busy): the removal of the server
+    would delete the queued call with its rows, and the reward would stay on Twitch."""
+    _connect(env, kick, twitch, GUILD)
+    _rule(env, GUILD, _reward(twitch, DAY), DAY)
+    removed = cli(env, "vip", "rule", "remove", "--guild", GUILD, _rule_id(env, GUILD))
+    assert removed.returncode == 0, removed.stderr  # its reward's deletion queued, not made
+    assert _titles(twitch) == [DAY]
+    _left(env, GUILD)
+
+    result = cli(env, "guild", "remove", GUILD, "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert f"Twitch VIP rewards: 1 deleted ('{DAY}')." in result.stdout.splitlines()
+    assert _titles(twitch) == []
     assert _rows_left(env) == []
 
 

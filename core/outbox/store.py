@@ -331,6 +331,19 @@ def given_up(conn: Connection, service: str, kind: str, since: datetime) -> list
     ]
 
 
+def undone_payloads(conn: Connection, service: str, kind: str, guild_id: int) -> list[dict]:
+    """The payloads of the guild's calls of ``service`` and ``kind`` that were not made: still to
+    be made (or being made), or given up after the most attempts; oldest first."""
+    o = outbox.c
+    query = (
+        sa.select(o.payload)
+        .where(o.service == service, o.kind == kind, o.guild_id == guild_id)
+        .where(o.state.in_((PENDING, FAILED)))
+        .order_by(o.id)
+    )
+    return [json.loads(payload) for payload in conn.execute(query).scalars()]
+
+
 def prune(conn: Connection, before: datetime) -> int:
     """Forget calls that ended before ``before``, except the uncertain ones (a person settles
     those, and their list must not lose one: ``core/features/payments/``); how many."""

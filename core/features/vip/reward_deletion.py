@@ -44,7 +44,8 @@ def queue_deletion(conn: Connection, rule: VipRule, now: datetime, *, why: str =
     if not rule.is_twitch_reward:
         return False
     key = f"{KIND}:{rule.guild_id}:{rule.id}:{rule.reward_id}"
-    payload = {"reward_id": rule.reward_id}
+    # The title names it to the streamer should its server be removed first (server_rewards.py).
+    payload = {"reward_id": rule.reward_id, "title": rule.reward_title}
     summary = f"delete {rule.describe()} ({why or f'VIP rule {rule.id} was removed'})"
     return store.enqueue(conn, Effect(HELIX, KIND, rule.guild_id, key, payload, summary), now)
 

@@ -1,7 +1,8 @@
 """A Discord server removed for good (``python -m core guild remove``) takes its Twitch VIP
-rewards with it: the channel-point rewards its VIP rules and its VIP reward name, made on the
-streamer's channel by StreamKeeper's app, are deleted on Twitch as the streamer (their waiting
-redemptions refunded first, as :mod:`~core.features.vip.reward_deletion` does for one rule).
+rewards with it: the channel-point rewards its VIP rules and its VIP reward name (and those of
+rules removed before, whose deletion was still queued), made on the streamer's channel by
+StreamKeeper's app, are deleted on Twitch as the streamer (their waiting redemptions refunded
+first, as :mod:`~core.features.vip.reward_deletion` does for one rule).
 
 It is done at once, before the streamer's tokens are given back, not queued: the server's rules
 and outbox go with its rows, so nothing would ever delete them later, and left behind they keep
@@ -19,9 +20,11 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
-from core.features.vip import repository, rules_repository
+from core.features.vip import repository, reward_deletion, rules_repository
 from core.features.vip.ports import Refusal, TwitchBusy, TwitchRefused
+from core.features.vip.removal_calls import HELIX
 from core.features.vip.reward_deletion import RewardDeletion
+from core.outbox import store
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,14 @@ def _rewards_of(conn: Connection, guild_id: int) -> ServerRewards:
     if settings.reward_id and settings.reward_id not in found:
         title = settings.reward_title or f"reward {settings.reward_id}"
         found[settings.reward_id] = ServerReward(settings.reward_id, title)
+    # A rule removed whose reward's deletion is still queued (the bot stopped, Twitch busy) or was
+    # given up: the queued call goes with the server's rows.
+    for payload in store.undone_payloads(conn, HELIX, reward_deletion.KIND, guild_id):
+        reward_id = str(payload["reward_id"])
+        if reward_id not in found:
+            found[reward_id] = ServerReward(
+                reward_id, payload.get("title") or f"reward {reward_id}"
+            )
     going: list[ServerReward] = []
     kept: list[ServerReward] = []
     for reward in found.values():
