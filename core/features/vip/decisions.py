@@ -55,9 +55,13 @@ class Earned:
         return self.rule.label() if self.rule is not None else "redemption"
 
 
+ELSEWHERE = "elsewhere"  # a Decision's action: the VIP is another server's grant
+
+
 @dataclass(frozen=True)
 class Decision:
-    """What to do: ``extend`` an open grant of ours, ``add`` a VIP, or ``refuse`` (reason)."""
+    """What to do: ``extend`` an open grant of ours, ``add`` a VIP, ``refuse`` (reason), or
+    nothing at all (:data:`ELSEWHERE`): another server following the channel holds the VIP."""
 
     action: str
     reason: str = ""
@@ -74,6 +78,17 @@ def decide_extension(grant: Grant, settings: VipSettings, now: datetime, hours: 
     if new_expiry > now + timedelta(hours=settings.max_hours):
         return Decision("refuse", "stack_cap")
     return Decision("extend", grant=grant, expires_at=new_expiry)
+
+
+def is_held_elsewhere(conn: Connection, earned: Earned) -> bool:
+    """Whether the viewer's Twitch VIP is another server's grant on this channel (one channel,
+    one VIP badge): not an outside VIP here, and not this server's to refuse or take over."""
+    return earned.platform is Platform.TWITCH and (
+        repository.held_elsewhere(
+            conn, earned.guild_id, earned.broadcaster_user_id, platform_user_id=earned.viewer_id
+        )
+        is not None
+    )
 
 
 def decide_new_grant(
@@ -160,12 +175,17 @@ def store_outcome(
 ) -> None:
     """Store what was decided, alike for a Twitch VIP and a Kick role: a viewer who was a VIP
     already (Twitch's "already a VIP", or a Kick member holding the role, given by hand) and is
-    not tracked yet becomes an outside VIP, shown and never removed; the audit row; and an add's
+    not tracked yet becomes an outside VIP, shown and never removed (unless another server
+    following the channel granted it: not ours to show or remove); the audit row; and an add's
     grant, which takes over an open outside one (Twitch: our own add, seen first as outside;
     Kick: a role once given by hand and taken away since) on ``discord_user_id``'s role."""
     viewer = earned.guild_id, earned.platform, earned.viewer_id
     open_grant = repository.open_grant(conn, *viewer)
-    if decision.reason == Refusal.ALREADY_VIP and open_grant is None:
+    if (
+        decision.reason == Refusal.ALREADY_VIP
+        and open_grant is None
+        and not is_held_elsewhere(conn, earned)
+    ):
         track_outside(
             conn,
             earned.guild_id,

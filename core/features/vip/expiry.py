@@ -6,7 +6,8 @@ restart re-arms it); the platform's worker makes each (:meth:`VipExpiry.remove_e
 ``removal_calls.py``), leaves what Twitch could not do now for the next run, and treats "not a
 VIP any more" (someone removed them by hand) and "unknown user" (the account was deleted or
 suspended) as done. Outside VIPs (``channel.vip.add`` for
-someone StreamKeeper did not grant) are tracked and shown, never removed; a
+someone StreamKeeper did not grant, here or in another server following the channel) are
+tracked and shown, never removed; a
 ``channel.vip.remove`` closes whatever grant is open. Twitch delivers these out of order at
 times: a removal with no open grant is kept as a closed outside grant (at the time Twitch sent
 it), and an add sent before a removal we know of (that one, or the end of one of our grants) is
@@ -233,6 +234,10 @@ class VipExpiry:
         viewer_id = event.viewer.platform_user_id
         if viewer_id is None or repository.open_grant(conn, guild_id, event.platform, viewer_id):
             return False
+        if repository.held_elsewhere(
+            conn, guild_id, event.broadcaster_user_id, platform_user_id=viewer_id
+        ):
+            return False  # another server of the channel granted it: theirs, not outside
         if repository.removed_since(conn, guild_id, event.platform, viewer_id, event.occurred_at):
             # Twitch sent it before a removal we already had: that VIP is gone, told late
             log.info(
@@ -354,10 +359,15 @@ def track_outside_vips(
     vips: Sequence[TwitchAccount],
     now: datetime,
 ) -> int:
-    """Track Twitch's VIPs that hold no grant here as outside VIPs; how many were new."""
+    """Track Twitch's VIPs that hold no grant here, nor another server's of the channel, as
+    outside VIPs; how many were new."""
     added = 0
     for vip in vips:
-        if repository.open_grant(conn, guild_id, Platform.TWITCH, vip.user_id) is None:
+        if repository.open_grant(
+            conn, guild_id, Platform.TWITCH, vip.user_id
+        ) is None and not repository.held_elsewhere(
+            conn, guild_id, broadcaster_id, platform_user_id=vip.user_id
+        ):
             track_outside(
                 conn, guild_id, Platform.TWITCH, broadcaster_id, vip.user_id, vip.login, now
             )

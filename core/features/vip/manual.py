@@ -1,5 +1,6 @@
-"""VIPs granted, extended and revoked by a Discord admin (``!vip grant|extend|revoke``); a
-Kick grant (a temporary role) is extended and revoked the same way."""
+"""VIPs granted, extended and revoked by a Discord admin (``!vip grant|extend|revoke``, and the
+dashboard's VIP page); a Kick grant (a temporary role) is extended and revoked the same way. A
+Twitch VIP another server following the channel granted is that server's: each is refused."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from sqlalchemy.engine import Connection
 
 from core.bus.base import NotReady
 from core.events import Platform
-from core.features.vip import repository
+from core.features.vip import repository, texts
 from core.features.vip.effects import VipEffects
 from core.features.vip.expiry import grant_entry, removal_entry, track_outside_vips
 from core.features.vip.limits import VipRefused, check_hours
 from core.features.vip.ports import Refusal, TwitchRefused
-from core.features.vip.repository import MANUAL, OUTSIDE, AuditEntry, Grant
+from core.features.vip.repository import MANUAL, OUTSIDE, AuditEntry, Grant, HeldElsewhere
 
 
 class ManualGrants:
@@ -31,9 +32,19 @@ class ManualGrants:
         account = await self.effects.twitch.find_user(guild_id, login.strip().lstrip("@"))
         if account is None:
             raise VipRefused(f"Twitch knows no user called {login.strip()!r}.")
-        existing = await self.effects.in_transaction(
-            lambda conn: repository.open_grant(conn, guild_id, Platform.TWITCH, account.user_id)
-        )
+
+        def read(conn: Connection) -> tuple[Grant | None, HeldElsewhere | None]:
+            existing = repository.open_grant(conn, guild_id, Platform.TWITCH, account.user_id)
+            if existing is not None and existing.source != OUTSIDE:
+                return existing, None
+            held = repository.held_elsewhere(
+                conn, guild_id, broadcaster_id, platform_user_id=account.user_id
+            )
+            return existing, held
+
+        existing, held = await self.effects.in_transaction(read)
+        if held is not None:
+            raise VipRefused(texts.held_elsewhere(account.display_name, held.expires_at))
         if existing is not None and existing.source == OUTSIDE:
             raise _outside(account.display_name)
         if existing is not None:
@@ -43,11 +54,23 @@ class ManualGrants:
         except TwitchRefused as refused:
             if refused.reason != Refusal.ALREADY_VIP:
                 raise
-            # Given by hand while StreamKeeper was not watching: listed from now on.
+            # Given by hand while StreamKeeper was not watching: listed from now on (unless
+            # another server of the channel granted it meanwhile: theirs).
             seen = self.effects.clock()
-            await self.effects.in_transaction(
-                lambda conn: track_outside_vips(conn, guild_id, broadcaster_id, [account], seen)
-            )
+
+            def track(conn: Connection) -> HeldElsewhere | None:
+                held = repository.held_elsewhere(
+                    conn, guild_id, broadcaster_id, platform_user_id=account.user_id
+                )
+                if held is None:
+                    track_outside_vips(conn, guild_id, broadcaster_id, [account], seen)
+                return held
+
+            held = await self.effects.in_transaction(track)
+            if held is not None:
+                raise VipRefused(
+                    texts.held_elsewhere(account.display_name, held.expires_at)
+                ) from None
             raise _outside(account.display_name) from None
         now = self.effects.clock()
         grant = Grant(
@@ -76,10 +99,11 @@ class ManualGrants:
 
     async def extend(self, guild_id: int, actor_id: int, login: str, hours: int) -> Grant:
         hours = check_hours(hours)
+        broadcaster_id = await self._broadcaster_or_none(guild_id)
         now = self.effects.clock()
 
         def store(conn: Connection) -> Grant:
-            grant = self._open_by_name(conn, guild_id, login)
+            grant = self._open_by_name(conn, guild_id, login, broadcaster_id)
             if grant.source == OUTSIDE:
                 raise VipRefused(
                     f"{grant.username} was made VIP outside StreamKeeper, with no end to extend."
@@ -102,8 +126,9 @@ class ManualGrants:
         return await self.effects.in_transaction(store)
 
     async def revoke(self, guild_id: int, actor_id: int, login: str) -> Grant:
+        broadcaster_id = await self._broadcaster_or_none(guild_id)
         grant = await self.effects.in_transaction(
-            lambda conn: self._open_by_name(conn, guild_id, login)
+            lambda conn: self._open_by_name(conn, guild_id, login, broadcaster_id)
         )
         try:
             if grant.platform is Platform.KICK:
@@ -135,11 +160,26 @@ class ManualGrants:
         await self.effects.in_transaction(store)
         return grant
 
-    def _open_by_name(self, conn: Connection, guild_id: int, login: str) -> Grant:
+    async def _broadcaster_or_none(self, guild_id: int) -> str | None:
+        try:
+            return await self._broadcaster(guild_id)
+        except VipRefused:  # a server on Kick alone
+            return None
+
+    def _open_by_name(
+        self, conn: Connection, guild_id: int, login: str, broadcaster_id: str | None
+    ) -> Grant:
+        """The open grant of the viewer called ``login`` here; refused when there is none, or
+        when the VIP is another server's grant on this server's Twitch channel."""
         name = login.strip().lstrip("@")
         grant = repository.open_grant_by_name(
             conn, guild_id, Platform.TWITCH, name
         ) or repository.open_grant_by_name(conn, guild_id, Platform.KICK, name)
+        if broadcaster_id is not None and (grant is None or _is_twitch_outside(grant)):
+            held = repository.held_elsewhere(conn, guild_id, broadcaster_id, username=name)
+            if held is not None:
+                shown = grant.username if grant is not None else name
+                raise VipRefused(texts.held_elsewhere(shown, held.expires_at))
         if grant is None:
             raise VipRefused(f"{name!r} is not a VIP StreamKeeper knows of.")
         return grant
@@ -147,6 +187,10 @@ class ManualGrants:
     def _entry(self, grant: Grant, action: str, actor_id: int, now: datetime) -> AuditEntry:
         reason = "by a Discord admin"
         return grant_entry(grant, action, reason, "discord", now, str(actor_id), is_ending=False)
+
+
+def _is_twitch_outside(grant: Grant) -> bool:
+    return grant.platform is Platform.TWITCH and grant.source == OUTSIDE
 
 
 def _outside(name: str) -> VipRefused:

@@ -213,6 +213,9 @@ class VipRedemptions:
     ) -> Decision:
         viewer_id = str(event.viewer.platform_user_id)
         grant = repository.open_grant(conn, guild_id, event.platform, viewer_id)
+        is_ours = grant is not None and grant.source != repository.OUTSIDE
+        if not is_ours and _is_held_elsewhere(conn, guild_id, event):
+            return Decision("refuse", texts.HELD_ELSEWHERE)  # refunded, as "already a VIP" is
         if grant is not None and grant.source == repository.OUTSIDE:
             return Decision("refuse", Refusal.ALREADY_VIP)
         if grant is not None:
@@ -232,6 +235,8 @@ class VipRedemptions:
     ) -> tuple[str, str | None]:
         """Store the decision and move the redemption on, or, when a concurrent delivery did
         that first, change nothing and return the state it stored."""
+        if decision.reason == Refusal.ALREADY_VIP and _is_held_elsewhere(conn, guild_id, event):
+            decision = Decision("refuse", texts.HELD_ELSEWHERE)  # granted there meanwhile
         state = GRANTED if decision.action != "refuse" else REFUSING
         if not redemptions_repository.move_redemption(
             conn, guild_id, event.platform, redemption_key(event), state, decision.reason or None
@@ -342,3 +347,15 @@ class VipRedemptions:
             raise RedemptionInFlight(redemption_key(event))  # its update is delivered again
         if outcome is not None:
             log.info("guild %s: VIP redemption %s %s", guild_id, redemption_key(event), outcome)
+
+
+def _is_held_elsewhere(conn: Connection, guild_id: int, event: RewardRedeemed) -> bool:
+    """Whether the redeemer's VIP is another server's grant on this channel: not this
+    server's to extend, nor an outside VIP here."""
+    viewer_id = str(event.viewer.platform_user_id)
+    return event.platform is Platform.TWITCH and (
+        repository.held_elsewhere(
+            conn, guild_id, event.broadcaster_user_id, platform_user_id=viewer_id
+        )
+        is not None
+    )

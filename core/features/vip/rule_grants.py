@@ -39,10 +39,12 @@ from core.events import (
 from core.features.linking.repository import find_link_by_account
 from core.features.vip import redemptions_repository, repository, rules_repository, texts
 from core.features.vip.decisions import (
+    ELSEWHERE,
     Decision,
     Earned,
     decide_extension,
     decide_new_grant,
+    is_held_elsewhere,
     store_outcome,
 )
 from core.features.vip.effects import VipEffects, log
@@ -226,11 +228,22 @@ class RuleGrants:
             await self.effects.in_transaction(
                 lambda conn: redemptions_repository.end_lease(conn, guild_id, platform, key)
             )
-        is_first = await self.effects.in_transaction(
-            lambda conn: self._record(conn, earned, decision, member, settings.kick_role_id, now)
+        made = decision
+        recorded = await self.effects.in_transaction(
+            lambda conn: self._record(conn, earned, made, member, settings.kick_role_id, now)
         )
-        if not is_first:
+        if recorded is None:
             return Done("granted by another delivery")
+        decision = recorded
+        if decision.action == ELSEWHERE:  # that server's line was said: no second one
+            log.info(
+                "guild %s: VIP by %s not granted: %s is a VIP through another server of the "
+                "channel",
+                guild_id,
+                earned.why(),
+                earned.viewer_id,
+            )
+            return Done("granted in another server of this channel")
         if decision.action == "refuse":
             text = texts.refused_notice(earned.username, decision.reason, is_refunded=False)
         else:
@@ -253,6 +266,9 @@ class RuleGrants:
                 return Decision("refuse", texts.NOT_LINKED), None
             member = link.discord_user_id
         grant = repository.open_grant(conn, earned.guild_id, earned.platform, earned.viewer_id)
+        is_ours = grant is not None and grant.source != repository.OUTSIDE
+        if not is_ours and is_held_elsewhere(conn, earned):
+            return Decision(ELSEWHERE), member  # even over an outside row: Twitch's echo of it
         if grant is not None and grant.source == repository.OUTSIDE:
             if earned.platform is Platform.TWITCH:
                 return Decision("refuse", Refusal.ALREADY_VIP), member
@@ -316,12 +332,18 @@ class RuleGrants:
         member: int | None,
         role_id: int | None,
         now: datetime,
-    ) -> bool:
-        """Store the outcome and mark the event done; False when another delivery did."""
+    ) -> Decision | None:
+        """Store the outcome and mark the event done: the decision stored, None when another
+        delivery did. Twitch's "already a VIP" for a VIP another server of the channel granted
+        meanwhile is that server's grant: nothing is stored but the event done."""
         if not redemptions_repository.finish_redemption(
             conn, earned.guild_id, earned.platform, earned.key
         ):
-            return False
+            return None
+        if decision.reason == Refusal.ALREADY_VIP and is_held_elsewhere(conn, earned):
+            decision = Decision(ELSEWHERE)
+        if decision.action == ELSEWHERE:
+            return decision
         kick = earned.platform is Platform.KICK
         store_outcome(
             conn,
@@ -331,4 +353,4 @@ class RuleGrants:
             discord_user_id=member if kick else None,
             role_id=role_id if kick else None,
         )
-        return True
+        return decision

@@ -11,12 +11,14 @@ from core.features.vip.repository import MANUAL, OUTSIDE, REDEMPTION, RULE, Audi
 from core.features.vip.rules_repository import BITS, GIFT, KICKS, SUB
 
 NOT_LINKED = "not_linked"
+HELD_ELSEWHERE = "held_elsewhere"  # another server following the channel granted the VIP
 
 # Why a grant could not happen, for the viewer in chat (their points are refunded).
 REASONS: dict[str, str] = {
     "broadcaster": "the broadcaster cannot be a VIP of their own channel",
     Refusal.MODERATOR: "moderators cannot be VIPs",
     Refusal.ALREADY_VIP: "you are already a permanent VIP",
+    HELD_ELSEWHERE: "you are already a VIP for a while, through another Discord server",
     Refusal.NO_SLOTS: "the channel has no free VIP slots",
     Refusal.NO_COMMUNITY: "the channel has not unlocked VIPs yet (Build a Community)",
     Refusal.BANNED: "you are banned from the channel",
@@ -95,6 +97,16 @@ def earned_by(entry: AuditEntry) -> str:
 
 def when(moment: datetime | None) -> str:
     return "never" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def held_elsewhere(username: str, expires_at: datetime | None) -> str:
+    """Why an admin's grant, extension or removal of a VIP another Discord server of the
+    channel granted is refused (that server's name is its own)."""
+    until = "with no set end" if expires_at is None else f"until {when(expires_at)}"
+    return (
+        f"{username} is a VIP through another Discord server that follows this channel, "
+        f"{until}: that server's grant ends it, so nothing was changed."
+    )
 
 
 def granted_notice(username: str, expires_at: datetime | None) -> str:
