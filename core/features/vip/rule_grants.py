@@ -16,6 +16,11 @@ A grant the worker gave up on (Twitch or Discord did not answer through every at
 queued again by :meth:`RuleGrants.retake_given_up`, every 10 minutes as the missed redemptions
 are read, under a key of its own, for a day after it was first queued; the ``vip_redemptions``
 row keeps it granted once (one done is not queued again).
+
+One Twitch channel has one VIP badge: a viewer whose VIP another server following the channel
+granted (an open grant of its own there) is that server's. Here the event grants nothing, says
+nothing (that server's line was said) and records nothing but the event handled, so nothing
+here refuses, takes over or removes that VIP.
 """
 
 from __future__ import annotations

@@ -172,6 +172,18 @@ async def test_a_redemption_in_the_other_server_is_refunded_and_not_seen_as_outs
     assert changes(twitch, "addition") == 1
 
 
+async def test_setup_in_the_other_server_does_not_list_it_as_outside(runtime, twitch):
+    await runtime.vip.manual.grant(GUILD, ADMIN, "viewer", 24)
+    twitch.add_user("6000", "handpicked")
+    twitch.channels[BROADCASTER].vips.append("6000")  # made VIP by hand on twitch.tv
+
+    result = await runtime.vip.setup(OTHER_GUILD, ADMIN, "Fan VIP", 100, 24)
+
+    assert result.outside_vips == 1
+    vips = await runtime.vip.list_vips(OTHER_GUILD)
+    assert [(g.platform_user_id, g.source) for g in vips] == [("6000", "outside")]
+
+
 async def test_a_rule_of_the_other_server_grants_when_the_first_holds_nothing(
     runtime, twitch, clock
 ):
