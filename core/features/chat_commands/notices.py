@@ -7,7 +7,9 @@ telling one stream start, a redelivered event, two bot processes. A coming onlin
 the channel and the stream's start (the platform's ``started_at``, which every source of one
 start carries), not by guild: a channel several Discord servers follow hears it once, queued by
 the server that speaks in its chat (``answering.py``). A VIP pause or resume is keyed by the
-guild, the reward and the moment its state changed.
+guild, the reward and the moment its state changed. A VIP line told of an event every server
+following the channel handles (a Kick redemption) is keyed by the channel and the event: said
+once, in the words of the first server to queue it.
 
 A start told late says nothing: one older than the latest start stored for the guild's channel
 (a newer stream began) or than its stored end (Twitch delivered a stream's ``stream.online``
@@ -117,6 +119,24 @@ class ChatNotices:
             return True
         chosen = self.answering(event.platform, event.broadcaster_user_id, event.via_chatroom_id)
         return chosen is None or chosen == guild_id
+
+    def queue_channel_line(
+        self,
+        conn: Connection,
+        platform: Platform,
+        guild_id: int,
+        broadcaster_user_id: str,
+        text: str,
+        occasion: str,
+    ) -> bool:
+        """In the caller's transaction: say ``text`` in the channel's chat once per
+        ``occasion`` (an event's key), however many servers following the channel queue it.
+        False when nothing was queued (said already, or the bot cannot talk there)."""
+        if not self.can_talk(platform):
+            return False
+        key = f"notice:line:{platform}:{broadcaster_user_id[:64]}:{occasion[:150]}"
+        now = utc(self.clock())
+        return queue_line(conn, platform, guild_id, broadcaster_user_id, text, key, now)
 
     def queue_vip_state(
         self,

@@ -19,6 +19,7 @@ from typing import TypeVar
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform
+from core.features.chat_commands.notices import ChatNotices
 from core.features.chat_commands.ports import ChatSender
 from core.features.vip import repository
 from core.features.vip.discord_calls import queue_notice
@@ -42,6 +43,8 @@ class VipEffects:
     # Whether the guild's Twitch connection needs the streamer to connect again (a blocking
     # read): Twitch is then not asked, and chat (which goes as the streamer) is not tried.
     needs_reauthorization: Callable[[int], bool] = lambda _guild_id: False
+    # Lines said once per event in a channel several servers follow (Kick's VIP role lines).
+    chat_notices: ChatNotices | None = None
 
     async def in_transaction(self, work: Callable[[Connection], T]) -> T:
         """Run ``work(conn)`` in one transaction, in a worker thread (never on the loop)."""
@@ -89,13 +92,21 @@ class VipEffects:
         *,
         is_chat: bool | None = None,
         platform: Platform = Platform.TWITCH,
+        once_per: str | None = None,
     ) -> None:
         """Say ``text`` in chat (``is_chat`` None: when chat notices are on) and queue it for the
         guild's VIP notice channel on Discord, when it has one. At most once: the effect it
-        tells of is stored first."""
+        tells of is stored first. ``once_per``: the event it tells of, which every server
+        following a Kick channel handles: its chat hears one line of it, the first queued."""
         if settings.is_chat_notices if is_chat is None else is_chat:
             if platform is Platform.TWITCH:
                 await self.twitch.send_chat(guild_id, broadcaster_id, text)
+            elif once_per is not None and (notices := self.chat_notices) is not None:
+                await self.in_transaction(
+                    lambda conn: notices.queue_channel_line(
+                        conn, platform, guild_id, broadcaster_id, text, f"vip:{once_per}"
+                    )
+                )
             elif (sender := self.kick_chat()) is not None:
                 await sender.send(guild_id=guild_id, broadcaster_user_id=broadcaster_id, text=text)
         if self.notices is not None and (channel_id := settings.notice_channel_id) is not None:

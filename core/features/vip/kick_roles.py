@@ -120,6 +120,7 @@ class KickRoleRedemptions:
             text,
             is_chat=is_chat,
             platform=Platform.KICK,
+            once_per=event.event_id,  # every server following the channel has this redemption
         )
 
     def _decide(

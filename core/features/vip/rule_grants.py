@@ -255,8 +255,14 @@ class RuleGrants:
             text = texts.granted_notice(earned.username, decision.expires_at)
             if platform is Platform.KICK:
                 text = text.replace("is a VIP", "has the VIP role")
+        once_per = key if platform is Platform.KICK else None  # one Kick chat line an event
         await self.effects.notify(
-            guild_id, earned.broadcaster_user_id, settings, text, platform=platform
+            guild_id,
+            earned.broadcaster_user_id,
+            settings,
+            text,
+            platform=platform,
+            once_per=once_per,
         )
         return Done(f"{decision.action} by {earned.why()}")
 

@@ -92,7 +92,8 @@ class VipService:
     ) -> None:
         """``broadcaster_of(guild_id)``: the Twitch broadcaster id the guild follows, or None.
         ``roles`` and ``kick_chat``: Kick's temporary role and chat (None: Kick is left out).
-        ``chat_notices``: says in Twitch chat when the reward is paused or resumed.
+        ``chat_notices``: says in Twitch chat when the reward is paused or resumed, and a Kick
+        VIP line once per event however many servers follow the channel.
         ``process_name``: this process's, whose heartbeat lease holds the redemptions it asks
         Twitch about (None: each is held a fixed time). ``needs_reauthorization(guild_id)``:
         whether the guild's Twitch connection waits for the streamer to connect again
@@ -100,9 +101,8 @@ class VipService:
         granted (None: not connected), checked when a rule is added (``rules.py``).
         ``left_guilds()``: servers that removed the bot, whose missed redemptions wait."""
         self.chat_notices = chat_notices
-        self.effects = VipEffects(
-            engine, clock, twitch, notices, sleep, roles, kick_chat, needs_reauthorization
-        )
+        ports = (twitch, notices, sleep, roles, kick_chat, needs_reauthorization, chat_notices)
+        self.effects = VipEffects(engine, clock, *ports)
         self.broadcaster_of = broadcaster_of
         self.left_guilds = left_guilds
         self.redemptions = VipRedemptions(self.effects, process_name)
