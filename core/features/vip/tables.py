@@ -55,6 +55,8 @@ vip_grants = Table(
     Column("role_id", Snowflake, nullable=True),  # Kick grants: the temporary role
     Index(None, "guild_id", "removed_at", "expires_at"),
     Index(None, "guild_id", "platform", "platform_user_id", "removed_at"),
+    # A viewer's grants on one channel in every server (repository.held_elsewhere).
+    Index(None, "platform", "broadcaster_user_id", "platform_user_id"),
 )
 
 # A redemption is handled once: its row is written before Twitch is asked (state "adding",
