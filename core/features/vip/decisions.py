@@ -175,17 +175,14 @@ def store_outcome(
 ) -> None:
     """Store what was decided, alike for a Twitch VIP and a Kick role: a viewer who was a VIP
     already (Twitch's "already a VIP", or a Kick member holding the role, given by hand) and is
-    not tracked yet becomes an outside VIP, shown and never removed (unless another server
-    following the channel granted it: not ours to show or remove); the audit row; and an add's
+    not tracked yet becomes an outside VIP, shown and never removed; the audit row; and an add's
     grant, which takes over an open outside one (Twitch: our own add, seen first as outside;
-    Kick: a role once given by hand and taken away since) on ``discord_user_id``'s role."""
+    Kick: a role once given by hand and taken away since) on ``discord_user_id``'s role. A VIP
+    another server of the channel granted (:func:`is_held_elsewhere`) is no outside VIP: the
+    callers decide it apart before they store anything."""
     viewer = earned.guild_id, earned.platform, earned.viewer_id
     open_grant = repository.open_grant(conn, *viewer)
-    if (
-        decision.reason == Refusal.ALREADY_VIP
-        and open_grant is None
-        and not is_held_elsewhere(conn, earned)
-    ):
+    if decision.reason == Refusal.ALREADY_VIP and open_grant is None:
         track_outside(
             conn,
             earned.guild_id,

@@ -164,7 +164,7 @@ class VipRedemptions:
         viewer_id = str(event.viewer.platform_user_id)
         now = self.effects.clock()
         decision = await self.effects.in_transaction(
-            lambda conn: self._decide(conn, guild_id, event, settings, earned.hours, now)
+            lambda conn: self._decide(conn, guild_id, event, settings, earned, now)
         )
         if decision.action == "add":
             try:
@@ -208,13 +208,13 @@ class VipRedemptions:
         guild_id: int,
         event: RewardRedeemed,
         settings: VipSettings,
-        hours: int,
+        earned: Earned,
         now: datetime,
     ) -> Decision:
-        viewer_id = str(event.viewer.platform_user_id)
+        viewer_id, hours = earned.viewer_id, earned.hours
         grant = repository.open_grant(conn, guild_id, event.platform, viewer_id)
         is_ours = grant is not None and grant.source != repository.OUTSIDE
-        if not is_ours and _is_held_elsewhere(conn, guild_id, event):
+        if not is_ours and decisions.is_held_elsewhere(conn, earned):
             return Decision("refuse", texts.HELD_ELSEWHERE)  # refunded, as "already a VIP" is
         if grant is not None and grant.source == repository.OUTSIDE:
             return Decision("refuse", Refusal.ALREADY_VIP)
@@ -235,7 +235,7 @@ class VipRedemptions:
     ) -> tuple[str, str | None]:
         """Store the decision and move the redemption on, or, when a concurrent delivery did
         that first, change nothing and return the state it stored."""
-        if decision.reason == Refusal.ALREADY_VIP and _is_held_elsewhere(conn, guild_id, event):
+        if decision.reason == Refusal.ALREADY_VIP and decisions.is_held_elsewhere(conn, earned):
             decision = Decision("refuse", texts.HELD_ELSEWHERE)  # granted there meanwhile
         state = GRANTED if decision.action != "refuse" else REFUSING
         if not redemptions_repository.move_redemption(
@@ -347,15 +347,3 @@ class VipRedemptions:
             raise RedemptionInFlight(redemption_key(event))  # its update is delivered again
         if outcome is not None:
             log.info("guild %s: VIP redemption %s %s", guild_id, redemption_key(event), outcome)
-
-
-def _is_held_elsewhere(conn: Connection, guild_id: int, event: RewardRedeemed) -> bool:
-    """Whether the redeemer's VIP is another server's grant on this channel: not this
-    server's to extend, nor an outside VIP here."""
-    viewer_id = str(event.viewer.platform_user_id)
-    return event.platform is Platform.TWITCH and (
-        repository.held_elsewhere(
-            conn, guild_id, event.broadcaster_user_id, platform_user_id=viewer_id
-        )
-        is not None
-    )

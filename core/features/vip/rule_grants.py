@@ -255,14 +255,13 @@ class RuleGrants:
             text = texts.granted_notice(earned.username, decision.expires_at)
             if platform is Platform.KICK:
                 text = text.replace("is a VIP", "has the VIP role")
-        once_per = key if platform is Platform.KICK else None  # one Kick chat line an event
         await self.effects.notify(
             guild_id,
             earned.broadcaster_user_id,
             settings,
             text,
             platform=platform,
-            once_per=once_per,
+            once_per=key,  # Kick's chat hears one line of it however many servers follow it
         )
         return Done(f"{decision.action} by {earned.why()}")
 
