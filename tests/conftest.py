@@ -47,10 +47,25 @@ atexit.register(shutil.rmtree, _CHILD_REPORTS, True)
 _test_numbers = itertools.count()
 
 
+_SESSION_REPORT = os.path.join(_CHILD_REPORTS, "session.txt")
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """A connection left open names the test that opened it (``tests/support/open_connections``)."""
+    """A connection left open names the test that opened it (``tests/support/open_connections``);
+    nothing beyond loopback is reached from here on (``tests/support/loopback_only.py``)."""
     open_connections.install()
     config.pluginmanager.register(open_connections, "open_connections")
+    loopback_only.install_for_session(_SESSION_REPORT)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _loopback_only_outside_tests() -> Iterator[None]:
+    """What session and module fixtures, and processes no test started, tried beyond loopback
+    fails the session's last test (a test's own tries fail it: ``_loopback_only``)."""
+    yield
+    tried = loopback_only.reached + loopback_only.refused_in_children(_SESSION_REPORT)
+    if tried:
+        pytest.fail(f"outside any test, something reached beyond loopback: {', '.join(tried)}")
 
 
 @pytest.fixture(autouse=True)
@@ -60,9 +75,10 @@ def _loopback_only(request: pytest.FixtureRequest) -> Iterator[None]:
     (``tests/support/loopback_only.py``)."""
     before = len(loopback_only.reached)
     report_to = os.path.join(_CHILD_REPORTS, f"{next(_test_numbers)}.txt")
-    with loopback_only.loopback_only(), loopback_only.children_too(report_to):
+    with loopback_only.children_too(report_to):
         yield
     tried = loopback_only.reached[before:] + loopback_only.refused_in_children(report_to)
+    del loopback_only.reached[before:]  # this test's: what stays was tried outside any test
     if tried and request.node.get_closest_marker("beyond_loopback") is None:
         pytest.fail(f"the test reached beyond loopback: {', '.join(tried)}")
 

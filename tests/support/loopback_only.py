@@ -1,26 +1,32 @@
 """Tests reach nothing but this machine: a connection, a name look-up or a listening socket
 beyond loopback fails as the system would fail it (no route, no such name, not an address of
 this machine), and the test that tried fails too, naming the address (``tests/conftest.py``
-installs the guard for every test). A test whose subject is such an address (a HOST that is
-not this machine's) is marked ``beyond_loopback``: refused all the same, but not failed.
+installs the guard for the whole session and checks it around every test). A test whose
+subject is such an address (a HOST that is not this machine's) is marked ``beyond_loopback``:
+refused all the same, but not failed.
 
-The Python processes a test starts (the CLI, the bot, gunicorn, the demo) run under the same
-guard (:func:`children_too`): each is started with ``loopback_child/`` on its PYTHONPATH, whose
-``sitecustomize`` installs it there and writes what it refused to a file of the test's, which
-fails the test as in this process. Not seen: sockets opened by C libraries (libpq, pointed at
-the throwaway servers on 127.0.0.1), processes started outside a test (session and module
-fixtures) or by ``multiprocessing``, and programs that are not Python.
+Guarded too: PostgreSQL connections, whose sockets libpq opens in C (:func:`_guarded_pg`
+checks their hosts before psycopg connects), and every Python process started while the guard
+is on (the CLI, the bot, gunicorn, the demo, ``multiprocessing``'s children, those of session
+and module fixtures): each runs with ``loopback_child/`` on its PYTHONPATH, whose
+``sitecustomize`` installs the guard there and writes what it refused to a file, the test's
+when a test started it (:func:`children_too`), else the session's; a process ``fork`` made
+writes to the session's file too. What is refused outside any test (a session or module
+fixture) fails the session's last test. Not seen: programs that are not Python.
 """
 
 from __future__ import annotations
 
 import errno
+import importlib.abc
+import importlib.util
+import inspect
 import ipaddress
 import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -105,65 +111,171 @@ def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
     return _getaddrinfo(host, *args, **kwargs)
 
 
-@contextmanager
-def loopback_only() -> Iterator[None]:
-    """Refuse every address beyond loopback while inside."""
-    _guard()
-    try:
-        yield
-    finally:
-        socket.socket.connect = _connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
-        socket.socket.bind = _bind  # type: ignore[method-assign]
-        socket.getaddrinfo = _getaddrinfo
+class _GuardPsycopgWhenImported(importlib.abc.MetaPathFinder):
+    """Guards psycopg's connects once it is imported (a process that never uses PostgreSQL
+    does not pay for importing it)."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != "psycopg":
+            return None
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_and_guard(module: Any) -> None:
+            exec_module(module)
+            _guard_pg(module)
+
+        spec.loader.exec_module = exec_and_guard  # type: ignore[method-assign]
+        return spec
 
 
-def _guard() -> None:
+def _pg_hosts(conninfo: str, params: Mapping[str, Any]) -> list[str]:
+    """The hosts libpq would connect to (``hostaddr`` over ``host``, each over the PG*
+    variables); empty means its default Unix socket."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    given = conninfo_to_dict(make_conninfo(conninfo, **params))
+    hosts = (
+        given.get("hostaddr")
+        or given.get("host")
+        or os.environ.get("PGHOSTADDR")
+        or os.environ.get("PGHOST")
+        or ""
+    )
+    return [host.strip() for host in str(hosts).split(",") if host.strip()]
+
+
+def _check_pg(conninfo: str, params: Mapping[str, Any], options: Container[str]) -> None:
+    """Refuse a connect whose hosts are not this machine's; ``options``: psycopg's own
+    parameters among ``params`` (the others are libpq's)."""
+    import psycopg
+
+    given = {name: value for name, value in params.items() if name not in options}
+    for host in _pg_hosts(conninfo, given):
+        if not (host.startswith(("/", "@")) or is_loopback(host)):  # a socket's folder is local
+            report(f"connect to {host!r}")
+            raise psycopg.OperationalError(
+                f"connection to server at {host!r} failed: tests reach only loopback"
+            )
+
+
+def _guarded_pg(connect: Callable[..., Any]) -> Callable[..., Any]:
+    """psycopg's ``connect`` (sync or async), checking the hosts first."""
+    options = frozenset(inspect.signature(connect).parameters)
+    if inspect.iscoroutinefunction(connect):
+
+        async def guarded(cls: Any, conninfo: str = "", **params: Any) -> Any:
+            _check_pg(conninfo, params, options)
+            return await connect(cls, conninfo, **params)
+
+    else:
+
+        def guarded(cls: Any, conninfo: str = "", **params: Any) -> Any:
+            _check_pg(conninfo, params, options)
+            return connect(cls, conninfo, **params)
+
+    guarded.unguarded = connect  # type: ignore[attr-defined]
+    return guarded
+
+
+def _guard_pg(psycopg: Any) -> None:
+    """Check the hosts of every psycopg connect, since libpq opens its sockets in C."""
+    for cls in (psycopg.Connection, psycopg.AsyncConnection):
+        connect = cls.__dict__["connect"].__func__
+        # Guarded already by another copy of this module (a child's ``sitecustomize`` loads
+        # one): this copy's guard, which reports where this process now reports, replaces it.
+        cls.connect = classmethod(_guarded_pg(getattr(connect, "unguarded", connect)))
+    psycopg.connect = psycopg.Connection.connect
+
+
+def guard() -> None:
+    """Refuse every address beyond loopback in this process from now on."""
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
     socket.socket.bind = _guarded_bind  # type: ignore[method-assign]
     socket.getaddrinfo = _guarded_getaddrinfo
+    if "psycopg" in sys.modules:
+        _guard_pg(sys.modules["psycopg"])
+    else:  # one finder, this copy's (see _guard_pg)
+        sys.meta_path[:] = [
+            f for f in sys.meta_path if type(f).__name__ != "_GuardPsycopgWhenImported"
+        ]
+        sys.meta_path.insert(0, _GuardPsycopgWhenImported())
+
+
+def _to_file(report_to: str) -> Callable[[str], None]:
+    def to_file(line: str) -> None:
+        command = " ".join(sys.argv)[:120]
+        with open(report_to, "a", encoding="utf-8") as file:
+            file.write(f"{line} (in process {os.getpid()}: {command})\n")
+
+    return to_file
 
 
 def install_for_good(report_to: str) -> None:
     """Guard this whole process (one a test started), writing each refusal to ``report_to``
     as a line naming the process."""
     global report
-    command = " ".join(sys.argv)[:120]
+    report = _to_file(report_to)
+    guard()
 
-    def to_file(line: str) -> None:
-        with open(report_to, "a", encoding="utf-8") as file:
-            file.write(f"{line} (in process {os.getpid()}: {command})\n")
 
-    report = to_file
-    _guard()
+def install_for_session(report_to: str) -> None:
+    """Guard this process (pytest's) and every process it starts from now on: those a test
+    starts write to the test's file (:func:`children_too`), the others, ``multiprocessing``'s
+    spawned children among them, to ``report_to`` (through the environment they inherit), and
+    a child ``fork`` made, whose ``reached`` nobody would read, to the same file as a process
+    started then would."""
+    global report
+    report = reached.append  # pytest's own process may have been started guarded (xdist's)
+    guard()
+    os.environ.update(child_env(os.environ, report_to))
+    os.register_at_fork(after_in_child=lambda: install_for_good(os.environ[REPORT_TO]))
+    subprocess.Popen.__init__ = _started_guarded(report_to)  # type: ignore[method-assign]
 
 
 def child_env(env: Mapping[str, str] | None, report_to: str) -> dict[str, str]:
     """``env`` (None: this process's) for a process a test starts: guarded, reporting to
     ``report_to``."""
     env = dict(os.environ if env is None else env)
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = os.pathsep.join([str(CHILD_SITE), *([path] if path else [])])
+    paths = [path for path in env.get("PYTHONPATH", "").split(os.pathsep) if path]
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(CHILD_SITE), *(p for p in paths if p != str(CHILD_SITE))]
+    )
     env[REPORT_TO] = report_to
     return env
+
+
+def _started_guarded(report_to: str) -> Callable[..., None]:
+    def guarded_init(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
+        kwargs["env"] = child_env(kwargs.get("env"), report_to)
+        _popen_init(self, *args, **kwargs)
+
+    return guarded_init
 
 
 @contextmanager
 def children_too(report_to: str) -> Iterator[None]:
     """Every process started while inside (``subprocess``, and asyncio's, which is built on
     it) runs guarded when it is Python, writing what it refused to ``report_to``."""
-
-    def guarded_init(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
-        kwargs["env"] = child_env(kwargs.get("env"), report_to)
-        _popen_init(self, *args, **kwargs)
-
     around = subprocess.Popen.__init__  # another's, when inside one: this one's file wins
-    subprocess.Popen.__init__ = guarded_init  # type: ignore[method-assign]
+    around_env = os.environ.get(REPORT_TO)  # what ``multiprocessing`` and ``fork`` go by
+    subprocess.Popen.__init__ = _started_guarded(report_to)  # type: ignore[method-assign]
+    os.environ[REPORT_TO] = report_to
     try:
         yield
     finally:
         subprocess.Popen.__init__ = around  # type: ignore[method-assign]
+        if around_env is None:
+            os.environ.pop(REPORT_TO, None)
+        else:
+            os.environ[REPORT_TO] = around_env
 
 
 def refused_in_children(report_to: str) -> list[str]:
