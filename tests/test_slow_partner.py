@@ -119,12 +119,12 @@ async def ride_out(
     chats: Callable[[datetime], list[ChatMessageSent]],
     trouble: Callable[[], T | None],
 ) -> Ride[T]:
-    """Run the pipeline. After its first tick (which only starts the guilds' clocks), queue
-    ``first(now)`` and everyone's chats (the troubled guild's are ``chats(now)``); after each
-    tick, the chats again, until the guilds' clocks moved more than ``TICKS_WATCHED`` times
-    since the first chats and ``trouble()`` (read in a thread after a tick, the pipeline
-    running) returned what it saw of the partner's trouble, not None. Then every stream goes
-    offline; once the tick after it has run in every guild, stop."""
+    """Run the pipeline. Once a tick started every guild's clock (the first, unless it passed
+    some by), queue ``first(now)`` and everyone's chats (the troubled guild's are
+    ``chats(now)``); after each tick, the chats again, until the guilds' clocks moved more than
+    ``TICKS_WATCHED`` times since the first chats and ``trouble()`` (read in a thread after a
+    tick, the pipeline running) returned what it saw of the partner's trouble, not None. Then
+    every stream goes offline; once the tick after it has run in every guild, stop."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + HANG_SECONDS
 
@@ -132,7 +132,11 @@ async def ride_out(
         return [*chats(now), *others_chat(now)]
 
     async with pipeline_running(runtime) as gate:
-        await gate.tick_after(None)  # the first only starts the clocks
+        # The first tick only starts the clocks; on a busy machine it may pass some guilds by,
+        # and a clock first moved after the chats would credit from that tick, not before them.
+        started = await gate.tick_after(None)
+        while not all(gate.clocks.get(guild_id) for guild_id in EVERYONE):
+            started = await gate.tick_after(started)
         chatted_at = at = await gate.round(lambda now: [*first(now), *everyone(now)])
         seen: T | None = None
 
