@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from core.features.connections.connection_rows import NEEDS_REAUTH
 from core.features.connections.tables import kick_connections, twitch_connections
 from core.features.guilds.service import GuildService
 from core.security.secrets import TokenCipher
@@ -200,4 +202,35 @@ def test_a_platform_that_cannot_be_reached_is_named_and_the_server_goes_all_the_
             f"revoke the app in their {name} settings."
         ) in lines
     assert _twitch_channels(twitch) == subscribed
+    assert _rows_left(env) == []
+
+
+def test_the_subscriptions_stay_while_another_server_awaits_the_streamers_reconnect(
+    env, kick, twitch
+):
+    """The streamer's second server whose grant needs a new consent (Twitch refused a refresh,
+    the hourly check found it dead): the upkeep keeps the channel's subscriptions for it (its
+    stream and raid events still come, and its new consent syncs), so they stay here too."""
+    _connect(env, kick, twitch, GUILD)
+    _connect(env, kick, twitch, OTHER)
+    engine = create_engine(env["DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(twitch_connections)
+            .where(twitch_connections.c.guild_id == int(OTHER))
+            .values(status=NEEDS_REAUTH)
+        )
+    engine.dispose()
+    _left(env, GUILD)
+    _subscribe(kick, twitch)
+    before = _twitch_channels(twitch)
+
+    result = cli(env, "guild", "remove", GUILD, "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        "Twitch: the channel's event subscriptions stay: another server is connected as the "
+        "same streamer."
+    ) in result.stdout.splitlines()
+    assert _twitch_channels(twitch) == before
     assert _rows_left(env) == []

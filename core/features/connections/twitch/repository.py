@@ -37,11 +37,12 @@ def record_validation(
 def other_guilds_connected_as(
     conn: Connection, broadcaster_user_id: str, guild_id: int
 ) -> list[int]:
-    """The guilds besides ``guild_id`` with a working connection as ``broadcaster_user_id``
-    (a streamer with two servers): the channel's subscriptions serve them too."""
+    """The guilds besides ``guild_id`` connected as ``broadcaster_user_id`` (a streamer with
+    two servers), their grant working or waiting for a new consent: the channel's subscriptions
+    serve them too, and the upkeep keeps them for both (``broadcasters_with_a_connection``)."""
     c = twitch_connections.c
     query = sa.select(c.guild_id).where(
-        c.broadcaster_user_id == broadcaster_user_id, c.status == CONNECTED, c.guild_id != guild_id
+        c.broadcaster_user_id == broadcaster_user_id, c.guild_id != guild_id
     )
     return list(conn.execute(query.order_by(c.guild_id)).scalars())
 

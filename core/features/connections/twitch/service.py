@@ -144,7 +144,8 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
         await oauth.revoke(token)  # Twitch takes either kind without being told which
 
     def serves_other_guilds(self, broadcaster_user_id: str, guild_id: int) -> bool:
-        """True when another guild is connected as this broadcaster too."""
+        """True when another guild is connected as this broadcaster too (its grant working or
+        waiting for a new consent)."""
         with self.engine.connect() as conn:
             return bool(repo.other_guilds_connected_as(conn, broadcaster_user_id, guild_id))
 
