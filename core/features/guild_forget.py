@@ -115,6 +115,7 @@ _EVERY_ROW = [
     "used_links",
     "vip_audit",
     "vip_grants",
+    "vip_paused_rewards",
     "vip_redemptions",
     "vip_rules",
     "vip_settings",

@@ -20,6 +20,7 @@ from core.events import (
 )
 from core.features.connections.twitch.service import STREAMER_CONNECTED
 from core.features.vip import redemption_outbox
+from core.features.vip.paused_rewards import paused_line
 from core.features.vip.reconnection import counts_of
 from core.features.vip.service import VipService
 from core.outbox.worker import OutboxWorker
@@ -80,6 +81,13 @@ def install(rt: Assembly) -> None:
         return counts.waiting, counts.untold, counts.broken
 
     rt.twitch_setup.vip_counts = vip_counts  # for !twitch status, !health and the dashboard
+
+    async def pause_rewards(guild_id: int, broadcaster_id: str) -> str | None:
+        paused = await rt.vip.reconnection.paused.pause(guild_id, broadcaster_id)
+        return paused_line(paused)
+
+    # !twitch disconnect pauses the server's VIP rewards first (core/features/vip/paused_rewards.py)
+    rt.twitch_setup.pause_rewards = pause_rewards
     rt.handle(RewardRedeemed, rt.vip.queued.handle)  # Twitch: VIP, through the outbox
     helix_calls = OutboxWorker(
         rt.engine,

@@ -9,7 +9,8 @@ says why. Both are counted for ``!twitch status`` and the VIP page.
 
 When the streamer connects again, the sign-in's transaction emits the connections' hook, and
 :meth:`Reconnection.queue` queues one call for the Twitch Helix worker (any bot process, within
-a poll): it says the kept chat lines, then reads the reward's UNFULFILLED redemptions from Helix
+a poll): it resumes the VIP rewards a disconnect paused (:mod:`paused_rewards`), says the kept
+chat lines, then reads the reward's UNFULFILLED redemptions from Helix
 at once, as the 10-minute drain does, queueing the waiting ones again under keys of their own
 (their first call ended when they were parked). A waiting one Twitch no longer lists (settled in
 the reward queue meanwhile) is done, as settled on Twitch; one an earlier attempt may have added
@@ -43,6 +44,7 @@ from core.features.vip import (
     rules_repository,
 )
 from core.features.vip.effects import VipEffects, log
+from core.features.vip.paused_rewards import PausedRewards
 from core.features.vip.ports import Refusal, TwitchBusy, TwitchRefused
 from core.features.vip.redemption_outbox import QueuedRedemptions
 from core.features.vip.redemptions import VipRedemptions
@@ -86,6 +88,7 @@ class Reconnection:
         self.queued = queued
         self.broadcaster_of = broadcaster_of
         self.left_guilds = left_guilds
+        self.paused = PausedRewards(effects, broadcaster_of)  # by a disconnect
 
     def queue(self, conn: Connection, guild_id: int) -> None:
         """The hook of a streamer's Twitch consent, in its transaction: queue the catch-up."""
@@ -107,6 +110,10 @@ class Reconnection:
         broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
         if broadcaster_id is None:
             return Done("no Twitch channel")
+        try:  # first, and tried again before the rest when Twitch is busy
+            resumed = await self.paused.resume(guild_id, broadcaster_id)
+        except TwitchBusy as busy:
+            return Retry(str(busy), busy.retry_after)
         told = await self._say_untold(guild_id, broadcaster_id)
         try:
             read = await self.drain(guild_id, broadcaster_id)
@@ -114,7 +121,9 @@ class Reconnection:
             return Retry(str(busy), busy.retry_after)
         except TwitchRefused as refused:
             return Done(f"missed redemptions not read: {refused}")
-        return Done(f"{told} chat line(s) said, {read} redemption(s) read")
+        return Done(
+            f"{resumed} reward(s) resumed, {told} chat line(s) said, {read} redemption(s) read"
+        )
 
     async def _say_untold(self, guild_id: int, broadcaster_id: str) -> int:
         """Say the refunds' kept chat lines, each once (the row is cleared before it is said:

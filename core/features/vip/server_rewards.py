@@ -53,7 +53,9 @@ class RewardsRemoved:
     refunded: int = 0  # waiting redemptions refunded before their reward went
 
 
-def _rewards_of(conn: Connection, guild_id: int) -> ServerRewards:
+def rewards_of(conn: Connection, guild_id: int) -> ServerRewards:
+    """The server's Twitch VIP rewards by id (its rules', its VIP reward, those whose deletion
+    is queued), split into those that are its own and those another server uses too."""
     rules = rules_repository.list_rules(conn, guild_id, Platform.TWITCH, rules_repository.REWARD)
     found: dict[str, ServerReward] = {}
     for rule in rules:
@@ -82,7 +84,8 @@ def _rewards_of(conn: Connection, guild_id: int) -> ServerRewards:
     return ServerRewards(tuple(going), tuple(kept))
 
 
-def _why(failure: TwitchRefused | TwitchBusy) -> str:
+def why_not(failure: TwitchRefused | TwitchBusy) -> str:
+    """Why Twitch did not do it, in the streamer's words."""
     if isinstance(failure, TwitchBusy):
         return "Twitch could not be reached"
     if failure.reason is Refusal.NOT_CONNECTED:
@@ -100,7 +103,7 @@ class ServerRewardRemoval:
         self.effects = deletion.effects
 
     async def rewards(self, guild_id: int) -> ServerRewards:
-        return await self.effects.in_transaction(lambda conn: _rewards_of(conn, guild_id))
+        return await self.effects.in_transaction(lambda conn: rewards_of(conn, guild_id))
 
     async def remove(self, guild_id: int) -> RewardsRemoved:
         """Delete on Twitch, as the guild's streamer, the rewards that go with the guild. The
@@ -124,7 +127,7 @@ class ServerRewardRemoval:
                 )
             except (TwitchRefused, TwitchBusy) as failure:
                 failed = tuple(r.title for r in asked[number:])
-                return RewardsRemoved(tuple(deleted), kept, failed, _why(failure), refunded)
+                return RewardsRemoved(tuple(deleted), kept, failed, why_not(failure), refunded)
             deleted.append(reward.title)
             refunded += done or 0  # None: Twitch had deleted it already
         return RewardsRemoved(tuple(deleted), kept, (), "", refunded)

@@ -129,3 +129,17 @@ vip_rules = Table(
     Column("reward_gone_at", UTCDateTime, nullable=True),
     Index(None, "guild_id", "platform", "kind"),
 )
+
+# A Twitch VIP reward that ``!twitch disconnect`` paused on Twitch (paused_rewards.py): it is
+# resumed when the streamer connects the server again, and only it (one the streamer paused
+# themselves has no row, and stays paused). The row is written before Twitch is asked.
+vip_paused_rewards = Table(
+    "vip_paused_rewards",
+    metadata,
+    Column("guild_id", Snowflake, nullable=False),
+    Column("reward_id", String(64), nullable=False),
+    Column("broadcaster_user_id", UserId, nullable=False),  # the channel it is on
+    Column("reward_title", String(200), nullable=True),
+    Column("paused_at", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("guild_id", "reward_id"),
+)

@@ -146,8 +146,16 @@ STORED: tuple[Stored, ...] = (
     ),
     Stored(
         "Temporary VIP: the server's rules (what earns VIP and for how long), redemptions, "
-        "grants with their expiry, and the audit log",
-        ("vip_rules", "vip_redemptions", "vip_grants", "vip_audit", "vip_settings"),
+        "grants with their expiry, the audit log, and the rewards a Twitch disconnect paused "
+        "(until the streamer connects again)",
+        (
+            "vip_rules",
+            "vip_redemptions",
+            "vip_grants",
+            "vip_audit",
+            "vip_settings",
+            "vip_paused_rewards",
+        ),
         "grants (with their end) and the audit log stay with the server",
         f"{ASK}.",
     ),

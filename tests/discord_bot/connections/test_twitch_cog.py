@@ -15,6 +15,7 @@ import pytest
 from core.discord_bot.services import BotServices
 from core.events import Platform, RewardRedeemed, Viewer
 from core.features.connections.twitch.subscriptions import WANTED_TYPES
+from core.features.vip.rules import RuleAsked
 from core.platforms.http import tls_context
 from core.runtime import Runtime
 from tests.discord_bot.fake_discord import say
@@ -158,6 +159,22 @@ async def test_disconnect_revokes_and_forgets(
     assert not runtime.twitch_connections.status(manager.guild.id).is_connected
     [again] = await say("!twitch disconnect", manager)
     assert again.content == "This server had no Twitch connection."
+
+
+async def test_disconnect_pauses_the_servers_vip_rewards_and_says_so_by_their_titles(
+    manager: discord.Member, runtime: Runtime, fake_twitch: FakeTwitch
+) -> None:
+    await connect_streamer(runtime, await set_up(manager))
+    asked = RuleAsked(Platform.TWITCH, "reward", 24, title="VIP *for a day*", cost=500)
+    rule = await runtime.vip.rules.add(manager.guild.id, asked)
+
+    [reply] = await say("!twitch disconnect", manager)
+
+    assert reply.content.splitlines()[-1] == (
+        "VIP rewards paused on Twitch until the streamer connects Twitch here again: "
+        "'VIP \\*for a day\\*'."
+    )
+    assert fake_twitch.rewards[rule.reward_id]["is_paused"]
 
 
 async def test_disconnect_while_twitch_is_down_forgets_and_says_where_to_revoke(

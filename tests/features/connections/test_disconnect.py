@@ -128,7 +128,10 @@ def test_twitch_disconnect_forgets_the_connection_when_twitchs_answer_is_unreada
     caplog.set_level(logging.INFO, "core.features.connections")
     twitch.fail_next("/oauth2/revoke", times=20, **UNREADABLE)  # each is tried again
 
-    assert asyncio.run(twitch_runtime.twitch_setup.disconnect(GUILD)) is GivenBack.UNREACHABLE
+    assert (
+        asyncio.run(twitch_runtime.twitch_setup.disconnect(GUILD)).given_back
+        is GivenBack.UNREACHABLE
+    )
 
     asked = {r.form["token"] for r in twitch.requests_to("/oauth2/revoke")}
     assert len(asked) == 2  # the access and the refresh token, each tried

@@ -236,7 +236,7 @@ def test_a_token_the_key_cannot_read_needs_the_streamer_and_stops_no_other_guild
     connections.cipher = runtime.cipher
 
     # Forgotten all the same, and the admin is told they could not be given back.
-    assert asyncio.run(runtime.twitch_setup.disconnect(GUILD)) is GivenBack.UNREADABLE
+    assert asyncio.run(runtime.twitch_setup.disconnect(GUILD)).given_back is GivenBack.UNREADABLE
     assert connections.status(GUILD).username is None
     assert connections.status(GUILD + 1).is_connected
 

@@ -105,7 +105,7 @@ def test_disconnect_revokes_the_tokens_and_forgets_them(runtime, twitch):
     connect(runtime)
     access, refresh = current_tokens(runtime)
 
-    assert asyncio.run(runtime.twitch_setup.disconnect(GUILD)) is GivenBack.TAKEN_BACK
+    assert asyncio.run(runtime.twitch_setup.disconnect(GUILD)).given_back is GivenBack.TAKEN_BACK
 
     assert not twitch.is_token_active(access)
     assert not twitch.is_token_active(refresh)

@@ -99,8 +99,9 @@ class TwitchCog(commands.Cog, name="Twitch"):
     @commands.guild_only()
     @manage_server()
     async def twitch_disconnect(self, ctx: Context) -> None:
-        """Give the streamer's Twitch tokens back and forget them (Manage Server)."""
+        """Pause the server's VIP rewards on Twitch, give the streamer's Twitch tokens back and
+        forget them (Manage Server)."""
         guild = guild_of(ctx)
         await ctx.defer()
-        given_back = await self.twitch.disconnect(guild.id)
-        await ctx.send(render.disconnected(given_back), allowed_mentions=NO_MENTIONS)
+        done = await self.twitch.disconnect(guild.id)
+        await ctx.send(render.disconnected(done), allowed_mentions=NO_MENTIONS)

@@ -12,7 +12,7 @@ from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate, works_until
 from core.features.connections.channel_setup import SetupResult, given_back_words
 from core.features.connections.checks import consent_words, twitch_checks
 from core.features.connections.streamer_tokens import GivenBack
-from core.features.connections.twitch.setup import TwitchStatus
+from core.features.connections.twitch.setup import Disconnected, TwitchStatus
 from core.features.connections.twitch.subscriptions import TwitchSyncReport
 
 OK = "\N{WHITE HEAVY CHECK MARK}"
@@ -100,15 +100,20 @@ def sync_report(report: TwitchSyncReport) -> str:
     return truncate("\n".join(lines), MESSAGE_LIMIT)
 
 
-def disconnected(given_back: GivenBack | None) -> str:
-    """After ``!twitch disconnect``: what Twitch did with the tokens (None: no connection)."""
-    if given_back is None:
+def disconnected(done: Disconnected | None) -> str:
+    """After ``!twitch disconnect``: what Twitch did with the tokens and the server's VIP
+    rewards (None: no connection)."""
+    if done is None:
         return "This server had no Twitch connection."
+    given_back = done.given_back
     mark = OK if given_back is GivenBack.TAKEN_BACK else WARN
-    return (
+    text = (
         f"{mark} Twitch disconnected. {given_back_words('Twitch', given_back)} The channel "
         "stays followed; run !twitch setup to connect again."
     )
+    if done.rewards is not None:
+        text += f"\n{inert(done.rewards)}"
+    return truncate(text, MESSAGE_LIMIT)
 
 
 def replaced(result: SetupResult) -> str:

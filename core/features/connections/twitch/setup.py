@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from core.events import Platform
@@ -66,6 +66,15 @@ class TwitchStatus(SetupStatus):
     socket: EventSubState | None = None
 
 
+@dataclass(frozen=True)
+class Disconnected:
+    """What ``!twitch disconnect`` did: what Twitch did with the tokens, and with the server's
+    VIP rewards, in the streamer's words (None: it has none)."""
+
+    given_back: GivenBack
+    rewards: str | None = None
+
+
 @dataclass(eq=False, kw_only=True)
 class TwitchSetup(ChannelSetup):
     connections: TwitchConnections
@@ -78,6 +87,10 @@ class TwitchSetup(ChannelSetup):
     vip_counts: Callable[[int], tuple[int, int, int]] | None = None
     # The EventSub WebSocket's state per broadcaster user id (the supervisor's ``states()``)
     socket_states: Callable[[], Mapping[str, EventSubState]] = dict
+    # Set by the VIP wiring: ``pause_rewards(guild_id, broadcaster_id)`` pauses the guild's VIP
+    # rewards on Twitch as the streamer (core/features/vip/paused_rewards.py) and says what it
+    # did; it raises nothing for Twitch's failures.
+    pause_rewards: Callable[[int, str], Awaitable[str | None]] | None = None
 
     async def setup(self, guild_id: int, admin_id: int, channel: str) -> SetupResult:
         if not self.client_configured:
@@ -113,7 +126,7 @@ class TwitchSetup(ChannelSetup):
         replaced = None
         if connected.broadcaster_user_id not in (None, user.id):
             # Another channel now: its streamer's grant is given back, not kept unused.
-            given_back = await self.disconnect(guild_id)
+            given_back = await self._give_back(guild_id)
             if given_back is not None:
                 account = connected.username or f"Twitch user {connected.broadcaster_user_id}"
                 replaced = Replaced(account, given_back)
@@ -134,7 +147,20 @@ class TwitchSetup(ChannelSetup):
         await asyncio.to_thread(self.connections.request_sync, guild_id)
         return await self.subscriptions.sync_guild(guild_id)
 
-    async def disconnect(self, guild_id: int) -> GivenBack | None:
+    async def disconnect(self, guild_id: int) -> Disconnected | None:
+        """Pause the server's VIP rewards on Twitch, delete the channel's EventSub
+        subscriptions, give the streamer's tokens back to Twitch and forget them; None when
+        there was no connection. Twitch is called at once, as the admin waits, not queued: the
+        rewards are paused as the streamer, so while their tokens still work, and the tokens go
+        now. Twitch failing or refusing stops nothing: the words say so."""
+        status = await asyncio.to_thread(self.connections.status, guild_id)
+        rewards = None
+        if self.pause_rewards is not None and status.broadcaster_user_id is not None:
+            rewards = await self.pause_rewards(guild_id, status.broadcaster_user_id)
+        given_back = await self._give_back(guild_id)
+        return None if given_back is None else Disconnected(given_back, rewards)
+
+    async def _give_back(self, guild_id: int) -> GivenBack | None:
         """Delete the channel's EventSub subscriptions, give the streamer's tokens back to
         Twitch and forget them: what Twitch did with them, None when there was no connection.
         The subscriptions stay while another server is connected as the same streamer: they

@@ -71,10 +71,12 @@ def reconnect(guild_id: int):  # type: ignore[no-untyped-def]
 def disconnect(guild_id: int):  # type: ignore[no-untyped-def]
     twitch = installed(config().twitch_setup)
     try:
-        given_back = _run(twitch.disconnect(guild_id))
+        disconnected = _run(twitch.disconnect(guild_id))
     except Refused as refused:
         return _show(guild_id, {"twitch": str(refused)})
-    if given_back is None:
+    if disconnected is None:
         return done(AREA.endpoint, guild_id, "This server had no Twitch connection.")
-    message = f"Twitch disconnected. {given_back_words('Twitch', given_back)}"
+    message = f"Twitch disconnected. {given_back_words('Twitch', disconnected.given_back)}"
+    if disconnected.rewards is not None:  # what became of the server's VIP rewards
+        message += f" {disconnected.rewards}"
     return done(AREA.endpoint, guild_id, message)
