@@ -26,6 +26,7 @@ REFUSED = "refused"  # the service said no, for good
 UNCERTAIN = "uncertain"  # it may have happened: never sent again
 FAILED = "failed"  # gave up after the most attempts
 FINAL = (DONE, REFUSED, UNCERTAIN, FAILED)
+HELD = "held"  # queued, made only once released (``core/outbox/held.py``)
 
 RESULT_MAX = 500  # what is kept of a reason or result
 SUMMARY_MAX = 200  # what is kept of a call's summary
@@ -346,11 +347,13 @@ def undone_payloads(conn: Connection, service: str, kind: str, guild_id: int) ->
 
 def prune(conn: Connection, before: datetime) -> int:
     """Forget calls that ended before ``before``, except the uncertain ones (a person settles
-    those, and their list must not lose one: ``core/features/payments/``); how many."""
+    those, and their list must not lose one: ``core/features/payments/``), and calls held
+    since before then that nothing released; how many."""
+    o = outbox.c
     kept = [state for state in FINAL if state != UNCERTAIN]
-    return conn.execute(
-        sa.delete(outbox).where(outbox.c.state.in_(kept), outbox.c.finished_at < before)
-    ).rowcount
+    ended = sa.and_(o.state.in_(kept), o.finished_at < before)
+    never_released = sa.and_(o.state == HELD, o.created_at < before)
+    return conn.execute(sa.delete(outbox).where(sa.or_(ended, never_released))).rowcount
 
 
 def of_guild(conn: Connection, guild_id: int, limit: int = 50) -> list[Stored]:

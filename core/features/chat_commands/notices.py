@@ -9,7 +9,9 @@ start carries), not by guild: a channel several Discord servers follow hears it 
 the server that speaks in its chat (``answering.py``). A VIP pause or resume is keyed by the
 guild, the reward and the moment its state changed. A VIP line told of an event every server
 following the channel handles (a Kick redemption) is keyed by the channel and the event: said
-once, in the words of the first server to queue it.
+once, in the words of the first server to queue it; where the servers may decide it apart (one
+refuses a VIP rule's grant that another makes), the grant's line is the one said
+(``event_lines.py``).
 
 A start told late says nothing: one older than the latest start stored for the guild's channel
 (a newer stream began) or than its stored end (Twitch delivered a stream's ``stream.online``
@@ -26,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.bus.dispatch import handles_across_guilds
 from core.events import Platform, StreamStarted, utc
+from core.features.chat_commands.event_lines import settle_event_line
 from core.features.chat_commands.queued import queue_line
 from core.features.chat_commands.text import chat_safe
 from core.features.watchtime import repository as watchtime_repository
@@ -44,6 +47,11 @@ def online_text(command_names: list[str]) -> str:
     if names:
         text += " Try " + ", ".join(f"!{name}" for name in names) + "."
     return text[:CHAT_LIMIT]
+
+
+def channel_line_key(platform: Platform, broadcaster_user_id: str, occasion: str) -> str:
+    """The outbox key of a channel's one line of ``occasion``, whichever server queues it."""
+    return f"notice:line:{platform}:{broadcaster_user_id[:64]}:{occasion[:150]}"
 
 
 def vip_text(is_paused: bool, reward_title: str | None) -> str:
@@ -134,9 +142,38 @@ class ChatNotices:
         False when nothing was queued (said already, or the bot cannot talk there)."""
         if not self.can_talk(platform):
             return False
-        key = f"notice:line:{platform}:{broadcaster_user_id[:64]}:{occasion[:150]}"
+        key = channel_line_key(platform, broadcaster_user_id, occasion)
         now = utc(self.clock())
         return queue_line(conn, platform, guild_id, broadcaster_user_id, text, key, now)
+
+    def settle_event_line(
+        self,
+        conn: Connection,
+        platform: Platform,
+        guild_id: int,
+        broadcaster_user_id: str,
+        occasion: str,
+        *,
+        text: str | None,
+        is_grant: bool,
+        is_settled: bool,
+    ) -> bool:
+        """:meth:`queue_channel_line` for an event the servers following the channel may
+        decide differently: one line, the grant's when any granted, a refusal held until
+        ``is_settled`` (``event_lines.py``). False when nothing was queued."""
+        if not self.can_talk(platform):
+            return False
+        return settle_event_line(
+            conn,
+            platform,
+            guild_id,
+            broadcaster_user_id,
+            channel_line_key(platform, broadcaster_user_id, occasion),
+            utc(self.clock()),
+            text=text,
+            is_grant=is_grant,
+            is_settled=is_settled,
+        )
 
     def queue_vip_state(
         self,

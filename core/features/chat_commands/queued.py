@@ -59,15 +59,40 @@ def queue_line(
 ) -> bool:
     """Queue one chat line in the caller's transaction under ``key`` (the line is said once
     per key, whoever queues it how often); False when that key was queued before."""
+    effect = line_effect(
+        platform,
+        guild_id,
+        broadcaster_user_id,
+        text,
+        key,
+        now,
+        reply_to_message_id=reply_to_message_id,
+    )
+    return store.enqueue(conn, effect, now)
+
+
+def line_effect(
+    platform: Platform,
+    guild_id: int,
+    broadcaster_user_id: str,
+    text: str,
+    key: str,
+    now: datetime,
+    *,
+    reply_to_message_id: str | None = None,
+    **more: object,
+) -> Effect:
+    """The outbox call that says ``text`` in the channel's chat; ``more``: what else its
+    payload keeps (the worker reads only the line)."""
     payload = {
+        **more,
         "broadcaster_user_id": broadcaster_user_id,
         "text": text,
         "reply_to_message_id": reply_to_message_id,
         "queued_at": now.isoformat(),
     }
     summary = f"say in chat: {text}"  # the service names the platform
-    effect = Effect(service_of(platform), SAY, guild_id, key, payload, summary)
-    return store.enqueue(conn, effect, now)
+    return Effect(service_of(platform), SAY, guild_id, key, payload, summary)
 
 
 class QueuedChat:

@@ -43,7 +43,8 @@ class VipEffects:
     # Whether the guild's Twitch connection needs the streamer to connect again (a blocking
     # read): Twitch is then not asked, and chat (which goes as the streamer) is not tried.
     needs_reauthorization: Callable[[int], bool] = lambda _guild_id: False
-    # Lines said once per event in a channel several servers follow (Kick's VIP role lines).
+    # Lines said once per event in a channel several servers follow (Kick's VIP role lines, a
+    # rule's grant or refusal on either platform: ``channel_lines.py``).
     chat_notices: ChatNotices | None = None
 
     async def in_transaction(self, work: Callable[[Connection], T]) -> T:
@@ -93,18 +94,27 @@ class VipEffects:
         is_chat: bool | None = None,
         platform: Platform = Platform.TWITCH,
         once_per: str | None = None,
+        is_grant: bool = False,
     ) -> None:
         """Say ``text`` in chat (``is_chat`` None: when chat notices are on) and queue it for the
         guild's VIP notice channel on Discord, when it has one. At most once: the effect it
         tells of is stored first. ``once_per``: the event it tells of, which every server
-        following a Kick channel handles: its chat hears one line of it, the first queued."""
+        following a Kick channel handles: its chat hears one line of it, the first queued, or
+        a grant's (``is_grant``) in place of a refusal not said yet."""
         if settings.is_chat_notices if is_chat is None else is_chat:
             if platform is Platform.TWITCH:
                 await self.twitch.send_chat(guild_id, broadcaster_id, text)
             elif once_per is not None and (notices := self.chat_notices) is not None:
                 await self.in_transaction(
-                    lambda conn: notices.queue_channel_line(
-                        conn, platform, guild_id, broadcaster_id, text, f"vip:{once_per}"
+                    lambda conn: notices.settle_event_line(
+                        conn,
+                        platform,
+                        guild_id,
+                        broadcaster_id,
+                        f"vip:{once_per}",
+                        text=text,
+                        is_grant=is_grant,
+                        is_settled=True,
                     )
                 )
             elif (sender := self.kick_chat()) is not None:

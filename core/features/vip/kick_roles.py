@@ -121,6 +121,7 @@ class KickRoleRedemptions:
             is_chat=is_chat,
             platform=Platform.KICK,
             once_per=event.event_id,  # every server following the channel has this redemption
+            is_grant=decision.action != "refuse",
         )
 
     def _decide(

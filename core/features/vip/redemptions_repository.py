@@ -5,6 +5,7 @@ transaction of what it decided."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -362,3 +363,15 @@ def count_waiting_and_untold(conn: Connection, guild_id: int) -> tuple[int, int]
         ).where(r.guild_id == guild_id)
     ).one()
     return int(row[0]), int(row[1])
+
+
+def lock_event(conn: Connection, platform: Platform, broadcaster_user_id: str, key: str) -> None:
+    """Hold, until the caller's transaction ends, the channel's lock on the event keyed ``key``
+    (waiting for it): the servers following the channel record their outcomes of one event one
+    at a time, each reading the others'. PostgreSQL's advisory lock; on SQLite every
+    transaction holds the one writer lock already."""
+    if conn.dialect.name != "postgresql":
+        return
+    name = f"vip-event:{platform}:{broadcaster_user_id}:{key}".encode()
+    lock = int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big") >> 1
+    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock)))

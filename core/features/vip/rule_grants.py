@@ -42,7 +42,13 @@ from core.events import (
     Viewer,
 )
 from core.features.linking.repository import find_link_by_account
-from core.features.vip import redemptions_repository, repository, rules_repository, texts
+from core.features.vip import (
+    channel_lines,
+    redemptions_repository,
+    repository,
+    rules_repository,
+    texts,
+)
 from core.features.vip.decisions import (
     ELSEWHERE,
     Decision,
@@ -64,6 +70,7 @@ from core.features.vip.ports import (
 )
 from core.features.vip.redemptions_repository import ADDING, DONE, IN_FLIGHT
 from core.features.vip.removal_calls import HELIX
+from core.features.vip.repository import VipSettings
 from core.features.vip.rules_repository import BITS, GIFT, KICKS, SUB
 from core.outbox import DISCORD, store
 from core.outbox.worker import Done, Kind, Outcome, Retry
@@ -136,6 +143,7 @@ class RuleGrants:
                 "viewer_id": viewer.platform_user_id,
                 "username": viewer.username,
                 "key": claim_key,
+                "amount": amount,  # whose other servers' rules it reaches (channel_lines.py)
             }
             service, effect_kind = (
                 (HELIX, HELIX_KIND) if platform is Platform.TWITCH else (DISCORD, KICK_KIND)
@@ -201,13 +209,16 @@ class RuleGrants:
             rule,
             is_redemption=False,
         )
+        amount = payload.get("amount")
         try:
-            return await self.grant(earned)
+            return await self.grant(earned, None if amount is None else int(amount))
         except TwitchBusy as busy:
             return Retry(str(busy), busy.retry_after)
 
-    async def grant(self, earned: Earned) -> Outcome:
-        """Grant, extend or refuse, once per event; tell the viewer and the VIP channel."""
+    async def grant(self, earned: Earned, amount: int | None = None) -> Outcome:
+        """Grant, extend or refuse, once per event; tell the viewer (one line in the channel's
+        chat, however many servers' rules ``amount`` reaches: ``channel_lines.py``) and the
+        VIP channel."""
         now = self.effects.clock()
         guild_id, platform, key = earned.guild_id, earned.platform, earned.key
         stored = await self.effects.in_transaction(
@@ -235,11 +246,11 @@ class RuleGrants:
             )
         made = decision
         recorded = await self.effects.in_transaction(
-            lambda conn: self._record(conn, earned, made, member, settings.kick_role_id, now)
+            lambda conn: self._record(conn, earned, made, member, settings, now, amount)
         )
         if recorded is None:
             return Done("granted by another delivery")
-        decision = recorded
+        decision, is_said = recorded
         if decision.action == ELSEWHERE:  # that server's line was said: no second one
             log.info(
                 "guild %s: VIP by %s not granted: %s is a VIP through another server of the "
@@ -249,17 +260,12 @@ class RuleGrants:
                 earned.viewer_id,
             )
             return Done("granted in another server of this channel")
-        if decision.action == "refuse":
-            text = texts.refused_notice(earned.username, decision.reason, is_refunded=False)
-        else:
-            text = texts.granted_notice(earned.username, decision.expires_at)
-            if platform is Platform.KICK:
-                text = text.replace("is a VIP", "has the VIP role")
         await self.effects.notify(
             guild_id,
             earned.broadcaster_user_id,
             settings,
-            text,
+            channel_lines.text_of(earned, decision),
+            is_chat=False if is_said else None,  # said in the channel's line of the event
             platform=platform,
             once_per=key,  # Kick's chat hears one line of it however many servers follow it
         )
@@ -340,27 +346,33 @@ class RuleGrants:
         earned: Earned,
         decision: Decision,
         member: int | None,
-        role_id: int | None,
+        settings: VipSettings,
         now: datetime,
-    ) -> Decision | None:
-        """Store the outcome and mark the event done: the decision stored, None when another
+        amount: int | None,
+    ) -> tuple[Decision, bool] | None:
+        """Store the outcome, mark the event done and settle the channel's chat line of it:
+        the decision stored and whether chat was told through that line; None when another
         delivery did. Twitch's "already a VIP" for a VIP another server of the channel granted
         meanwhile is that server's grant: nothing is stored but the event done."""
+        channel_lines.lock(conn, earned)  # the servers of the channel one at a time
         if not redemptions_repository.finish_redemption(
             conn, earned.guild_id, earned.platform, earned.key
         ):
             return None
         if decision.reason == Refusal.ALREADY_VIP and is_held_elsewhere(conn, earned):
             decision = Decision(ELSEWHERE)
-        if decision.action == ELSEWHERE:
-            return decision
-        kick = earned.platform is Platform.KICK
-        store_outcome(
-            conn,
-            earned,
-            decision,
-            now,
-            discord_user_id=member if kick else None,
-            role_id=role_id if kick else None,
+        if decision.action != ELSEWHERE:
+            kick = earned.platform is Platform.KICK
+            store_outcome(
+                conn,
+                earned,
+                decision,
+                now,
+                discord_user_id=member if kick else None,
+                role_id=settings.kick_role_id if kick else None,
+            )
+        kind = earned.rule.kind if earned.rule is not None else ""
+        is_said = channel_lines.settle(
+            conn, self.effects, earned, decision, settings, kind=kind, amount=amount
         )
-        return decision
+        return decision, is_said
