@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from core.events import KicksGifted, Platform, Viewer
 from core.features.chat_commands.notices import ChatNotices
 from core.features.chat_commands.queued import SAY, QueuedChat, service_of
+from core.features.guilds.repository import TrackedChannel, ensure_guild, set_channel
 from core.features.linking.repository import AccountLink, save_link
 from core.features.vip.rules import RuleAsked
 from core.features.vip.service import VipService
@@ -52,6 +53,10 @@ async def two_servers(engine: Engine):
     await service.set_kick_reward(OTHER_GUILD, TITLE, OTHER_ROLE)
     with transaction(engine) as conn:
         save_link(conn, AccountLink(Platform.KICK, "77", MEMBER, "kickviewer", T0), GUILD)
+        for guild_id in (GUILD, OTHER_GUILD):  # both follow the one Kick channel
+            ensure_guild(conn, guild_id, T0)
+            channel = TrackedChannel(guild_id, Platform.KICK, "streamer", KICK_BROADCASTER)
+            set_channel(conn, channel, T0)
     worker = OutboxWorker(
         engine, service_of(Platform.KICK), {SAY: queued.kind(Platform.KICK)}, clock
     )
@@ -111,5 +116,52 @@ async def test_kicks_both_servers_rules_reach_are_said_once(two_servers) -> None
         pass
 
     assert roles.members[MEMBER] == {ROLE, OTHER_ROLE}
+    [line] = kick.texts
+    assert line.startswith("kickviewer has the VIP role until")
+
+
+async def test_kicks_one_server_refuses_and_the_other_grants_say_only_the_grant(
+    two_servers,
+) -> None:
+    """The first server refuses (the viewer holds its role, and its time does not stack), the
+    other server's rule, reached only by the bigger gift, grants: chat hears the grant alone."""
+    service, roles, kick, worker = two_servers
+    await service.update_settings(GUILD, is_stacking=False)
+    await service.rules.add(GUILD, RuleAsked(Platform.KICK, "kicks", 24, at_least=100))
+    await service.rules.add(OTHER_GUILD, RuleAsked(Platform.KICK, "kicks", 24, at_least=1000))
+
+    for event_id, amount in (("kicks-1", 200), ("kicks-2", 2000)):
+        event = KicksGifted(
+            platform=Platform.KICK,
+            event_id=event_id,
+            broadcaster_user_id=KICK_BROADCASTER,
+            occurred_at=T0,
+            viewer=Viewer("77", "kickviewer"),
+            amount=amount,
+        )
+        for guild_id in (GUILD, OTHER_GUILD):
+            await service.rule_grants.handle(guild_id, event)
+            await make_discord_calls(service)
+            while await worker.run_once():
+                pass
+
+    assert roles.members[MEMBER] == {ROLE, OTHER_ROLE}
+    assert len(kick.texts) == 2  # one line per gift
+    assert all(line.startswith("kickviewer has the VIP role until") for line in kick.texts)
+    [refused] = [e for e in await service.log(GUILD) if e.action == "refused"]
+    assert "does not stack" in refused.reason  # the first server's own log keeps its refusal
+
+
+async def test_a_redemption_one_server_refuses_and_the_other_grants_says_the_grant(
+    two_servers,
+) -> None:
+    """The first server's role cannot be given (it refuses), the other's is: the refusal the
+    first queued, not said yet, gives way to the grant."""
+    service, roles, kick, worker = two_servers
+    roles.assignable.discard(ROLE)
+
+    await redeem_in_both(service, worker, kick_redemption("77", title=TITLE))
+
+    assert roles.members[MEMBER] == {OTHER_ROLE}
     [line] = kick.texts
     assert line.startswith("kickviewer has the VIP role until")

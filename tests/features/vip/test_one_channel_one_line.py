@@ -7,8 +7,10 @@ own."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from core.events import Cheered, Platform, Viewer
+from core.features.vip import redemptions_repository
 from core.features.vip.rules import RuleAsked
 from core.runtime import Runtime
 from tests.features.connections.test_twitch_connection import BROADCASTER, GUILD
@@ -159,3 +161,21 @@ async def test_already_a_vip_from_the_other_servers_add_in_flight_is_not_said(ru
     [line] = said(twitch)
     assert line.startswith(GRANTED)
     assert [g.source for g in await runtime.vip.list_vips(OTHER_GUILD)] == ["rule"]
+
+
+def test_outcomes_of_one_event_are_recorded_one_at_a_time(engine):  # type: ignore[no-untyped-def]
+    """Two servers recording one event in two processes: the second waits for the first's
+    transaction (PostgreSQL's lock; SQLite's one writer does it already), so the last to
+    record reads the other's outcome. Another event is not held up."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's transactions each hold the one writer lock")
+    lock_event = redemptions_repository.lock_event
+    with engine.begin() as first:
+        lock_event(first, Platform.TWITCH, BROADCASTER, "bits:cheer-1")
+        with engine.begin() as second:
+            lock_event(second, Platform.TWITCH, BROADCASTER, "bits:cheer-2")
+            second.execute(sa.text("SET LOCAL lock_timeout = '200ms'"))
+            with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+                lock_event(second, Platform.TWITCH, BROADCASTER, "bits:cheer-1")
+    with engine.begin() as after:  # the first's transaction ended: free
+        lock_event(after, Platform.TWITCH, BROADCASTER, "bits:cheer-1")
