@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Connection
 
 from core.events import Platform, RewardRedeemed
-from core.features.vip import repository, texts
+from core.features.vip import channel_repository, repository, texts
 from core.features.vip.expiry import track_outside
 from core.features.vip.ports import Refusal
 from core.features.vip.redemptions_repository import redemption_key
@@ -84,7 +84,7 @@ def is_held_elsewhere(conn: Connection, earned: Earned) -> bool:
     """Whether the viewer's Twitch VIP is another server's grant on this channel (one channel,
     one VIP badge): not an outside VIP here, and not this server's to refuse or take over."""
     return earned.platform is Platform.TWITCH and (
-        repository.held_elsewhere(
+        channel_repository.held_elsewhere(
             conn, earned.guild_id, earned.broadcaster_user_id, platform_user_id=earned.viewer_id
         )
         is not None
@@ -179,7 +179,9 @@ def store_outcome(
     grant, which takes over an open outside one (Twitch: our own add, seen first as outside;
     Kick: a role once given by hand and taken away since) on ``discord_user_id``'s role. A VIP
     another server of the channel granted (:func:`is_held_elsewhere`) is no outside VIP: the
-    callers decide it apart before they store anything."""
+    callers decide it apart before they store anything; and a Twitch add closes the outside
+    VIPs other servers saw of it before it was stored (its "VIP added", or Twitch's "already a
+    VIP" to their own add of the same viewer)."""
     viewer = earned.guild_id, earned.platform, earned.viewer_id
     open_grant = repository.open_grant(conn, *viewer)
     if decision.reason == Refusal.ALREADY_VIP and open_grant is None:
@@ -197,6 +199,11 @@ def store_outcome(
     record_decision(conn, earned, decision, at)
     if decision.action != "add":
         return
+    if earned.platform is Platform.TWITCH:  # Twitch added it: nobody's VIP until now
+        channel_repository.close_outside_elsewhere(
+            conn, earned.guild_id, earned.broadcaster_user_id, earned.viewer_id, at,
+            texts.GRANTED_ELSEWHERE,
+        )  # fmt: skip
     grant = earned_grant(earned, decision, at, discord_user_id=discord_user_id, role_id=role_id)
     if open_grant is None:
         repository.add_grant(conn, grant)

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 
 from core.bus.base import NotReady
 from core.events import Platform, VipAdded, VipRemoved, utc
-from core.features.vip import repository, texts
+from core.features.vip import channel_repository, repository, texts
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.ports import Refusal, RoleRefused, TwitchAccount, TwitchBusy, TwitchRefused
 from core.features.vip.removal_calls import is_due, queue_removal
@@ -234,7 +234,7 @@ class VipExpiry:
         viewer_id = event.viewer.platform_user_id
         if viewer_id is None or repository.open_grant(conn, guild_id, event.platform, viewer_id):
             return False
-        if repository.held_elsewhere(
+        if channel_repository.held_elsewhere(
             conn, guild_id, event.broadcaster_user_id, platform_user_id=viewer_id
         ):
             return False  # another server of the channel granted it: theirs, not outside
@@ -365,7 +365,7 @@ def track_outside_vips(
     for vip in vips:
         if repository.open_grant(
             conn, guild_id, Platform.TWITCH, vip.user_id
-        ) is None and not repository.held_elsewhere(
+        ) is None and not channel_repository.held_elsewhere(
             conn, guild_id, broadcaster_id, platform_user_id=vip.user_id
         ):
             track_outside(

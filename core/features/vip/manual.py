@@ -11,12 +11,13 @@ from sqlalchemy.engine import Connection
 
 from core.bus.base import NotReady
 from core.events import Platform
-from core.features.vip import repository, texts
+from core.features.vip import channel_repository, repository, texts
+from core.features.vip.channel_repository import HeldElsewhere
 from core.features.vip.effects import VipEffects
 from core.features.vip.expiry import grant_entry, removal_entry, track_outside_vips
 from core.features.vip.limits import VipRefused, check_hours
 from core.features.vip.ports import Refusal, TwitchRefused
-from core.features.vip.repository import MANUAL, OUTSIDE, AuditEntry, Grant, HeldElsewhere
+from core.features.vip.repository import MANUAL, OUTSIDE, AuditEntry, Grant
 
 
 class ManualGrants:
@@ -37,7 +38,7 @@ class ManualGrants:
             existing = repository.open_grant(conn, guild_id, Platform.TWITCH, account.user_id)
             if existing is not None and existing.source != OUTSIDE:
                 return existing, None
-            held = repository.held_elsewhere(
+            held = channel_repository.held_elsewhere(
                 conn, guild_id, broadcaster_id, platform_user_id=account.user_id
             )
             return existing, held
@@ -59,7 +60,7 @@ class ManualGrants:
             seen = self.effects.clock()
 
             def track(conn: Connection) -> HeldElsewhere | None:
-                held = repository.held_elsewhere(
+                held = channel_repository.held_elsewhere(
                     conn, guild_id, broadcaster_id, platform_user_id=account.user_id
                 )
                 if held is None:
@@ -93,6 +94,9 @@ class ManualGrants:
             else:
                 stored = repository.add_grant(conn, grant)
             repository.add_audit(conn, self._entry(grant, "granted", actor_id, now))
+            channel_repository.close_outside_elsewhere(  # its echo seen there first
+                conn, guild_id, broadcaster_id, account.user_id, now, texts.GRANTED_ELSEWHERE
+            )
             return Grant(**{**grant.__dict__, "id": stored})
 
         return await self.effects.in_transaction(store)
@@ -176,7 +180,7 @@ class ManualGrants:
             conn, guild_id, Platform.TWITCH, name
         ) or repository.open_grant_by_name(conn, guild_id, Platform.KICK, name)
         if broadcaster_id is not None and (grant is None or _is_twitch_outside(grant)):
-            held = repository.held_elsewhere(conn, guild_id, broadcaster_id, username=name)
+            held = channel_repository.held_elsewhere(conn, guild_id, broadcaster_id, username=name)
             if held is not None:
                 shown = grant.username if grant is not None else name
                 raise VipRefused(texts.held_elsewhere(shown, held.expires_at))

@@ -185,48 +185,6 @@ def _latest_open_grant(
     return None if row is None else _grant(row)
 
 
-@dataclass(frozen=True)
-class HeldElsewhere:
-    """A Twitch VIP another server's grant holds: this server learns only when it ends."""
-
-    expires_at: datetime | None
-
-
-def held_elsewhere(
-    conn: Connection,
-    guild_id: int,
-    broadcaster_user_id: str,
-    *,
-    platform_user_id: str | None = None,
-    username: str | None = None,
-) -> HeldElsewhere | None:
-    """Whether a server other than ``guild_id`` holds an open grant of its own (not an outside
-    VIP) of this viewer (by id, else by name) on this Twitch channel, and until when (the
-    latest end; None: no end). One channel has one VIP badge, so that VIP is that server's."""
-    g = vip_grants.c
-    if platform_user_id is not None:
-        viewer = g.platform_user_id == platform_user_id
-    elif username is not None:
-        viewer = sa.func.lower(g.username) == username.lower()
-    else:
-        raise ValueError("a viewer's id or name")
-    query = (
-        sa.select(g.expires_at)
-        .where(
-            g.guild_id != guild_id,
-            g.platform == Platform.TWITCH.value,
-            g.broadcaster_user_id == broadcaster_user_id,
-            viewer,
-            g.removed_at.is_(None),
-            g.source != OUTSIDE,
-        )
-        .order_by(g.expires_at.desc().nulls_first())
-        .limit(1)
-    )
-    row = conn.execute(query).first()
-    return None if row is None else HeldElsewhere(row.expires_at)
-
-
 def open_grants(conn: Connection, guild_id: int) -> list[Grant]:
     rows = conn.execute(
         sa.select(vip_grants)

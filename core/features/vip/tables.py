@@ -55,7 +55,7 @@ vip_grants = Table(
     Column("role_id", Snowflake, nullable=True),  # Kick grants: the temporary role
     Index(None, "guild_id", "removed_at", "expires_at"),
     Index(None, "guild_id", "platform", "platform_user_id", "removed_at"),
-    # A viewer's grants on one channel in every server (repository.held_elsewhere).
+    # A viewer's grants on one channel in every server (channel_repository.held_elsewhere).
     Index(None, "platform", "broadcaster_user_id", "platform_user_id"),
 )
 

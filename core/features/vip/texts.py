@@ -39,6 +39,9 @@ REMOVAL_REASONS: dict[str, str] = {
         "StreamKeeper may not remove VIPs until the streamer connects Twitch again"
     ),
 }
+# Why an outside VIP was closed: it was another server's grant, seen here (Twitch's "VIP added",
+# or its "already a VIP" to this server's own add) before that server stored it.
+GRANTED_ELSEWHERE = "another Discord server of the channel granted this VIP"
 # The audit's reason for an expired VIP closed because its Twitch account is gone.
 ACCOUNT_GONE = "expired (the Twitch account no longer exists)"
 

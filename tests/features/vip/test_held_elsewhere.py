@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.events import Platform
-from core.features.vip import repository
-from core.features.vip.repository import MANUAL, OUTSIDE, RULE, Grant, HeldElsewhere
+from core.features.vip import channel_repository, repository
+from core.features.vip.channel_repository import HeldElsewhere
+from core.features.vip.repository import MANUAL, OUTSIDE, RULE, Grant
 from core.storage.db import transaction
 from tests.features.vip.doubles import BROADCASTER, GUILD, T0
 
@@ -38,7 +39,7 @@ def grant(guild_id: int, **changes) -> Grant:  # type: ignore[no-untyped-def]
 
 def held(engine: Engine, **viewer: str) -> HeldElsewhere | None:
     with transaction(engine) as conn:
-        return repository.held_elsewhere(conn, GUILD, BROADCASTER, **viewer)
+        return channel_repository.held_elsewhere(conn, GUILD, BROADCASTER, **viewer)
 
 
 @pytest.mark.parametrize(

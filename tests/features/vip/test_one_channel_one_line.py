@@ -6,10 +6,12 @@ own."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import sqlalchemy as sa
 
-from core.events import Cheered, Platform, Viewer
+from core.events import Cheered, Platform, Viewer, VipAdded
 from core.features.vip import redemptions_repository
 from core.features.vip.rules import RuleAsked
 from core.runtime import Runtime
@@ -161,6 +163,8 @@ async def test_already_a_vip_from_the_other_servers_add_in_flight_is_not_said(ru
     [line] = said(twitch)
     assert line.startswith(GRANTED)
     assert [g.source for g in await runtime.vip.list_vips(OTHER_GUILD)] == ["rule"]
+    # Not listed as a permanent (outside) VIP in the first server once the grant is stored.
+    assert await runtime.vip.list_vips(GUILD) == []
 
 
 def test_outcomes_of_one_event_are_recorded_one_at_a_time(engine):  # type: ignore[no-untyped-def]
@@ -179,3 +183,28 @@ def test_outcomes_of_one_event_are_recorded_one_at_a_time(engine):  # type: igno
                 lock_event(second, Platform.TWITCH, BROADCASTER, "bits:cheer-1")
     with engine.begin() as after:  # the first's transaction ended: free
         lock_event(after, Platform.TWITCH, BROADCASTER, "bits:cheer-1")
+
+
+async def test_twitchs_vip_added_seen_before_the_grant_is_stored_is_not_kept_as_outside(
+    runtime, twitch, clock
+):
+    """Twitch's "VIP added" of the first server's grant reached the other server before the
+    grant was stored: listed there as an outside VIP only until the grant is stored."""
+    added = VipAdded(
+        platform=Platform.TWITCH,
+        event_id="vip-add-1",
+        broadcaster_user_id=BROADCASTER,
+        occurred_at=clock(),
+        viewer=Viewer(VIEWER, "viewer"),
+    )
+    twitch.add_user("6000", "handpicked")
+    for viewer_id, name in ((VIEWER, "viewer"), ("6000", "handpicked")):
+        event = replace(added, event_id=f"vip-add-{viewer_id}", viewer=Viewer(viewer_id, name))
+        await runtime.vip.expiry.handle_vip_added(OTHER_GUILD, event)
+    assert len(await runtime.vip.list_vips(OTHER_GUILD)) == 2
+
+    await runtime.vip.manual.grant(GUILD, ADMIN, "viewer", 24)
+
+    vips = await runtime.vip.list_vips(OTHER_GUILD)  # a VIP made by hand stays listed
+    assert [(g.platform_user_id, g.source) for g in vips] == [("6000", "outside")]
+    assert [g.source for g in await runtime.vip.list_vips(GUILD)] == ["manual"]
