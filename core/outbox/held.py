@@ -58,12 +58,16 @@ def find(conn: Connection, key: str) -> Queued | None:
     return None if row is None else Queued(row.state, json.loads(row.payload))
 
 
-def release(conn: Connection, key: str, now: datetime) -> bool:
-    """Make the held call keyed ``key`` pending, due now; False when none is held."""
+def release(
+    conn: Connection, key: str, now: datetime, *, held_since: datetime | None = None
+) -> bool:
+    """Make the held call keyed ``key`` pending, due now; False when none is held (with
+    ``held_since``: none held since then)."""
     o = outbox.c
+    since = sa.true() if held_since is None else o.created_at >= held_since
     updated = conn.execute(
         sa.update(outbox)
-        .where(o.effect_key == key, o.state == HELD)
+        .where(o.effect_key == key, o.state == HELD, since)
         .values(state=PENDING, next_attempt_at=now)
     )
     return updated.rowcount == 1
@@ -87,12 +91,16 @@ def replace(conn: Connection, key: str, effect: Effect, now: datetime) -> bool:
     return updated.rowcount == 1
 
 
-def drop(conn: Connection, key: str, reason: str, now: datetime) -> bool:
-    """End the call keyed ``key`` unmade (done, with ``reason``) if it was not started;
-    False when there is no such call."""
+def drop(
+    conn: Connection, key: str, reason: str, now: datetime, *, is_held_only: bool = False
+) -> bool:
+    """End the call keyed ``key`` unmade (done, with ``reason``) if it was not started (with
+    ``is_held_only``: if it is held); False when there is no such call."""
+    o = outbox.c
+    unmade = o.state == HELD if is_held_only else _not_started()
     updated = conn.execute(
         sa.update(outbox)
-        .where(outbox.c.effect_key == key, _not_started())
+        .where(o.effect_key == key, unmade)
         .values(state=DONE, result=reason, finished_at=now)
     )
     return updated.rowcount == 1

@@ -24,6 +24,7 @@ from core.features.chat_commands.ports import ChatSender
 from core.features.vip import repository
 from core.features.vip.discord_calls import queue_notice
 from core.features.vip.ports import TemporaryRoles, TwitchBusy, TwitchVipChannel, VipNotices
+from core.features.vip.redemptions_repository import lock_event
 from core.features.vip.repository import VipSettings
 from core.storage.db import transaction
 
@@ -105,8 +106,11 @@ class VipEffects:
             if platform is Platform.TWITCH:
                 await self.twitch.send_chat(guild_id, broadcaster_id, text)
             elif once_per is not None and (notices := self.chat_notices) is not None:
-                await self.in_transaction(
-                    lambda conn: notices.settle_event_line(
+
+                def settle(conn: Connection, notices: ChatNotices = notices) -> bool:
+                    # The servers' lines of one event one at a time (channel_lines.py).
+                    lock_event(conn, platform, broadcaster_id, once_per)
+                    return notices.settle_event_line(
                         conn,
                         platform,
                         guild_id,
@@ -116,7 +120,8 @@ class VipEffects:
                         is_grant=is_grant,
                         is_settled=True,
                     )
-                )
+
+                await self.in_transaction(settle)
             elif (sender := self.kick_chat()) is not None:
                 await sender.send(guild_id=guild_id, broadcaster_user_id=broadcaster_id, text=text)
         if self.notices is not None and (channel_id := settings.notice_channel_id) is not None:
