@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.outbox import store
 from core.outbox.store import DONE, HELD, IN_FLIGHT, PENDING, SUMMARY_MAX, Effect
-from core.storage.db import insert_for
 from core.storage.tables import outbox
 
 
@@ -31,23 +31,7 @@ class Queued:
 def hold(conn: Connection, effect: Effect, now: datetime) -> bool:
     """Queue ``effect`` held, in the caller's transaction; False when its key was queued
     before (held or not)."""
-    stmt = (
-        insert_for(conn, outbox)
-        .values(
-            service=effect.service,
-            kind=effect.kind,
-            guild_id=effect.guild_id,
-            effect_key=effect.key,
-            payload=_json(effect.payload),
-            summary=effect.summary[:SUMMARY_MAX] or None,
-            state=HELD,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        .on_conflict_do_nothing()
-        .returning(outbox.c.id)
-    )
-    return conn.execute(stmt).first() is not None
+    return store.enqueue(conn, effect, now, state=HELD)
 
 
 def find(conn: Connection, key: str) -> Queued | None:
@@ -82,7 +66,7 @@ def replace(conn: Connection, key: str, effect: Effect, now: datetime) -> bool:
         .where(outbox.c.effect_key == key, _not_started())
         .values(
             guild_id=effect.guild_id,
-            payload=_json(effect.payload),
+            payload=store.payload_json(effect.payload),
             summary=effect.summary[:SUMMARY_MAX] or None,
             state=PENDING,
             next_attempt_at=now,
@@ -114,7 +98,3 @@ def _not_started() -> sa.ColumnElement[bool]:
         sa.or_(o.result.is_(None), o.result != IN_FLIGHT),
     )
     return sa.or_(o.state == HELD, untouched)
-
-
-def _json(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, separators=(",", ":"), sort_keys=True)

@@ -68,8 +68,9 @@ class Stored:
     summary: str | None = None
 
 
-def enqueue(conn: Connection, effect: Effect, now: datetime) -> bool:
-    """Queue ``effect`` in the caller's transaction; False when its key was queued before."""
+def enqueue(conn: Connection, effect: Effect, now: datetime, *, state: str = PENDING) -> bool:
+    """Queue ``effect`` in the caller's transaction; False when its key was queued before.
+    ``state``: :data:`HELD` to queue it held (``held.py``)."""
     stmt = (
         insert_for(conn, outbox)
         .values(
@@ -77,9 +78,9 @@ def enqueue(conn: Connection, effect: Effect, now: datetime) -> bool:
             kind=effect.kind,
             guild_id=effect.guild_id,
             effect_key=effect.key,
-            payload=json.dumps(effect.payload, separators=(",", ":"), sort_keys=True),
+            payload=payload_json(effect.payload),
             summary=effect.summary[:SUMMARY_MAX] or None,
-            state=PENDING,
+            state=state,
             next_attempt_at=now,
             created_at=now,
         )
@@ -87,6 +88,11 @@ def enqueue(conn: Connection, effect: Effect, now: datetime) -> bool:
         .returning(outbox.c.id)
     )
     return conn.execute(stmt).first() is not None
+
+
+def payload_json(payload: dict[str, Any]) -> str:
+    """A call's payload as stored: compact JSON, keys sorted."""
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True)
 
 
 def is_pending(conn: Connection, service: str, key: str) -> bool:
