@@ -7,7 +7,8 @@ guild with 10,000 viewers, also while ticks run (benchmarks/pages.py).
 
 Starts its own PostgreSQL and Redis on 127.0.0.1 (``tests.services``), prints what it measured
 with PASS/MISS per target, and exits 0; 1 when something broke (a wrong answer, a lost event, a
-tick that credited the wrong viewers, a crash), never for a missed target. Runs in about four
+tick that credited the wrong viewers, a crash, an address beyond loopback tried:
+benchmarks/loopback.py), never for a missed target. Runs in about four
 minutes on two cores, plus 7-9 for the scale part (its full intervals) and about fifteen for the
 embedded part (five runs with a 60 s phase each); every loop is bounded by a count and a timeout.
 """
@@ -20,7 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from benchmarks import (
     webhooks,
     webhooks_report,
 )
+from benchmarks.loopback import only_loopback
 from benchmarks.report import Report, say, verdict
 from benchmarks.system import OtherLoad, count_as_ours, describe_machine, find_processes
 from benchmarks.webhooks_report import DEFAULT_CONFIGS, LADDER_CONFIG, OTHERS_WARNING
@@ -233,6 +235,11 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = parse_args(argv)
+    with only_loopback() as refused:
+        return _run(args, refused)
+
+
+def _run(args: argparse.Namespace, refused: Callable[[], list[str]]) -> int:
     report = Report()
     started = time.monotonic()
     say("StreamKeeper benchmarks")
@@ -287,6 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for what, measured, met in report.targets:
         say(f"  {verdict(met)}  {what:<58} {measured}")
     say()
+    report.problems += [f"reached beyond loopback: {what}" for what in refused()]
     if report.problems:
         say("BROKEN:")
         for problem in report.problems:
