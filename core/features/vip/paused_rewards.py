@@ -23,7 +23,7 @@ from core.features.vip import reward_gone, rules_repository, server_rewards
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.limits import VipRefused
 from core.features.vip.ports import TwitchBusy, TwitchRefused
-from core.features.vip.server_rewards import ServerReward
+from core.features.vip.server_rewards import ServerReward, listed
 
 
 @dataclass(frozen=True)
@@ -139,34 +139,30 @@ def _titles(rewards: list[ServerReward]) -> tuple[str, ...]:
     return tuple(r.title for r in rewards)
 
 
-def _listed(titles: tuple[str, ...]) -> str:
-    return ", ".join(repr(title) for title in titles)
-
-
 def paused_line(result: RewardsPaused) -> str | None:
     """The disconnect's words on the server's Twitch VIP rewards; None when it has none."""
     parts = []
     if result.paused:
         parts.append(
             "VIP rewards paused on Twitch until the streamer connects Twitch here again: "
-            f"{_listed(result.paused)}."
+            f"{listed(result.paused)}."
         )
     if result.already:
         one = len(result.already) == 1
         parts.append(
-            f"{_listed(result.already)} {'was' if one else 'were'} paused on Twitch already and "
+            f"{listed(result.already)} {'was' if one else 'were'} paused on Twitch already and "
             f"{'stays' if one else 'stay'} paused."
         )
     if result.kept:
         one = len(result.kept) == 1
         parts.append(
-            f"{_listed(result.kept)} {'stays' if one else 'stay'} on: another server following "
+            f"{listed(result.kept)} {'stays' if one else 'stay'} on: another server following "
             f"the channel uses {'it' if one else 'them'}."
         )
     if result.failed:
         them = "it" if len(result.failed) == 1 else "them"
         parts.append(
-            f"VIP rewards not paused on Twitch ({_listed(result.failed)}): {result.why}. The "
+            f"VIP rewards not paused on Twitch ({listed(result.failed)}): {result.why}. The "
             f"streamer should pause {them} in their Twitch dashboard (Channel Points > Manage "
             f"Rewards): until they connect Twitch here again, viewers can redeem {them} and "
             "nothing grants or refunds their points."

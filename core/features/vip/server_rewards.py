@@ -133,7 +133,8 @@ class ServerRewardRemoval:
         return RewardsRemoved(tuple(deleted), kept, (), "", refunded)
 
 
-def _titles(titles: tuple[str, ...]) -> str:
+def listed(titles: tuple[str, ...]) -> str:
+    """Reward titles as the lines name them: quoted, comma-separated."""
     return ", ".join(repr(title) for title in titles)
 
 
@@ -145,7 +146,7 @@ def _kept(titles: tuple[str, ...], verb: str) -> str:
     them = "it" if len(titles) == 1 else "them"
     return (
         f"{len(titles)} {verb} because another server following the channel uses {them} "
-        f"({_titles(titles)})"
+        f"({listed(titles)})"
     )
 
 
@@ -156,13 +157,13 @@ def rewards_line(removed: RewardsRemoved | ServerRewards) -> str | None:
     if isinstance(removed, ServerRewards):
         going = tuple(r.title for r in removed.going)
         kept = tuple(r.title for r in removed.kept)
-        parts = [f"{len(going)} would be deleted ({_titles(going)})"] if going else []
+        parts = [f"{len(going)} would be deleted ({listed(going)})"] if going else []
         if kept:
             parts.append(_kept(kept, "would be kept"))
         return f"Twitch VIP rewards: {'; '.join(parts)}." if parts else None
     parts = []
     if removed.deleted:
-        deleted = f"{len(removed.deleted)} deleted ({_titles(removed.deleted)})"
+        deleted = f"{len(removed.deleted)} deleted ({listed(removed.deleted)})"
         if removed.refunded:
             deleted += f", {_count(removed.refunded, 'waiting redemption')} refunded"
         parts.append(deleted)
@@ -171,7 +172,7 @@ def rewards_line(removed: RewardsRemoved | ServerRewards) -> str | None:
     if removed.failed:
         them = "it" if len(removed.failed) == 1 else "them"
         parts.append(
-            f"{len(removed.failed)} not deleted ({_titles(removed.failed)}): {removed.why}. "
+            f"{len(removed.failed)} not deleted ({listed(removed.failed)}): {removed.why}. "
             f"The streamer should refund what waits in Twitch's reward queue and delete {them} "
             f"in their Twitch dashboard (Channel Points > Manage Rewards): no bot will after "
             f"this removal, and until then viewers spend points on {them} for nothing"
