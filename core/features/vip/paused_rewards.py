@@ -57,7 +57,7 @@ class PausedRewards:
             lambda conn: {r.reward_id for r in repo.list_paused(conn, guild_id)}
         )
         try:
-            listed = {
+            on_twitch_by_id = {
                 r.id: r for r in await self.effects.twitch.list_rewards(guild_id, broadcaster_id)
             }
         except (TwitchRefused, TwitchBusy) as failure:
@@ -67,7 +67,7 @@ class PausedRewards:
         already: list[str] = []
         to_pause: list[ServerReward] = []
         for reward in asked:
-            on_twitch = listed.get(reward.reward_id)
+            on_twitch = on_twitch_by_id.get(reward.reward_id)
             if on_twitch is None:  # deleted on twitch.tv: the next read marks its rules
                 continue
             if not on_twitch.is_paused:
