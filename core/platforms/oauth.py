@@ -8,14 +8,16 @@ only what they set up and do the same way.
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from core.platforms.http import HttpClient
+from core.platforms.http import Backoff, HttpClient
 from core.platforms.lenient import clean_text, parsed_json
 from core.platforms.tokens import TokenSet
 
@@ -26,15 +28,21 @@ DEFAULT_EXPIRES_IN_SECONDS = 3600  # when a token reply leaves expires_in out
 # wild value (1e12) can neither overflow a datetime nor keep a token "fresh" forever.
 MAX_EXPIRES_IN_SECONDS = 365 * 24 * 3600
 REDACTED = "[redacted]"
+# A sign-in's callback waits for the code exchange in the viewer's or streamer's browser: a
+# Retry-After longer than this is not waited for, and a call with its retries takes at most
+# BUDGET_SECONDS (the token refresh in the background tries again on its next round).
+MAX_RETRY_AFTER_SECONDS = 5.0
+BUDGET_SECONDS = 30.0
 
 
 class OAuthClient(HttpClient):
     """The part of an OAuth client that is the same on both platforms: its own HTTP client (see
     :class:`~core.platforms.http.HttpClient`), the client's id and secret, the clock that expiry
-    times count from, the app token (client credentials) and the form every grant sends.
-    ``base_url`` names the OAuth root (see :meth:`oauth_root`). ``clock`` gives the aware "now"
-    that expiry times count from. ``http`` is closed by :meth:`aclose` only when the client made
-    it itself."""
+    times count from, its retries, the app token (client credentials) and the form every grant
+    sends. ``base_url`` names the OAuth root (see :meth:`oauth_root`). ``clock`` gives the aware
+    "now" that expiry times count from. ``http`` is closed by :meth:`aclose` only when the
+    client made it itself. The retries (``max_retries`` and the rest) are :class:`Backoff`'s,
+    within BUDGET_SECONDS; which requests may be made again is each client's own rule."""
 
     def __init__(
         self,
@@ -44,12 +52,26 @@ class OAuthClient(HttpClient):
         *,
         http: httpx.AsyncClient | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_retries: int = 3,
+        backoff_base: float = 0.5,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+        max_retry_after: float = MAX_RETRY_AFTER_SECONDS,
     ) -> None:
         super().__init__(http, total_timeout_seconds=TOTAL_TIMEOUT_SECONDS, timeout=TIMEOUT)
         self._base_url = self.oauth_root(base_url)
         self._client_id = client_id
         self._client_secret = client_secret
         self._clock = clock
+        self._backoff = Backoff(
+            max_retries,
+            backoff_base,
+            max_retry_after,
+            sleep,
+            jitter,
+            budget_seconds=BUDGET_SECONDS,
+            attempt_seconds=TOTAL_TIMEOUT_SECONDS,
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._base_url!r}, client_id={self._client_id!r})"

@@ -1,7 +1,9 @@
 """Kick's OAuth 2.1 server (``id.kick.com``) over HTTP: PKCE, the authorize URL, token grants
 and revocation. No storage and no web framework: callers keep the tokens.
 
-Token requests are form-encoded and never retried (an authorization code works once). No
+Token requests are form-encoded. A request that reached Kick is never made again (an
+authorization code works once, and a refresh token may be spent by it); one that never left (no
+connection) or that Kick answered 429 is, as :class:`~core.platforms.http.Backoff` allows. No
 exception message or log line carries a token, code, verifier or the client secret; Kick's revoke
 endpoint takes the token in the query string, so a filter blanks ``token=`` out of httpx's
 request log line.
@@ -19,7 +21,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from core.platforms.http import NoAnswer
+from core.platforms.http import Retry, retry_after
 from core.platforms.oauth import (
     OAuthClient,
     parse_token_set,
@@ -98,8 +100,8 @@ def authorize_url(
 
 
 class KickOAuthClient(OAuthClient):
-    """See :class:`~core.platforms.oauth.OAuthClient` for the constructor (``http``,
-    ``clock``)."""
+    """See :class:`~core.platforms.oauth.OAuthClient` for the constructor (``http``, ``clock``
+    and the retries)."""
 
     def __init__(self, base_url: str, client_id: str, client_secret: str, **options: Any) -> None:
         super().__init__(base_url, client_id, client_secret, **options)
@@ -130,7 +132,7 @@ class KickOAuthClient(OAuthClient):
         """Revoke ``token``. Kick reads ``token`` and ``token_hint_type`` (not RFC 7009's
         ``token_type_hint``) from the query string, not the body."""
         response = await self._post(
-            "/oauth/revoke", params={"token": token, "token_hint_type": hint}
+            "/oauth/revoke", params={"token": token, "token_hint_type": hint}, secrets=(token,)
         )
         if response.status_code != httpx.codes.OK:
             raise self._error(response, (token,))
@@ -138,7 +140,9 @@ class KickOAuthClient(OAuthClient):
     async def _token_grant(
         self, form: dict[str, str], *, secrets_in_play: Sequence[str]
     ) -> TokenSet:
-        response = await self._post("/oauth/token", data=self._grant_form(form))
+        response = await self._post(
+            "/oauth/token", data=self._grant_form(form), secrets=secrets_in_play
+        )
         if response.status_code != httpx.codes.OK:
             raise self._error(response, secrets_in_play)
         body = _json(response)
@@ -163,19 +167,33 @@ class KickOAuthClient(OAuthClient):
         *,
         data: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
+        secrets: Sequence[str],
     ) -> httpx.Response:
-        try:
-            return await self._send(
-                "POST",
-                self._base_url + path,
-                data=data,
-                params=params,
-                headers={"Accept": "application/json", **(headers or {})},
-            )
-        except NoAnswer as exc:
+        """Kick's answer below 400; one of 400 or more is raised as :class:`OAuthError` (with
+        ``secrets`` blanked out of it). Made again only when it never left or Kick answered
+        429: one that reached Kick may have spent its code or refresh token."""
+
+        def refusal(response: httpx.Response) -> Exception:
+            error = self._error(response, secrets)
+            if response.status_code == httpx.codes.TOO_MANY_REQUESTS:
+                return Retry(error, "answered 429", retry_after(response))
+            return error
+
+        return await self._send_with_retries(
+            "POST",
+            self._base_url + path,
+            backoff=self._backoff,
+            on_retry=self._backoff.logging_to(log, f"Kick OAuth POST {path}"),
             # Only the kind of failure: the request (and its URL) may carry a token.
-            raise OAuthError("unreachable", f"POST {path}: no answer ({exc.kind})", None) from None
+            unreachable=lambda no_answer: OAuthError(
+                "unreachable", f"POST {path}: no answer ({no_answer.kind})", None
+            ),
+            refusal=refusal,
+            is_idempotent=False,
+            data=data,
+            params=params,
+            headers={"Accept": "application/json"},
+        )
 
     def _error(self, response: httpx.Response, secrets_in_play: Sequence[str]) -> OAuthError:
         body = _json(response)

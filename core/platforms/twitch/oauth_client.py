@@ -13,11 +13,9 @@ No exception message, ``repr`` or log line carries a token, a code or the client
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +24,7 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from core.platforms import oauth
-from core.platforms.http import Backoff, Retry, retry_after
+from core.platforms.http import Retry, retry_after
 from core.platforms.lenient import NAME_MAX, BadValue, as_text, checked_id
 from core.platforms.oauth import MAX_EXPIRES_IN_SECONDS, OAuthClient, lifetime, usable_token_set
 from core.platforms.oauth import json_or_none as _json
@@ -135,42 +133,12 @@ def oauth_base(base_url: str) -> str:
     return base if base.endswith("/oauth2") else base + "/oauth2"
 
 
-# A sign-in's callback waits for the code exchange in the viewer's or streamer's browser: a
-# Retry-After longer than this is not waited for, and a call with its retries takes at most
-# BUDGET_SECONDS (the token refresh in the background tries again on its next round).
-MAX_RETRY_AFTER_SECONDS = 5.0
-BUDGET_SECONDS = 30.0
-
-
 class TwitchOAuthClient(OAuthClient):
-    """See :class:`~core.platforms.oauth.OAuthClient` for ``http`` and ``clock``; the retries
-    are :class:`~core.platforms.http.Backoff`'s."""
+    """See :class:`~core.platforms.oauth.OAuthClient` for the constructor (``http``, ``clock``
+    and the retries); a request that never left, or one safe to repeat, is made again, and so
+    is a token grant Twitch answered 429 or 5xx."""
 
     oauth_root = staticmethod(oauth_base)
-
-    def __init__(
-        self,
-        base_url: str,
-        client_id: str,
-        client_secret: str,
-        *,
-        max_retries: int = 3,
-        backoff_base: float = 0.5,
-        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-        jitter: Callable[[], float] = random.random,
-        max_retry_after: float = MAX_RETRY_AFTER_SECONDS,
-        **options: Any,
-    ) -> None:
-        super().__init__(base_url, client_id, client_secret, **options)
-        self._backoff = Backoff(
-            max_retries,
-            backoff_base,
-            max_retry_after,
-            sleep,
-            jitter,
-            budget_seconds=BUDGET_SECONDS,
-            attempt_seconds=oauth.TOTAL_TIMEOUT_SECONDS,
-        )
 
     async def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
         """Trade the callback's ``code`` for a user token with a refresh token."""

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import logging
 import socket
@@ -254,16 +256,119 @@ def test_token_set_repr_never_shows_the_tokens() -> None:
     assert "user:read" in text
 
 
-async def test_unreachable_oauth_server_raises_oauth_error_without_a_status() -> None:
+def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        dead_url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        return int(probe.getsockname()[1])
 
-    async with KickOAuthClient(dead_url, CLIENT_ID, CLIENT_SECRET) as client:
+
+async def test_unreachable_oauth_server_raises_oauth_error_without_a_status() -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    dead_url = f"http://127.0.0.1:{_free_port()}"
+    async with KickOAuthClient(dead_url, CLIENT_ID, CLIENT_SECRET, sleep=sleep) as client:
         with pytest.raises(OAuthError) as caught:
             await client.app_token()
 
     assert (caught.value.error, caught.value.status) == ("unreachable", None)
+    assert len(waits) == 3  # nothing ever left: tried again, three times, then given up
+
+
+@contextlib.asynccontextmanager
+async def _forwarder(port: int, to_port: int) -> AsyncIterator[None]:
+    """From now on, 127.0.0.1:``port`` carries each connection to 127.0.0.1:``to_port``."""
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+
+    async def carry(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", to_port)
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    server = await asyncio.start_server(carry, "127.0.0.1", port)
+    try:
+        yield
+    finally:
+        server.close()
+
+
+async def test_a_code_exchange_that_could_not_connect_is_made_again(kick: FakeKick) -> None:
+    """Kick's OAuth server refuses the first connection (nothing was sent, so the code is
+    unspent): the client waits and tries again, and the streamer's sign-in goes through."""
+    callback, verifier = await consent(kick)
+    port = _free_port()
+    kick_port = int(urlsplit(kick.url).port or 0)
+    waits: list[float] = []
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def sleep(seconds: float) -> None:
+            waits.append(seconds)
+            if len(waits) == 1:  # Kick's server is back before the retry
+                await stack.enter_async_context(_forwarder(port, kick_port))
+
+        url = f"http://127.0.0.1:{port}"
+        client = KickOAuthClient(url, CLIENT_ID, CLIENT_SECRET, clock=lambda: NOW, sleep=sleep)
+        async with client:
+            tokens = await client.exchange_code(callback["code"][0], REDIRECT_URI, verifier)
+
+    assert tokens.refresh_token
+    assert len(waits) == 1
+    assert len(kick.requests_to("/oauth/token")) == 1
+
+
+async def test_a_code_exchange_that_reached_kick_is_not_made_again(
+    kick: FakeKick, oauth: KickOAuthClient
+) -> None:
+    """Kick took the request and the connection dropped before its answer: the code may be
+    spent, so the client says "unreachable" rather than spend it a second time."""
+    callback, verifier = await consent(kick)
+    kick.disconnect_next("/oauth/token")
+
+    with pytest.raises(OAuthError) as caught:
+        await oauth.exchange_code(callback["code"][0], REDIRECT_URI, verifier)
+
+    assert (caught.value.error, caught.value.status) == ("unreachable", None)
+    assert len(kick.requests_to("/oauth/token")) == 1
+
+
+async def test_a_code_exchange_kick_failed_with_500_is_not_made_again(
+    kick: FakeKick, oauth: KickOAuthClient
+) -> None:
+    callback, verifier = await consent(kick)
+    kick.fail_next("/oauth/token", 500)
+
+    with pytest.raises(OAuthError) as caught:
+        await oauth.exchange_code(callback["code"][0], REDIRECT_URI, verifier)
+
+    assert caught.value.status == 500
+    assert len(kick.requests_to("/oauth/token")) == 1
+
+
+async def test_a_code_exchange_kick_answered_429_is_made_again_after_its_retry_after(
+    kick: FakeKick,
+) -> None:
+    callback, verifier = await consent(kick)
+    kick.fail_next("/oauth/token", 429, retry_after=2)
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    client = KickOAuthClient(kick.url, CLIENT_ID, CLIENT_SECRET, clock=lambda: NOW, sleep=sleep)
+    async with client:
+        tokens = await client.exchange_code(callback["code"][0], REDIRECT_URI, verifier)
+
+    assert tokens.refresh_token
+    assert waits == [2.0]
+    assert len(kick.requests_to("/oauth/token")) == 2
 
 
 async def test_no_token_code_or_secret_reaches_an_error_message_or_the_log(
