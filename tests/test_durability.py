@@ -111,6 +111,7 @@ class Experiment:
     # a time, or two answers at the same moment count as one
     _counting: threading.Lock = field(default_factory=threading.Lock, repr=False)
     other_ticks: list[list[datetime]] = field(default_factory=list)  # other guilds', if any
+    window: int = WINDOW  # seconds: the deployment's ACTIVE_WINDOW_MINUTES
 
     # --- timing -------------------------------------------------------------------------
 
@@ -239,9 +240,9 @@ class Experiment:
                 said = chat.said_at.timestamp()
                 if accepted is not None and accepted < instant and said < instant:
                     latest[chat.viewer] = max(latest.get(chat.viewer, said), said)
-            seconds = min(int((tick - previous).total_seconds()), WINDOW)
+            seconds = min(int((tick - previous).total_seconds()), self.window)
             for viewer, said in latest.items():
-                if said >= instant - WINDOW:
+                if said >= instant - self.window:
                     expected[viewer] = expected.get(viewer, 0) + seconds
         return expected
 
@@ -359,7 +360,7 @@ def _play(experiment: Experiment, disruptions: dict[int, object], slots: int = 2
     experiment.wait_for_tick_after(offline_at + INTERVAL)
 
 
-def _experiment(tmp_path: Path, kick_keys, **env: str) -> Experiment:
+def _experiment(tmp_path: Path, kick_keys, *, window: int = WINDOW, **env: str) -> Experiment:
     base = {
         key: value
         for key, value in os.environ.items()
@@ -373,11 +374,11 @@ def _experiment(tmp_path: Path, kick_keys, **env: str) -> Experiment:
         PYTHONUNBUFFERED="1",
         PORT=str(port),
         WATCH_INTERVAL_SECONDS=str(INTERVAL),
-        ACTIVE_WINDOW_MINUTES=str(WINDOW // 60),
+        ACTIVE_WINDOW_MINUTES=str(window // 60),
         LOG_LEVEL=os.environ.get("DURABILITY_LOG_LEVEL", "WARNING"),
         **env,
     )
-    experiment = Experiment(base, f"http://127.0.0.1:{port}", kick_keys[0], tmp_path)
+    experiment = Experiment(base, f"http://127.0.0.1:{port}", kick_keys[0], tmp_path, window=window)
     assert _cli(base, "migrate").returncode == 0
     added = _cli(
         base,
@@ -470,9 +471,12 @@ class SplitDeployment:
 
 
 @contextmanager
-def split_deployment(tmp_path: Path, kick_keys, **env: str) -> Iterator[SplitDeployment]:  # type: ignore[no-untyped-def]
-    """The split deployment's stores and web side (``env``: more settings), stopped (every
-    process started here or by the test, by its PID) and removed afterwards."""
+def split_deployment(  # type: ignore[no-untyped-def]
+    tmp_path: Path, kick_keys, *, window: int = WINDOW, **env: str
+) -> Iterator[SplitDeployment]:
+    """The split deployment's stores and web side (``window``: the active window in seconds,
+    whole minutes; ``env``: more settings), stopped (every process started here or by the
+    test, by its PID) and removed afterwards."""
     from tests import services
     from tests.conftest import _fresh_postgres_database
 
@@ -491,6 +495,7 @@ def split_deployment(tmp_path: Path, kick_keys, **env: str) -> Iterator[SplitDep
         experiment = _experiment(
             tmp_path,
             kick_keys,
+            window=window,
             DATABASE_URL=database_url,
             REDIS_URL=redis_server.url,
             FLASK_SECRET_KEY="durability-test-secret",
