@@ -136,7 +136,7 @@ def oauth_base(base_url: str) -> str:
 class TwitchOAuthClient(OAuthClient):
     """See :class:`~core.platforms.oauth.OAuthClient` for the constructor (``http``, ``clock``
     and the retries); a request that never left, or one safe to repeat, is made again, and so
-    is a token grant Twitch answered 429 or 5xx."""
+    is one Twitch answered 429 or 5xx (a grant it did not take)."""
 
     oauth_root = staticmethod(oauth_base)
 
