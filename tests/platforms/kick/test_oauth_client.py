@@ -5,7 +5,6 @@ import base64
 import contextlib
 import hashlib
 import logging
-import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +23,7 @@ from core.platforms.kick.oauth_client import (
     make_pkce_pair,
 )
 from tests.fakes.kick_server import CLIENT_ID, CLIENT_SECRET, FakeKick
+from tests.services import free_port
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 REDIRECT_URI = "http://localhost:8080/auth/kick/callback"
@@ -256,19 +256,13 @@ def test_token_set_repr_never_shows_the_tokens() -> None:
     assert "user:read" in text
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_unreachable_oauth_server_raises_oauth_error_without_a_status() -> None:
     waits: list[float] = []
 
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    dead_url = f"http://127.0.0.1:{_free_port()}"
+    dead_url = f"http://127.0.0.1:{free_port()}"
     async with KickOAuthClient(dead_url, CLIENT_ID, CLIENT_SECRET, sleep=sleep) as client:
         with pytest.raises(OAuthError) as caught:
             await client.app_token()
@@ -304,7 +298,7 @@ async def test_a_code_exchange_that_could_not_connect_is_made_again(kick: FakeKi
     """Kick's OAuth server refuses the first connection (nothing was sent, so the code is
     unspent): the client waits and tries again, and the streamer's sign-in goes through."""
     callback, verifier = await consent(kick)
-    port = _free_port()
+    port = free_port()
     kick_port = int(urlsplit(kick.url).port or 0)
     waits: list[float] = []
     async with contextlib.AsyncExitStack() as stack:
