@@ -250,16 +250,17 @@ async def test_setup_without_a_name_shows_how(manager: discord.Member) -> None:
     )
 
 
-async def test_setup_with_a_chatroom_id_by_hand_stores_it(
+async def test_setup_with_a_chatroom_id_kick_cannot_confirm_refuses_it(
     guild_a: discord.Guild, manager: discord.Member, runtime: Runtime, fake_kick: FakeKick
 ) -> None:
     fake_kick.site_blocked = True
 
-    await set_up(manager, "!kick setup streamer 31047538")
+    [reply] = await say("!kick setup streamer 31047538", manager)
 
-    channel = runtime.guilds.kick_channel_of(guild_a.id)
-    assert channel is not None
-    assert channel.chatroom_id == 31047538
+    assert reply.content.startswith(
+        "Kick's site did not answer, so I cannot check the chatroom id 31047538 of streamer."
+    )
+    assert runtime.guilds.kick_channel_of(guild_a.id) is None
 
 
 async def test_setup_without_the_chatroom_id_explains_how_to_add_it(
@@ -708,7 +709,7 @@ def test_status_without_a_chatroom_id_gives_the_hint() -> None:
     lines = lines_of(kick_status(channel=channel, missing=WANTED_EVENTS[:2]))
 
     assert lines[3].startswith("\N{WARNING SIGN}\N{VARIATION SELECTOR-16} Chatroom id")
-    assert "https://kick.com/api/v2/channels/some_streamer" in lines[3]
+    assert "run !kick setup some_streamer again once Kick's site answers me" in lines[3]
     assert (
         lines[6]
         == "\N{WARNING SIGN}\N{VARIATION SELECTOR-16} Pusher: off: it needs the chatroom id"

@@ -69,6 +69,25 @@ def test_a_typed_chatroom_id_that_kick_confirms_is_kept(runtime, kick):
     assert (channel.chatroom_id, channel.channel_id) == (right.chatroom_id, right.channel_id)
 
 
+def test_a_typed_chatroom_id_kicks_site_cannot_confirm_is_refused(runtime, kick):
+    """Guild B follows the streamer with its chatroom; guild A's admin names another channel
+    and types the streamer's chatroom while Kick's site does not answer. Kept unchecked, A's
+    listener would queue the streamer's chat under A's broadcaster with the very keys of B's
+    copies (``kick:chat:<message id>``, unique on the bus), so B's would be dropped as
+    duplicates. An id typed by an admin is taken only when Kick confirms it."""
+    streamer = kick.channels["streamer"]
+    kick.add_channel("other", 2002)
+    asyncio.run(runtime.kick_setup.setup(GUILD_B, ADMIN, "streamer"))
+    kick.site_blocked = True
+
+    with pytest.raises(SetupFailed) as refused:
+        asyncio.run(runtime.kick_setup.setup(GUILD_A, ADMIN, "other", streamer.chatroom_id))
+
+    assert "cannot check the chatroom id" in str(refused.value)
+    assert runtime.guilds.kick_channel_of(GUILD_A) is None
+    assert runtime.guilds.kick_channel_of(GUILD_B).chatroom_id == streamer.chatroom_id
+
+
 def test_site_ids_that_name_another_broadcaster_are_not_taken(runtime):
     async def site_naming_someone_else(slug: str) -> InternalIds:
         return InternalIds(channel_id=1, chatroom_id=2, broadcaster_user_id="2002")

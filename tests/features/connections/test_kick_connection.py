@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from core.features.connections import connection_rows
 from core.features.connections.channel_setup import Replaced
 from core.features.connections.kick.service import NeedsReauthorization
+from core.features.connections.kick.setup import SetupFailed
 from core.features.connections.kick.subscriptions import OTHER_ACCOUNT_PROBLEM
 from core.features.connections.streamer_tokens import GivenBack
 from core.features.connections.tables import kick_connections, oauth_states
@@ -104,12 +105,13 @@ def test_setup_finds_the_channel_and_its_pusher_ids(runtime, kick):
     assert (channel.channel_id, channel.chatroom_id) == (fake.channel_id, fake.chatroom_id)
 
 
-def test_setup_without_the_site_api_still_works_and_takes_the_chatroom_by_hand(runtime, kick):
+def test_setup_without_the_site_api_still_works_but_takes_no_unchecked_chatroom(runtime, kick):
     kick.site_blocked = True
     result = asyncio.run(runtime.kick_setup.setup(GUILD, ADMIN, "streamer"))
     assert result.chatroom_found is False
-    asyncio.run(runtime.kick_setup.setup(GUILD, ADMIN, "streamer", chatroom_id=31047538))
-    assert runtime.guilds.kick_channel_of(GUILD).chatroom_id == 31047538
+    with pytest.raises(SetupFailed):
+        asyncio.run(runtime.kick_setup.setup(GUILD, ADMIN, "streamer", chatroom_id=31047538))
+    assert runtime.guilds.kick_channel_of(GUILD).chatroom_id is None
 
 
 def test_streamer_connects_and_every_subscription_goes_live(runtime, web, kick):

@@ -48,7 +48,7 @@ def _described(result: KickSetupResult) -> str:
 
 
 def chatroom_hint(slug: str) -> str:
-    """How to find and give the chatroom id by hand, for this channel."""
+    """How to get the chatroom id (Kick's site, asked again), for this channel."""
     return CHATROOM_HINT.replace("<channel>", slug)
 
 

@@ -1,9 +1,10 @@
 """``!kick setup``, ``!kick sync`` and ``!kick status`` as plain service calls.
 
 Setup ties the guild to a Kick channel (the broadcaster id comes from Kick's public API, the
-chatroom id from Kick's site or from the admin) and hands back a signed, one-hour link with
-which the streamer connects their account. Setting up another channel disconnects the account
-connected for the one before (its tokens given back to Kick), as ``!twitch setup`` does.
+chatroom id from Kick's site, or from the admin when the site confirms it) and hands back a
+signed, one-hour link with which the streamer connects their account. Setting up another
+channel disconnects the account connected for the one before (its tokens given back to Kick),
+as ``!twitch setup`` does.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ from core.platforms.kick.site import InternalIds
 _SLUG = re.compile(r"^[a-z0-9_-]{1,25}$")
 _SLUG_IN_URL = re.compile(r"^(?:https?://)?(?:www\.)?kick\.com/([^/?#\s]+)", re.IGNORECASE)
 CHATROOM_HINT = (
-    "open https://kick.com/api/v2/channels/<channel> in a browser and copy chatroom.id, "
-    "then run !kick setup <channel> <chatroom id>"
+    "run !kick setup <channel> again once Kick's site answers me (it is how I find and check "
+    "the chatroom id)"
 )
 
 
@@ -214,11 +215,16 @@ def _belonging_to(ids: InternalIds | None, broadcaster_user_id: str) -> Internal
 def _checked_chatroom(slug: str, typed: int, ids: InternalIds | None) -> InternalIds:
     """A typed chatroom id, accepted only when it is the one Kick's site gives for the channel.
 
-    When the site cannot be asked (Cloudflare), the typed id is taken as it is: Pusher events
-    from a chatroom reach only the guilds that stored it, so a wrong one misleads only this guild.
+    When the site cannot be asked (Cloudflare), the typed id is refused, not taken unchecked:
+    another channel's chatroom would queue that channel's chat under this guild's broadcaster
+    with the keys of its own copies (``kick:chat:<message id>``, one per bus), so the servers
+    following that channel would lose those messages as duplicates.
     """
     if ids is None:
-        return InternalIds(0, typed)
+        raise SetupFailed(
+            f"Kick's site did not answer, so I cannot check the chatroom id {typed} of {slug}. "
+            f"Run !kick setup {slug} without it (webhooks work without it), or again later."
+        )
     if ids.chatroom_id != typed:
         raise SetupFailed(
             f"Kick says the chatroom of {slug} is {ids.chatroom_id}, not {typed}. "
