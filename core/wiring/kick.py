@@ -140,6 +140,7 @@ def install(rt: Assembly) -> None:
             rt.dispatcher.last_events(broadcaster), arrivals.last_events(Platform.KICK, broadcaster)
         ),
         client_configured=configured,
+        operator_guild_id=rt.settings.discord.guild_id,
     )
     # KICK_CHANNEL + DISCORD_GUILD_ID: that guild follows that channel, no command needed.
     rt.default_channel = DefaultChannel(

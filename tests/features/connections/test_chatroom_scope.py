@@ -73,7 +73,7 @@ def test_a_typed_chatroom_id_kicks_site_cannot_confirm_is_refused(runtime, kick)
     """Guild B follows the streamer with its chatroom; guild A's admin names another channel
     and types the streamer's chatroom while Kick's site does not answer. Kept unchecked, A's
     listener would queue the streamer's chat under A's broadcaster with the very keys of B's
-    copies (``kick:chat:<message id>``, unique on the bus), so B's would be dropped as
+    copies (``kick:chat_message_sent:<message id>``, unique on the bus), so B's would be dropped as
     duplicates. An id typed by an admin is taken only when Kick confirms it."""
     streamer = kick.channels["streamer"]
     kick.add_channel("other", 2002)
@@ -86,6 +86,24 @@ def test_a_typed_chatroom_id_kicks_site_cannot_confirm_is_refused(runtime, kick)
     assert "cannot check the chatroom id" in str(refused.value)
     assert runtime.guilds.kick_channel_of(GUILD_A) is None
     assert runtime.guilds.kick_channel_of(GUILD_B).chatroom_id == streamer.chatroom_id
+
+
+def test_the_operators_server_may_type_a_chatroom_id_kicks_site_cannot_confirm(
+    tmp_path, kick, clock
+):
+    """DISCORD_GUILD_ID names the operator's own server: behind Cloudflare, its admin may still
+    turn Pusher on by typing the chatroom id; any other server is refused the same."""
+    runtime = runtime_on_fake_kick(kick, tmp_path / "data", clock, DISCORD_GUILD_ID=str(GUILD_A))
+    try:
+        kick.site_blocked = True
+        asyncio.run(runtime.kick_setup.setup(GUILD_A, ADMIN, "streamer", WRONG_CHATROOM))
+        with pytest.raises(SetupFailed):
+            asyncio.run(runtime.kick_setup.setup(GUILD_B, ADMIN, "streamer", WRONG_CHATROOM))
+
+        assert runtime.guilds.kick_channel_of(GUILD_A).chatroom_id == WRONG_CHATROOM
+        assert runtime.guilds.kick_channel_of(GUILD_B) is None
+    finally:
+        runtime.close()
 
 
 def test_site_ids_that_name_another_broadcaster_are_not_taken(runtime):

@@ -67,10 +67,15 @@ class KickSetup(ChannelSetup):
     look_up_ids: Callable[[str], Awaitable[InternalIds | None]]
     pusher_states: Callable[[], Mapping[tuple[str, int], PusherState]]
     last_events: Callable[[str], Mapping[str, datetime]]
+    # DISCORD_GUILD_ID: the operator's own server, whose typed chatroom id is taken unchecked
+    # when Kick's site cannot be asked (the operator answers for every guild of the bot anyway).
+    operator_guild_id: int | None = None
 
     async def setup(
         self, guild_id: int, admin_id: int, channel: str, chatroom_id: int | None = None
     ) -> KickSetupResult:
+        """Tie ``guild_id`` to the Kick ``channel``. A typed ``chatroom_id`` is kept when Kick's
+        site names the same one; when the site cannot be asked, only in the operator's server."""
         if not self.client_configured:
             raise SetupFailed(
                 "This bot has no Kick app yet: set KICK_CLIENT_ID and KICK_CLIENT_SECRET "
@@ -91,8 +96,9 @@ class KickSetup(ChannelSetup):
         chatroom_found = found.chatroom_id is not None
         if chatroom_id is not None:
             site = None if found.chatroom_id is None else InternalIds(0, found.chatroom_id)
-            checked = _checked_chatroom(slug, chatroom_id, site)
-            found = dataclasses.replace(found, chatroom_id=checked.chatroom_id)
+            trusted = site is None and guild_id == self.operator_guild_id
+            checked = chatroom_id if trusted else _checked_chatroom(slug, chatroom_id, site)
+            found = dataclasses.replace(found, chatroom_id=checked)
             chatroom_found = True
         try:
             view = await asyncio.to_thread(
@@ -212,13 +218,14 @@ def _belonging_to(ids: InternalIds | None, broadcaster_user_id: str) -> Internal
     return ids
 
 
-def _checked_chatroom(slug: str, typed: int, ids: InternalIds | None) -> InternalIds:
+def _checked_chatroom(slug: str, typed: int, ids: InternalIds | None) -> int:
     """A typed chatroom id, accepted only when it is the one Kick's site gives for the channel.
 
     When the site cannot be asked (Cloudflare), the typed id is refused, not taken unchecked:
     another channel's chatroom would queue that channel's chat under this guild's broadcaster
-    with the keys of its own copies (``kick:chat:<message id>``, one per bus), so the servers
-    following that channel would lose those messages as duplicates.
+    with the keys of its own copies (``kick:chat_message_sent:<message id>``, one per bus), so
+    the servers following that channel would lose those messages as duplicates. (The operator's
+    own server is not asked this: :meth:`KickSetup.setup`.)
     """
     if ids is None:
         raise SetupFailed(
@@ -230,7 +237,7 @@ def _checked_chatroom(slug: str, typed: int, ids: InternalIds | None) -> Interna
             f"Kick says the chatroom of {slug} is {ids.chatroom_id}, not {typed}. "
             f"Run !kick setup {slug} without a chatroom id and the bot uses Kick's."
         )
-    return ids
+    return typed
 
 
 def _slug(channel: str) -> str | None:
