@@ -98,7 +98,10 @@ def earning_of(event: Event) -> tuple[str, int, Viewer, str] | None:
             return None
         if event.platform is Platform.TWITCH and event.source_type != "channel.subscription.gift":
             return None
-        return GIFT, event.count, event.gifter, event.gift_key or event.key
+        # A gift key is the gifter's running total of gifts in this channel: the same total in
+        # another channel (the server moved to another one) is another gift, granted again.
+        key = f"{event.broadcaster_user_id}:{event.gift_key}" if event.gift_key else event.key
+        return GIFT, event.count, event.gifter, key
     if isinstance(event, Cheered):
         return None if event.viewer is None else (BITS, event.bits, event.viewer, event.key)
     if isinstance(event, KicksGifted):

@@ -1,6 +1,7 @@
 """Grants by rules other than rewards, on the service with a recording Twitch: the outside VIP,
 the cap, stacking, expiry, a resumed add whose first try reached Twitch, a Twitch that did not
-answer, a rule removed before its grant was made, and the events that earn nothing."""
+answer, a rule removed before its grant was made, a gift told by its channel's running total,
+and the events that earn nothing."""
 
 from __future__ import annotations
 
@@ -35,6 +36,22 @@ def cheer(user: str, bits: int, event_id: str | None = None) -> Cheered:
         occurred_at=T0,
         viewer=Viewer(user, f"viewer{user}"),
         bits=bits,
+    )
+
+
+def gift(broadcaster: str, gifter: str, count: int, cumulative_total: int) -> SubscriptionsGifted:
+    """A ``channel.subscription.gift`` as the parser makes it: keyed by the gifter's running
+    total of gifts in that channel."""
+    key = f"{gifter}:{cumulative_total}"
+    return SubscriptionsGifted(
+        platform=Platform.TWITCH,
+        event_id=f"gift:{broadcaster}:{key}",
+        broadcaster_user_id=broadcaster,
+        occurred_at=T0,
+        gifter=Viewer(gifter, f"viewer{gifter}"),
+        count=count,
+        gift_key=key,
+        source_type="channel.subscription.gift",
     )
 
 
@@ -147,6 +164,28 @@ async def test_a_rule_removed_before_its_grant_is_made_grants_nothing(ruled: Vip
         await ruled.service.rules.remove(GUILD, rule.id)
     await make_helix_calls(ruled.service)
     assert ruled.twitch.vips == set()
+
+
+async def test_a_gift_in_another_channel_with_the_same_running_total_grants(vip: Vip) -> None:
+    # The running total counts a gifter's gifts in one channel: a viewer's first gift is "1" in
+    # every channel. A server that moved to another Twitch channel gets another gift there.
+    vip.service.rules.granted_scopes = lambda guild_id: SCOPES
+    await vip.service.rules.add(GUILD, RuleAsked(Platform.TWITCH, "gift", 10, at_least=1))
+    await earn(vip, gift(BROADCASTER, "42", 1, cumulative_total=1))
+    [grant] = await vip.service.list_vips(GUILD)
+    vip.clock.advance(hours=11)
+    await expire(vip.service)
+    assert await vip.service.list_vips(GUILD) == []
+    await earn(vip, gift("5550001", "42", 1, cumulative_total=1))
+    [grant] = await vip.service.list_vips(GUILD)
+    assert (grant.platform_user_id, grant.source) == ("42", "rule")
+
+
+def test_a_gift_is_granted_once_by_its_channel_and_running_total() -> None:
+    first, again = gift(BROADCASTER, "42", 5, 5), gift(BROADCASTER, "42", 5, 5)
+    elsewhere = gift("5550001", "42", 5, 5)
+    keys = [earning_of(e)[3] for e in (first, again, elsewhere)]  # type: ignore[index]
+    assert keys[0] == keys[1] != keys[2]
 
 
 def test_what_earns_nothing() -> None:
