@@ -1,10 +1,10 @@
 """``!kick setup``, ``!kick sync`` and ``!kick status`` as plain service calls.
 
 Setup ties the guild to a Kick channel (the broadcaster id comes from Kick's public API, the
-chatroom id from Kick's site, or from the admin when the site confirms it) and hands back a
-signed, one-hour link with which the streamer connects their account. Setting up another
-channel disconnects the account connected for the one before (its tokens given back to Kick),
-as ``!twitch setup`` does.
+chatroom id from Kick's site, or from the admin when the site confirms it or the server is the
+operator's own) and hands back a signed, one-hour link with which the streamer connects their
+account. Setting up another channel disconnects the account connected for the one before (its
+tokens given back to Kick), as ``!twitch setup`` does.
 """
 
 from __future__ import annotations
