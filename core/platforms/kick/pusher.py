@@ -22,10 +22,8 @@ import aiohttp
 from core.events import ChatMessageSent, Event
 from core.platforms.kick.pusher_arrivals import FirstArrivals
 from core.platforms.kick.pusher_events import (
-    CHAT_EVENT,
     PusherFrame,
     decode_frame,
-    event_from_frame,
     is_money_like,
 )
 from core.platforms.sockets import Ended, ReconnectingSocket, open_socket
@@ -201,17 +199,14 @@ class PusherListener(ReconnectingSocket[PusherState]):
             await _send(ws, "pusher:subscribe", {"auth": "", "channel": name})
 
     def _on_event(self, frame: PusherFrame, queue: asyncio.Queue[Event]) -> None:
-        broadcaster = self.channel_ids.broadcaster_user_id
         now = datetime.now(UTC)
-        # Chat names itself (its message id); other frames are named by when they came.
-        timed = frame.event != CHAT_EVENT
-        received_at = self._arrivals.of(frame, broadcaster, now) if timed else now
-        event = event_from_frame(frame, broadcaster_user_id=broadcaster, received_at=received_at)
+        # Frames named by when they came are read as of their first copy's arrival.
+        event = self._arrivals.read(frame, self.channel_ids.broadcaster_user_id, now)
         if event is None:
             return
         # Only the guilds that chose this chatroom vouch for what it says (see Event).
         event = dataclasses.replace(event, via_chatroom_id=self.channel_ids.chatroom_id)
-        self._update(last_event_at=received_at)
+        self._update(last_event_at=now)
         if not self._should_publish(event):
             kind = "money-like event" if is_money_like(event) else "event"
             log.debug("Kick Pusher: webhooks deliver it; dropped %s %s", kind, event.key)

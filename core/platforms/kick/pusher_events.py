@@ -57,8 +57,7 @@ EVENT_PREFIX = "App\\Events\\"
 REWARD_WINDOW_SECONDS = 10
 CHAT_EVENT = "ChatMessageEvent"  # chat names itself: its message id
 # A gift's frames (three kinds on three channels) arrive within seconds; its id holds the
-# receive time by this window (the raffle's and the alerts' reference check the window before
-# too: core/features/raffle/earning/service.py).
+# receive time by this window, read as of the gift's first frame (pusher_arrivals.py).
 GIFT_WINDOW_SECONDS = 600
 
 

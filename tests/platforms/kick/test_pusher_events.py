@@ -240,6 +240,58 @@ def test_a_redemption_repeated_on_another_alias_across_a_window_edge_is_one_even
     assert later.key != first.key
 
 
+def test_one_gift_told_by_two_kinds_of_frame_across_a_window_edge_is_one_event() -> None:
+    """A gift's id holds its time window (GIFT_WINDOW_SECONDS), and Kick tells one gift as up
+    to three kinds of frame with different data, moments apart. Read as of its own arrival, a
+    frame just past the window's edge would be a second gift (a second VIP extension); read as
+    of the gift's first frame it is the same event, and the same gift again later is another."""
+    arrivals = FirstArrivals()
+    gifted = decode_frame(
+        frame(
+            "GiftedSubscriptionsEvent",
+            {"gifted_usernames": ["Alice", "bob"], "gifter_username": "Giver"},
+            "chatroom_1",
+        )
+    )
+    lucky = decode_frame(
+        frame(
+            "App\\Events\\LuckyUsersWhoGotGiftSubscriptionsEvent",
+            {"usernames": ["bob", "alice"], "gifter_username": "giver"},
+            "channel.2",
+        )
+    )
+    assert gifted is not None
+    assert lucky is not None
+    first_at = datetime(2026, 1, 1, 12, 9, 59, 900_000, tzinfo=UTC)  # the window ends at 12:10
+
+    first = arrivals.read(gifted, BROADCASTER, first_at)
+    copy = arrivals.read(lucky, BROADCASTER, first_at + timedelta(milliseconds=300))
+    alone = event_from_frame(
+        lucky, broadcaster_user_id=BROADCASTER, received_at=first_at + timedelta(milliseconds=300)
+    )
+    later = arrivals.read(gifted, BROADCASTER, first_at + timedelta(minutes=20))
+
+    assert isinstance(first, SubscriptionsGifted)
+    assert isinstance(copy, SubscriptionsGifted)
+    assert alone is not None
+    assert later is not None
+    assert copy.key == first.key
+    assert alone.key != first.key  # what the edge would make of it, read on its own
+    assert later.key != first.key
+
+
+def test_chat_is_read_as_of_its_own_arrival() -> None:
+    arrivals = FirstArrivals()
+    chat = fixture_frame("ChatMessageEvent")
+    decoded = decode_frame(json.dumps(chat))
+    assert decoded is not None
+    first = arrivals.read(decoded, BROADCASTER, RECEIVED_AT)
+    again = arrivals.read(decoded, BROADCASTER, RECEIVED_AT + timedelta(seconds=5))
+    assert isinstance(first, ChatMessageSent)
+    assert isinstance(again, ChatMessageSent)
+    assert first.key == again.key  # named by its message id, whenever it came
+
+
 def test_first_arrivals_forget_what_is_old_and_keep_a_bounded_count() -> None:
     arrivals = FirstArrivals(keep_seconds=30.0, most=3)
     frames = [decode_frame(json.dumps({"event": f"E{n}", "data": {}})) for n in range(5)]
