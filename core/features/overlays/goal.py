@@ -3,14 +3,16 @@ dashboard, moved by the events that count, reset when the streamer says.
 
 Subs count new subscriptions, resubscriptions and gifted subs (each gift by its count, never
 its recipients one by one, which Twitch also reports); gifted subs count only gifts; follows
-count follows. Each event moves the bar once (its key, or the reference a gift or subscription
-has whichever of Twitch's two sources reports it). Points are not counted event by event: the
-bar shows the points credited on the points ledger since the goal started, read when the
-overlay asks.
+count followers, each once (an unfollow and follow again, or another Kick app's forwarded copy
+of a follow under its own message id, moves nothing). Each event moves the bar once (its key,
+or the reference a gift, subscription or follower has whichever source reports it). Points
+are not counted event by event: the bar shows the points credited on the points ledger since
+the goal started, read when the overlay asks.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from functools import partial
@@ -57,13 +59,24 @@ def moves_of(
     """What an event adds to each measure, and the reference it moves a goal by once.
     ``moved_at``: when a reference moved the goal, or None (for :func:`sub_reference`)."""
     if isinstance(event, Followed):
-        return {"follows": 1}, f"event:{event.key}"
+        return {"follows": 1}, follow_reference(event)
     if isinstance(event, Subscribed) and not event.is_gift:
         return {"subs": 1}, sub_reference(event, moved_at, now)
     if isinstance(event, SubscriptionsGifted) and not event.told_again_with_its_key:
         count = event.count or len(event.giftees)
         return {"subs": count, "gifted_subs": count}, "gift:" + gift_reference(event)
     return None
+
+
+def follow_reference(event: Followed) -> str:
+    """The follower, once per channel: by their user id (every source gives it), else the
+    event's own key."""
+    user_id = event.viewer.platform_user_id
+    if user_id is None:
+        return f"event:{event.key}"
+    parts = ("follow", str(event.platform), event.broadcaster_user_id, user_id)
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return "follower:" + digest[:32]
 
 
 class GoalService:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from core.events import Followed, Platform, Subscribed, SubscriptionsGifted, Viewer
 from core.features.overlays import goal_repository
-from core.features.overlays.goal import MOVES_KEPT
+from core.features.overlays.goal import MOVES_KEPT, follow_reference
 from core.features.overlays.tables import overlay_goal_moves
 from core.features.points.service import PointsService
 from tests.features.overlays.conftest import GUILD_A, GUILD_B, NOW
@@ -43,6 +43,29 @@ def test_follows_move_a_follow_goal_once_each(overlays, clock):
     goal = overlays.goal.view(GUILD_A)["goal"]
     assert (goal["progress"], goal["target"], goal["title"]) == (3, 10, "Follows goal")
     assert overlays.goal.view(GUILD_B) == {"goal": None}
+
+
+def test_a_follows_goal_counts_each_follower_once(overlays, clock):
+    """A viewer who unfollows and follows again, or a follow forwarded by another Kick app under
+    its own message id (Kick signs every app's deliveries alike), is a new event with a new
+    key; the bar counts followers, so it moves once for them. The same viewer id in another
+    channel, or on the other platform, is another follower."""
+    overlays.goal.save(GUILD_A, {"measure": "follows", "target": "10", "title": ""})
+    clock.advance(1)
+    ann = Viewer("5", "ann")
+    follows = [
+        Followed(**TWITCH, event_id="first", occurred_at=clock(), viewer=ann),
+        Followed(**TWITCH, event_id="again", occurred_at=clock(), viewer=ann),
+        Followed(**{**TWITCH, "broadcaster_user_id": "2"}, event_id="x", occurred_at=clock(),
+                 viewer=ann),
+        Followed(platform=Platform.KICK, broadcaster_user_id="1", event_id="k1",
+                 occurred_at=clock(), viewer=ann),
+        Followed(platform=Platform.KICK, broadcaster_user_id="1", event_id="k2",
+                 occurred_at=clock(), viewer=ann),
+    ]  # fmt: skip
+    for follow in follows:
+        overlays.goal.handle(GUILD_A, follow)
+    assert overlays.goal.view(GUILD_A)["goal"]["progress"] == 3
 
 
 def test_subs_count_subs_resubs_and_gifts_but_not_each_gift_recipient(overlays, clock):
@@ -140,7 +163,7 @@ def test_what_moved_a_goal_is_forgotten_after_a_month_and_the_bar_keeps_its_coun
 
     clock.advance(timedelta(minutes=2))
     assert overlays.goal.forget_old_moves() == 1
-    assert _moves(engine) == {(GUILD_B, "event:" + _follow(2).key)}
+    assert _moves(engine) == {(GUILD_B, follow_reference(_follow(2)))}
     assert overlays.goal.view(GUILD_A)["goal"]["progress"] == 1  # the count stays
     assert overlays.goal.view(GUILD_B)["goal"]["progress"] == 1
     overlays.goal.handle(GUILD_A, _follow(3, clock()))
