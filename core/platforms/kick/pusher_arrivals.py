@@ -8,7 +8,13 @@ import json
 from datetime import datetime, timedelta
 
 from core.events import Event, SubscriptionsGifted
-from core.platforms.kick.pusher_events import CHAT_EVENT, PusherFrame, channel_key, event_from_frame
+from core.platforms.kick.pusher_events import (
+    CHAT_EVENT,
+    PusherFrame,
+    channel_key,
+    event_from_frame,
+    gift_parts,
+)
 
 
 class FirstArrivals:
@@ -69,8 +75,6 @@ def _digest(frame: PusherFrame, broadcaster_user_id: str) -> str:
 
 
 def _gift_digest(gift: SubscriptionsGifted) -> str:
-    """The gift whichever kind of frame told it: its gifter and giftees, as its id is made."""
-    gifter = gift.gifter.username.lower() if gift.gifter else ""
-    names = sorted(giftee.username.lower() for giftee in gift.giftees)
-    parts = ("gift", gift.broadcaster_user_id, gifter, *names)
+    """The gift whichever kind of frame told it (:func:`gift_parts`, as its id is made)."""
+    parts = gift_parts(gift.broadcaster_user_id, gift.gifter, gift.giftees)
     return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()

@@ -244,12 +244,10 @@ def _gifted(
     if total <= 0:
         return None
     if giftees:
-        names = sorted(giftee.username.lower() for giftee in giftees)
-        gifter_name = gifter.username.lower() if gifter else ""
         # The gift's own time too (by GIFT_WINDOW_SECONDS): the same gifter gifting the same
         # viewers again later is another gift, not a copy for the bus to drop.
         window = int(f.received_at.timestamp() // GIFT_WINDOW_SECONDS)
-        event_id = _digest("gift", f.broadcaster_user_id, gifter_name, *names, f"w{window}")
+        event_id = _digest(*gift_parts(f.broadcaster_user_id, gifter, giftees), f"w{window}")
     else:
         event_id = natural_id or f.hashed_id()
     return SubscriptionsGifted(
@@ -258,6 +256,15 @@ def _gifted(
         giftees=giftees,
         count=total,
     )
+
+
+def gift_parts(
+    broadcaster_user_id: str, gifter: Viewer | None, giftees: tuple[Viewer, ...]
+) -> tuple[str, ...]:
+    """What names a gift whichever kind of frame told it: the channel, the gifter's and the
+    giftees' usernames (case-folded, the giftees sorted)."""
+    names = sorted(giftee.username.lower() for giftee in giftees)
+    return ("gift", broadcaster_user_id, gifter.username.lower() if gifter else "", *names)
 
 
 def _named_viewer(value: Any) -> Viewer | None:
@@ -390,6 +397,7 @@ __all__ = [
     "channel_key",
     "decode_frame",
     "event_from_frame",
+    "gift_parts",
     "is_money_like",
     "parse_frame",
 ]

@@ -95,7 +95,7 @@ class KickSetup(ChannelSetup):
             raise SetupFailed(f"Kick has no channel called {slug!r}. Check the name in its URL.")
         chatroom_found = found.chatroom_id is not None
         if chatroom_id is not None:
-            site = None if found.chatroom_id is None else InternalIds(0, found.chatroom_id)
+            site = found.chatroom_id  # None: Kick's site could not be asked
             trusted = site is None and guild_id == self.operator_guild_id
             checked = chatroom_id if trusted else _checked_chatroom(slug, chatroom_id, site)
             found = dataclasses.replace(found, chatroom_id=checked)
@@ -218,7 +218,7 @@ def _belonging_to(ids: InternalIds | None, broadcaster_user_id: str) -> Internal
     return ids
 
 
-def _checked_chatroom(slug: str, typed: int, ids: InternalIds | None) -> int:
+def _checked_chatroom(slug: str, typed: int, site: int | None) -> int:
     """A typed chatroom id, accepted only when it is the one Kick's site gives for the channel.
 
     When the site cannot be asked (Cloudflare), the typed id is refused, not taken unchecked:
@@ -227,14 +227,14 @@ def _checked_chatroom(slug: str, typed: int, ids: InternalIds | None) -> int:
     the servers following that channel would lose those messages as duplicates. (The operator's
     own server is not asked this: :meth:`KickSetup.setup`.)
     """
-    if ids is None:
+    if site is None:
         raise SetupFailed(
             f"Kick's site did not answer, so I cannot check the chatroom id {typed} of {slug}. "
             f"Run !kick setup {slug} without it (webhooks work without it), or again later."
         )
-    if ids.chatroom_id != typed:
+    if site != typed:
         raise SetupFailed(
-            f"Kick says the chatroom of {slug} is {ids.chatroom_id}, not {typed}. "
+            f"Kick says the chatroom of {slug} is {site}, not {typed}. "
             f"Run !kick setup {slug} without a chatroom id and the bot uses Kick's."
         )
     return typed
