@@ -244,8 +244,7 @@ def _gifted(
     if total <= 0:
         return None
     if giftees:
-        # The gift's own time too (by GIFT_WINDOW_SECONDS): the same gifter gifting the same
-        # viewers again later is another gift, not a copy for the bus to drop.
+        # Its time too (GIFT_WINDOW_SECONDS): the same gift again later is another, not a copy.
         window = int(f.received_at.timestamp() // GIFT_WINDOW_SECONDS)
         event_id = _digest(*gift_parts(f.broadcaster_user_id, gifter, giftees), f"w{window}")
     else:
@@ -261,8 +260,7 @@ def _gifted(
 def gift_parts(
     broadcaster_user_id: str, gifter: Viewer | None, giftees: tuple[Viewer, ...]
 ) -> tuple[str, ...]:
-    """What names a gift whichever kind of frame told it: the channel, the gifter's and the
-    giftees' usernames (case-folded, the giftees sorted)."""
+    """What names a gift whichever kind of frame told it (usernames case-folded)."""
     names = sorted(giftee.username.lower() for giftee in giftees)
     return ("gift", broadcaster_user_id, gifter.username.lower() if gifter else "", *names)
 
@@ -397,7 +395,6 @@ __all__ = [
     "channel_key",
     "decode_frame",
     "event_from_frame",
-    "gift_parts",
     "is_money_like",
     "parse_frame",
 ]
