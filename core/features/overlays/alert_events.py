@@ -2,7 +2,9 @@
 
 Follows, subscriptions, resubscriptions, raids and hosts, cheers and Kicks are alerted by these
 handlers, each once per event (its key is the alert's reference; a subscription's reference is
-the same from each of Twitch's two sources, :func:`sub_reference`). Gifted subs, VIP grants and
+the same from each of Twitch's two sources, :func:`sub_reference`), a follow once per follower
+of the channel (:func:`follow_reference`: unfollowing and following again, or another Kick
+app's forwarded copy, shows nothing). Gifted subs, VIP grants and
 ticket milestones are recorded by :class:`~core.features.overlays.alerts.AlertRecorder`, where
 their writers' transactions are. A gift's recipients (``Subscribed`` with ``is_gift``) are not
 alerted one by one: the gift is. A replay records the event again under a fresh reference, in
@@ -12,6 +14,7 @@ alert keeps the viewer it names (the follower, subscriber, gifter, raider, cheer
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,6 +72,17 @@ def _never(reference: str) -> datetime | None:
     return None
 
 
+def follow_reference(event: Followed) -> str:
+    """The follower, once per channel: by their user id (every source gives it), else the
+    event's own key."""
+    user_id = event.viewer.platform_user_id
+    if user_id is None:
+        return f"event:{event.key}"
+    parts = ("follow", str(event.platform), event.broadcaster_user_id, user_id)
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return "follower:" + digest[:32]
+
+
 def sub_reference(
     event: Subscribed,
     recorded_at: Callable[[str], datetime | None] = _never,
@@ -115,7 +129,8 @@ def alert_of(
     None (for :func:`sub_reference`)."""
     ref = f"event:{event.key}"
     if isinstance(event, Followed):
-        return AlertOf("follow", AlertFields(_name(event.viewer)), ref, viewer=event.viewer)
+        fields = AlertFields(_name(event.viewer))
+        return AlertOf("follow", fields, follow_reference(event), viewer=event.viewer)
     if isinstance(event, Subscribed):
         if event.is_gift:
             return None

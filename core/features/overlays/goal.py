@@ -12,7 +12,6 @@ the goal started, read when the overlay asks.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from functools import partial
@@ -23,7 +22,7 @@ from sqlalchemy.engine import Engine
 from core.events import Event, Followed, Subscribed, SubscriptionsGifted, utc
 from core.features.live.changes import touch
 from core.features.overlays import goal_repository
-from core.features.overlays.alert_events import sub_reference
+from core.features.overlays.alert_events import follow_reference, sub_reference
 from core.features.overlays.settings import OverlayRefused
 from core.features.points.repository import earned_since
 from core.features.raffle.earning.service import gift_reference
@@ -66,17 +65,6 @@ def moves_of(
         count = event.count or len(event.giftees)
         return {"subs": count, "gifted_subs": count}, "gift:" + gift_reference(event)
     return None
-
-
-def follow_reference(event: Followed) -> str:
-    """The follower, once per channel: by their user id (every source gives it), else the
-    event's own key."""
-    user_id = event.viewer.platform_user_id
-    if user_id is None:
-        return f"event:{event.key}"
-    parts = ("follow", str(event.platform), event.broadcaster_user_id, user_id)
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
-    return "follower:" + digest[:32]
 
 
 class GoalService:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from core.events import Cheered, Followed, Platform, SubscriptionsGifted, Viewer
+from core.features.overlays.alert_events import follow_reference
 from core.features.overlays.tables import overlay_alerts
 from core.features.person_data import Person, person_rows
 from core.features.person_forget import forget
@@ -53,7 +54,8 @@ def test_an_alert_keeps_the_account_of_the_viewer_it_names(engine, overlays):
 
 
 def test_a_persons_alerts_are_exported_and_forgotten_and_no_one_elses(engine, overlays):
-    overlays.event_alerts.handle(GUILD_A, _follow("f-ana", Viewer("k-ana", "ana_kick")))
+    ana_follows = _follow("f-ana", Viewer("k-ana", "ana_kick"))
+    overlays.event_alerts.handle(GUILD_A, ana_follows)
     overlays.event_alerts.handle(GUILD_A, _follow("f-bob", Viewer("k-bob", "bob_kick")))
     overlays.alerts.test_alert(GUILD_A)
     ana = Person(None, frozenset({("kick", "k-ana")}), {})
@@ -63,7 +65,7 @@ def test_a_persons_alerts_are_exported_and_forgotten_and_no_one_elses(engine, ov
         report = forget(conn, ana, NOW, delete=True)
 
     assert exported["title"] == "ana_kick just followed!"
-    assert exported["source_ref"] == "event:kick:followed:f-ana"
+    assert exported["source_ref"] == follow_reference(ana_follows)  # the follower, once
     assert report.deleted == {"overlay_alerts": 1}
     assert "overlay_alerts" not in report.kept
     assert set(_stored(engine)) == {"bob_kick just followed!", "Test alert"}

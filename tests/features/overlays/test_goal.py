@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from core.events import Followed, Platform, Subscribed, SubscriptionsGifted, Viewer
 from core.features.overlays import goal_repository
-from core.features.overlays.goal import MOVES_KEPT, follow_reference
+from core.features.overlays.alert_events import follow_reference
+from core.features.overlays.goal import MOVES_KEPT
 from core.features.overlays.tables import overlay_goal_moves
 from core.features.points.service import PointsService
 from tests.features.overlays.conftest import GUILD_A, GUILD_B, NOW

@@ -302,3 +302,30 @@ def test_a_gift_is_announced_once_whichever_delivery_tells_it(overlays):
     overlays.alerts.gifts(GUILD_A, gift("e3", gift_key="k2", count=1))
     titles = [a.title for a in overlays.alerts_after(GUILD_A, 0)]
     assert titles == ["generous gifted 5 subs", "generous gifted 1 sub"]
+
+
+def test_a_follower_is_alerted_once_per_channel(overlays):
+    """Unfollowing and following again (a new event, a new key), or a follow forwarded by
+    another Kick app under its own message id, shows no second alert; the same viewer following
+    another channel of the server, or on the other platform, is another follower. A follow
+    whose source names no user id is alerted by its own key."""
+
+    def follow(event_id: str, viewer: Viewer, platform=Platform.TWITCH, channel="1") -> Followed:
+        return Followed(platform=platform, broadcaster_user_id=channel, event_id=event_id,
+                        occurred_at=NOW, viewer=viewer)  # fmt: skip
+
+    ann = Viewer("5", "ann")
+    for event in (
+        follow("first", ann),
+        follow("again", ann),
+        follow("other-channel", ann, channel="2"),
+        follow("k1", ann, Platform.KICK),
+        follow("k2", ann, Platform.KICK),
+        follow("n1", Viewer(None, "nameless")),
+        follow("n2", Viewer(None, "nameless")),
+    ):
+        overlays.event_alerts.handle(GUILD_A, event)
+    titles = [a.title for a in overlays.alerts_after(GUILD_A, 0)]
+    assert titles == ["ann just followed!"] * 3 + ["nameless just followed!"] * 2
+    overlays.event_alerts.handle(GUILD_B, follow("again", ann))  # another server's own alert
+    assert [a.title for a in overlays.alerts_after(GUILD_B, 0)] == ["ann just followed!"]
