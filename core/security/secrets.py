@@ -42,12 +42,19 @@ def resolve_secret(
         raise MissingSecret(f"{name} must be set when the database is PostgreSQL; {how_to}")
     path = data_dir / f"{name.lower()}.secret"
     if path.is_file():
-        return path.read_text().strip()
+        stored = path.read_text().strip()
+        if not stored:  # "" would sign and seal with a key anyone knows
+            raise MissingSecret(f"{name}: {path} is empty; delete it (or set {name}) and restart")
+        return stored
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = generate()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value)
+    except BaseException:
+        path.unlink()  # not left empty (a full disk) for the next start to read as the key
+        raise
     log.warning("%s is not set: generated one and stored it in %s (keep that file)", name, path)
     return value
 

@@ -25,6 +25,17 @@ def test_embedded_default_generates_once_and_keeps_it_private(tmp_path, caplog):
     assert first not in caplog.text
 
 
+@pytest.mark.parametrize("name", ["FLASK_SECRET_KEY", "TOKEN_ENCRYPTION_KEY"])
+@pytest.mark.parametrize("stored", ["", "  \n"])
+def test_an_empty_stored_secret_is_refused_rather_than_used(tmp_path, name, stored):
+    """A first start that died while writing the file (a full disk) left it empty: read as it
+    is, FLASK_SECRET_KEY would be "", and anyone could sign a link for any member."""
+    path = tmp_path / f"{name.lower()}.secret"
+    path.write_text(stored)
+    with pytest.raises(MissingSecret, match=f"{name}.*{path.name} is empty"):
+        resolve_secret(None, name=name, data_dir=tmp_path, embedded=True, how_to="")
+
+
 def test_production_without_a_secret_is_a_start_up_error(tmp_path):
     with pytest.raises(
         MissingSecret, match="FLASK_SECRET_KEY must be set when the database is PostgreSQL"
