@@ -128,6 +128,35 @@ def test_another_apps_copy_of_what_earns_is_queued_once(post, runtime, event_typ
     assert runtime.bus.backlog() == 1
 
 
+@pytest.mark.parametrize(
+    ("event_type", "sent_as"),
+    [
+        ("chat.message.sent", "livestream.status.updated"),
+        ("channel.followed", "livestream.status.updated"),
+        ("chat.message.sent", "livestream.metadata.updated"),
+        ("moderation.banned", "livestream.metadata.updated"),
+        ("chat.message.sent", "kicks.gifted"),
+        ("kicks.gifted", "chat.message.sent"),
+        ("chat.message.sent", "channel.subscription.gifts"),
+    ],
+)
+def test_a_genuine_delivery_relabelled_as_another_type_makes_no_event(
+    post, runtime, event_type, sent_as
+):
+    """The type header is not signed: anyone whose Kick app gets the channel's chat can send us
+    their own chat message's delivery as "livestream.status.updated". It must not be read as the
+    stream going live (watchtime paid while offline, the online notice said in chat)."""
+    body = fixture_body(event_type)
+
+    response = post(body, sent_as)
+
+    assert (response.status_code, response.json["status"]) == (200, "ignored")
+    assert runtime.bus.backlog() == 0
+    deliver_all(runtime)
+    with runtime.engine.connect() as conn:
+        assert conn.execute(watch_streams.select()).all() == []  # not live, nor ended
+
+
 def test_unknown_broadcaster_is_acknowledged_without_effect(post, runtime):
     body = fixture_body("chat.message.sent").replace(b"123456789", b"55555")
     response = post(body)

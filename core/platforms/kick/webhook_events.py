@@ -60,7 +60,8 @@ def parse_event(
     app's copy of the same event, forwarded to us under its own message id, is the same event
     here, counted once (and so is one sent again under the other sub type). ``occurred_at``
     comes from the payload's time field when it has a readable one, never later than
-    ``delivered_at``. Raises :class:`UnusablePayload` when no event can be built, and
+    ``delivered_at``. Raises :class:`UnusablePayload` when no event can be built (a body without
+    what only its type's holds, :data:`_MARKS`, included: the type header is not signed), and
     :class:`InvalidPayload` when a field holds a value no event may carry (see
     :mod:`core.platforms.lenient` for the bounds). Text is cleaned and cut, never refused.
     """
@@ -72,6 +73,10 @@ def parse_event(
     broadcaster_user_id = strict_id(payload, "broadcaster", "user_id")
     if broadcaster_user_id is None:
         raise UnusablePayload("no broadcaster user id")
+    if not _holds(payload, _MARKS[event_type]):
+        raise UnusablePayload(
+            f"the body is not a {event_type}'s (no {'.'.join(_MARKS[event_type])})"
+        )
     delivery = _Delivery(payload, message_id, utc(delivered_at), broadcaster_user_id)
     try:
         return parser(delivery)
@@ -231,6 +236,32 @@ _PARSERS: dict[str, Callable[[_Delivery], Event]] = {
     "moderation.banned": _parse_banned,
     "kicks.gifted": _parse_kicks_gifted,
 }
+
+
+# What a body of each type holds and no other type's does (Kick's documented payloads). The type
+# header is not signed, so a genuine delivery of one type can be sent to us again as another: a
+# chat message's as "livestream.status.updated" would be a stream start that never was.
+_MARKS: dict[str, tuple[str, ...]] = {
+    "chat.message.sent": ("content",),
+    "channel.followed": ("follower",),
+    "channel.subscription.new": ("subscriber",),
+    "channel.subscription.renewal": ("subscriber",),  # one event either way (_told_by_content)
+    "channel.subscription.gifts": ("giftees",),
+    "channel.reward.redemption.updated": ("redeemer",),
+    "livestream.status.updated": ("is_live",),
+    "livestream.metadata.updated": ("metadata", "title"),  # a ban's metadata has no title
+    "moderation.banned": ("banned_user",),
+    "kicks.gifted": ("gift",),
+}
+
+
+def _holds(payload: Mapping[str, Any], path: tuple[str, ...]) -> bool:
+    """Whether ``payload`` has the key at ``path``, whatever its value (null included)."""
+    *parents, last = path
+    found: Mapping[str, Any] = payload
+    for key in parents:
+        found = _mapping(found.get(key))
+    return last in found
 
 
 def _told_by_content(d: _Delivery, label: str, *parts: str | None) -> str | None:
