@@ -1,12 +1,10 @@
-"""``!tier`` answers, as plain text (names escaped, no mentions pinged)."""
+"""``!tier`` answers, as plain text (names shown :func:`inert`, no mentions pinged)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import discord
-
-from core.discord_bot.render import TYPED_NAME_LIMIT, truncate
+from core.discord_bot.render import TYPED_NAME_LIMIT, inert, truncate
 from core.features.sub_tiers.service import KnownViewer
 from core.features.sub_tiers.texts import describe
 
@@ -16,7 +14,7 @@ NOT_LINKED_YOURSELF = (
 
 
 def _line(known: KnownViewer) -> str:
-    name = discord.utils.escape_markdown(known.username)
+    name = inert(known.username)
     return f"{known.platform.value.title()} **{name}**: {describe(known.sub)}."
 
 
@@ -30,5 +28,5 @@ def not_linked_member(member_id: int) -> str:
 
 def nobody_called(name: str) -> str:
     # The name is whatever was typed: cut before escaping, so the reply fits in one message.
-    shown = discord.utils.escape_markdown(truncate(name, TYPED_NAME_LIMIT))
+    shown = inert(truncate(name, TYPED_NAME_LIMIT))
     return f"No Kick or Twitch viewer called **{shown}**: nothing known."

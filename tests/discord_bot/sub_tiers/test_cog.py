@@ -91,6 +91,21 @@ async def test_a_long_name_nobody_has_is_answered_in_one_message(alice, typed):
     assert len(reply.content) <= 2000
 
 
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("\u202eghost", "ghost"),  # a direction override turned ": nothing known." around
+        ("x@everyone", "x@\u200beveryone"),
+        ("x<@&123456789012345678>", "x<@\u200b&123456789012345678>"),
+    ],
+)
+async def test_a_typed_name_is_shown_inert(alice, typed, shown):
+    """The name was only markdown-escaped: a direction override, @everyone or a role's mention
+    typed in it reached the reply as typed (every other reply passes it through ``inert``)."""
+    [reply] = await say(f"!tier {typed}", alice)
+    assert reply.content == f"No Kick or Twitch viewer called **{shown}**: nothing known."
+
+
 async def test_an_unlinked_member_is_nothing_known(alice, guild_a):
     bob = member_of(guild_a, "bob")
     [reply] = await say(f"!tier <@{bob.id}>", alice)
