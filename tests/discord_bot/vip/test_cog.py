@@ -117,6 +117,9 @@ async def test_the_log_says_a_vip_earned_by_a_cheer_came_from_the_cheer_not_a_re
         ("!vip extend carol \u0665", "That doesn't look right."),  # an Arabic-Indic 5
         ("!vip grant carol 0", "Hours go from 1 to 8760."),
         ("!vip grant carol -3", "Hours go from 1 to 8760."),
+        # Too long to read: it said "Pick a number from -9007199254740991 up."
+        ("!vip grant carol " + "9" * 30, "Hours go from 1 to 8760."),
+        ("!vip extend carol -" + "9" * 40, "Hours go from 1 to 8760."),
         ("!vip extend carol 5", "'carol' is not a VIP StreamKeeper knows of."),
         ("!vip reward cost 5", "There is no VIP reward yet"),
         ("!vip set stacking maybe", "stacking is on or off."),
