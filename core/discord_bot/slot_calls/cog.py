@@ -265,7 +265,11 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
     async def callblacklist_remove(self, ctx: Context, name: str) -> None:
         """Let this viewer call slots again (Manage Server)."""
         guild = guild_of(ctx)
-        removed = await asyncio.to_thread(self.service.blacklist.remove, guild.id, name)
+        try:
+            removed = await asyncio.to_thread(self.service.blacklist.remove, guild.id, name)
+        except InvalidSetting as refused:
+            await ctx.send(str(refused), allowed_mentions=NO_MENTIONS)
+            return
         await ctx.send(
             render.unblacklisted(blacklist_name(name), removed=removed),
             allowed_mentions=NO_MENTIONS,

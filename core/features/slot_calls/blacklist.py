@@ -43,12 +43,7 @@ class SlotCallBlacklist:
         A name seen on one platform is that platform's viewer; one seen on both must say which;
         one not seen yet is kept for both, until its viewer shows up.
         """
-        query = name_query(blacklist_name(typed))
-        if query is None:
-            raise InvalidSetting(
-                f"Name the viewer to blacklist: a Kick or Twitch name of up to {MAX_NAME} "
-                "characters."
-            )
+        query = _named(typed, "to blacklist")
         reason = blacklist_reason(reason)
         with self.engine.begin() as conn:
             added = [
@@ -71,10 +66,9 @@ class SlotCallBlacklist:
 
     def remove(self, guild_id: int, typed: str) -> bool:
         """True when a viewer by that name (now or when listed) came off the list, on the
-        platform ``kick:`` or ``twitch:`` names, else on either."""
-        query = name_query(blacklist_name(typed))
-        if query is None:
-            return False
+        platform ``kick:`` or ``twitch:`` names, else on either. Raises InvalidSetting when
+        ``typed`` names no viewer (blank, ``kick:``, longer than a name)."""
+        query = _named(typed, "to take off the blacklist")
         removed = 0
         with self.engine.begin() as conn:
             for platform in query.platforms:
@@ -87,6 +81,16 @@ class SlotCallBlacklist:
     def entries(self, guild_id: int) -> list[BlacklistEntry]:
         with self.engine.connect() as conn:
             return repository.list_blacklist(conn, guild_id)
+
+
+def _named(typed: str, doing: str) -> NameQuery:
+    """The viewer ``typed`` names; InvalidSetting saying what a name is when it names none."""
+    query = name_query(blacklist_name(typed))
+    if query is None:
+        raise InvalidSetting(
+            f"Name the viewer {doing}: a Kick or Twitch name of up to {MAX_NAME} characters."
+        )
+    return query
 
 
 def _blacklisted_accounts(conn: Connection, query: NameQuery) -> list[tuple[Platform, list[str]]]:

@@ -486,6 +486,16 @@ async def test_blacklist_replies_name_the_viewer_as_stored_and_stay_within_disco
     )
 
 
+@pytest.mark.parametrize("typed", ["\u200b", "kick:", "twitch:@", "x" * 65])
+async def test_removing_what_names_no_viewer_says_what_to_type(calls_on, manager, typed):
+    """It answered " is not on the slot call blacklist." (a blank name), where !callblacklist
+    add says what a name is."""
+    [reply] = await say(f"!callblacklist remove {typed}", manager)
+    assert reply.content == (
+        "Name the viewer to take off the blacklist: a Kick or Twitch name of up to 64 characters."
+    )
+
+
 async def test_a_blacklist_reason_past_200_characters_is_refused_not_cut(calls_on, manager):
     [refused] = await say(f"!callblacklist add troll {'r' * 201}", manager)
     assert refused.content == "Keep the reason under 200 characters."

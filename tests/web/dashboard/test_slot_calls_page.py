@@ -127,6 +127,8 @@ def test_blacklist_add_and_remove(site):
     assert "troll was not blacklisted." in (
         post(client, PAGE + "blacklist/remove", name="troll", follow_redirects=True).text
     )
+    blank = post(client, PAGE + "blacklist/remove", name="\u200b", follow_redirects=True)
+    assert "Name the viewer to take off the blacklist: a Kick or Twitch name" in blank.text
 
 
 def test_another_guild_is_403_and_changes_nothing(site):

@@ -129,7 +129,10 @@ def blacklist_add(guild_id: int):  # type: ignore[no-untyped-def]
 @AREA.bp.post("/blacklist/remove")
 def blacklist_remove(guild_id: int):  # type: ignore[no-untyped-def]
     name = request.form.get("name", "")
-    removed = installed(config().slot_calls).blacklist.remove(guild_id, name)
+    try:
+        removed = installed(config().slot_calls).blacklist.remove(guild_id, name)
+    except InvalidSetting as refused:
+        return done(AREA.endpoint, guild_id, str(refused))
     shown = blacklist_name(name)
     message = f"{shown} may call slots again." if removed else f"{shown} was not blacklisted."
     return done(AREA.endpoint, guild_id, message)
