@@ -35,10 +35,11 @@ class RaffleWagersCog(commands.Cog, name="Wager tickets"):
 
     # --- viewers -------------------------------------------------------------------------------
 
+    # The name is the rest of the line: "High Roller" is refused, not asked for as "High".
     @commands.hybrid_command(name="linkshuffle")
     @commands.guild_only()
     @app_commands.describe(name="Your Shuffle username")
-    async def link_shuffle(self, ctx: Context, name: str) -> None:
+    async def link_shuffle(self, ctx: Context, *, name: str) -> None:
         """Ask to link your Shuffle account, so your wagers earn raffle tickets."""
         guild = guild_of(ctx)
         request = await asyncio.to_thread(self.wagers.request_link, guild.id, ctx.author.id, name)
@@ -52,7 +53,7 @@ class RaffleWagersCog(commands.Cog, name="Wager tickets"):
     @commands.guild_only()
     @manage_server()
     @app_commands.describe(member="Who asked", name="The Shuffle username they asked for")
-    async def verify_shuffle(self, ctx: Context, member: discord.Member, name: str) -> None:
+    async def verify_shuffle(self, ctx: Context, member: discord.Member, *, name: str) -> None:
         """Confirm a member's Shuffle account after checking it plays under your code (Manage
         Server)."""
         guild = guild_of(ctx)

@@ -89,6 +89,16 @@ async def test_a_name_that_cannot_be_a_shuffle_account_is_refused(
     assert wagers.status(guild_a.id).pending_requests == 0
 
 
+@pytest.mark.parametrize("typed", ["High Roller", "High_Roller please"])
+async def test_a_name_with_a_space_is_refused_not_cut_to_its_first_word(
+    alice: discord.Member, guild_a: discord.Guild, wagers: WagerService, typed: str
+) -> None:
+    """ "!linkshuffle High Roller" asked for the Shuffle account "High", someone else's maybe."""
+    [reply] = await say(f"!linkshuffle {typed}", alice)
+    assert "not a Shuffle username" in reply.content
+    assert wagers.status(guild_a.id).pending_requests == 0
+
+
 async def test_linkshuffle_without_a_name_shows_the_usage(alice: discord.Member) -> None:
     [reply] = await say("!linkshuffle", alice)
     assert reply.content == "Missing name. Usage: !linkshuffle <name>"
@@ -133,6 +143,15 @@ async def test_verify_of_another_name_than_asked_is_refused(
     await say("!linkshuffle alice_s", alice)
     [reply] = await say(f"!verifyshuffle {alice.mention} bob_s", manager)
     assert "asked for alice\\_s, not bob\\_s" in reply.content
+    assert wagers.link_of(guild_a.id, alice.id) is None
+
+
+async def test_verify_of_a_name_with_a_space_is_refused_not_cut_to_its_first_word(
+    manager: discord.Member, alice: discord.Member, guild_a: discord.Guild, wagers: WagerService
+) -> None:
+    await say("!linkshuffle alice", alice)
+    [reply] = await say(f"!verifyshuffle {alice.mention} alice s", manager)
+    assert "not a Shuffle username" in reply.content
     assert wagers.link_of(guild_a.id, alice.id) is None
 
 
