@@ -15,7 +15,9 @@ TOO_MANY = "Several viewers are called that; ask in Discord with their @."
 
 
 def _echo(name: str) -> str:
-    safe = chat_safe(name.strip().lstrip("@"))
+    """A typed name as chat may see it again: clean, short, not starting like a command, and
+    without ``@``, so that no viewer can make the bot mention someone."""
+    safe = chat_safe(name.replace("@", " "))
     return safe[:NAME_LIMIT]
 
 

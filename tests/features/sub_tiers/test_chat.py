@@ -59,6 +59,16 @@ def test_a_name_nobody_has(tiers: SubTierService) -> None:
     assert ask(tiers, "!ban everyone") == "ban: nothing known."
 
 
+@pytest.mark.parametrize("typed", ["x@the_streamer", "@@the_streamer", "a,@the_streamer"])
+def test_a_name_said_back_mentions_nobody(tiers: SubTierService, typed) -> None:
+    """Only a leading ``@`` was dropped: "!tier x@the_streamer" made the bot say
+    "x@the_streamer: nothing known.", a mention anyone could have the bot send (a slot name
+    said back loses its ``@`` for the same reason)."""
+    answer = ask(tiers, typed)
+    assert "@" not in answer
+    assert answer.endswith("the_streamer: nothing known.")
+
+
 @pytest.mark.parametrize("typed", ["a" * 65, "x" * 1900, "@"])
 def test_what_no_viewer_can_be_called_is_answered_short(tiers: SubTierService, typed) -> None:
     answer = ask(tiers, typed)
