@@ -194,7 +194,8 @@ class PointsCog(commands.Cog, name="Points"):
 
     # --- Manage Server ---------------------------------------------------------------------
 
-    @points_group.command(name="rate")
+    # ignore_extra=False: "!points rate window 2 hours" is refused, not a 2-minute window.
+    @points_group.command(name="rate", ignore_extra=False)
     @commands.guild_only()
     @app_commands.describe(rate="watch, sub, chat, chatcap or window", value="A whole number")
     async def points_rate(self, ctx: Context, rate: str = "", value: str = "") -> None:

@@ -11,6 +11,7 @@ from core.discord_bot.common import ViewerArgument
 from core.discord_bot.services import BotServices
 from core.events import Platform, Viewer
 from core.features.linking.repository import AccountLink, save_link
+from core.features.points.rates import Rates
 from core.features.points.service import PointsService
 from core.features.points.tables import points_ledger
 from core.features.viewers.repository import remember_viewers
@@ -110,6 +111,19 @@ async def test_rates_show_and_change(manager, alice):
     assert "- `watch` 1: points per present minute" in shown.content
     [changed] = await say("!points rate watch 3", manager)
     assert "- `watch` 3: points per present minute" in changed.content
+
+
+@pytest.mark.parametrize(
+    "command", ["!points rate window 2 hours", "!points rate watch 5 per hour"]
+)
+async def test_a_rate_typed_with_a_unit_is_refused_not_read_in_the_rates_own_unit(
+    manager, points, guild_a, command
+):
+    """ "!points rate window 2 hours" set a window of 2 minutes: the words after the number were
+    dropped without a word."""
+    [reply] = await say(command, manager)
+    assert reply.content.startswith("That doesn't look right. Usage: !points rate")
+    assert points.rates(guild_a.id) == Rates()
 
 
 async def test_a_rate_added_to_the_feature_shows_in_discord_without_a_change_here(
