@@ -144,7 +144,8 @@ class RaffleCog(commands.Cog, name="Raffle"):
         period = await asyncio.to_thread(self.raffle.periods.set_dates, guild.id, start, end)
         await ctx.send(render_raffle.period_started(period), allowed_mentions=NO_MENTIONS)
 
-    @commands.hybrid_command(name="raffleset")
+    # ignore_extra=False: "!raffleset hold_minutes 2 hours" is refused, not a 2-minute hold.
+    @commands.hybrid_command(name="raffleset", ignore_extra=False)
     @commands.guild_only()
     @manage_server()
     @app_commands.describe(

@@ -121,6 +121,20 @@ async def test_admin_refusals(command, reply, manager) -> None:
     assert len(answer) <= 2000  # what Discord sends
 
 
+@pytest.mark.parametrize(
+    "command", ["!raffleset hold_minutes 2 hours", "!raffleset watch_hour 12 per hour"]
+)
+async def test_a_setting_typed_with_a_unit_is_refused_not_read_in_the_settings_own_unit(
+    command, manager, guild_a, raffle
+) -> None:
+    """ "!raffleset hold_minutes 2 hours" held gifts for 2 minutes: the words after the number
+    were dropped without a word."""
+    before = raffle.periods.rates(guild_a.id)
+    answer = text(await say(command, manager))
+    assert answer.startswith("That doesn't look right. Usage: !raffleset")
+    assert raffle.periods.rates(guild_a.id) == before
+
+
 @pytest.mark.parametrize("typed", ["\uff15", "\u0665", "+5", "1_0"])
 async def test_numbers_in_raffle_commands_are_ascii_digits(
     typed, manager, alice, sqlite_engine
