@@ -59,6 +59,24 @@ else:
 RECORD_MAX = 2**53 - 1
 RecordNumber = WholeRange[int, 1, RECORD_MAX]
 
+if TYPE_CHECKING:
+    AnyWhole = WholeRange[int, -RECORD_MAX, RECORD_MAX]
+else:
+
+    class _AnyWhole(WholeRange):
+        """Any whole number, read as :class:`WholeRange` reads it, for a command whose service
+        checks the range and names it in words. One too long to read comes as -2**53 or 2**53,
+        outside every such range, so it gets those words too (its RangeError named the range
+        as "from -9007199254740991 up")."""
+
+        async def convert(self, ctx: Context, value: str) -> Any:
+            try:
+                return await super().convert(ctx, value)
+            except commands.RangeError:
+                return -(2**53) if value.strip().startswith("-") else 2**53
+
+    AnyWhole = _AnyWhole[int, -RECORD_MAX, RECORD_MAX]
+
 
 def guild_channel(client: discord.Client, guild_id: int, channel_id: int) -> PostableChannel | None:
     """The channel, if the bot sees it and it belongs to ``guild_id``.

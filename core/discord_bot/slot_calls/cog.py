@@ -15,7 +15,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, ManagersCog, WholeRange, guild_channel, guild_of
+from core.discord_bot.common import (
+    AnyWhole,
+    Context,
+    ManagersCog,
+    WholeRange,
+    guild_channel,
+    guild_of,
+)
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.slot_calls import render
 from core.discord_bot.slot_calls.buttons import SlotCallButtons, dynamic_item
@@ -94,7 +101,7 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
     # ignore_extra=False: "!slotcalls cooldown 5 minutes" is refused, not a 5-second cooldown.
     @slotcalls.command(name="cooldown", ignore_extra=False)
     @app_commands.describe(seconds="Seconds a viewer waits between calls (0 to 3600)")
-    async def slotcalls_cooldown(self, ctx: Context, seconds: int) -> None:
+    async def slotcalls_cooldown(self, ctx: Context, seconds: AnyWhole) -> None:
         """How long each viewer waits between slot calls (Manage Server)."""
         await self._change(ctx, self.service.set_cooldown, seconds, render.cooldown_changed)
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from discord import app_commands
 from discord.ext import commands
 
 from core.discord_bot.common import (
+    AnyWhole,
     Context,
     ManagersCog,
     RecordNumber,
-    WholeRange,
     guild_of,
     typed_channel_refusal,
 )
@@ -31,23 +31,9 @@ from core.features.vip.rules import RuleAsked
 from core.features.vip.service import VipRefused, VipService
 from core.features.vip.texts import when
 
-if TYPE_CHECKING:
-    Hours = WholeRange[int, -(2**53 - 1), 2**53 - 1]
-else:
-
-    class _Hours(WholeRange):
-        """Hours as typed: ASCII digits, read as every other number is (int() takes full-width
-        digits and "+5"); any whole number, so that the service's refusal names the range in
-        words. So does a number too long to read (it was answered "Pick a number from
-        -9007199254740991 up")."""
-
-        async def convert(self, ctx: Context, value: str) -> Any:
-            try:
-                return await super().convert(ctx, value)
-            except commands.RangeError:
-                return 0  # out of range, as the number typed: the service says which range
-
-    Hours = _Hours[int, -(2**53 - 1), 2**53 - 1]
+# Hours as typed: ASCII digits, read as every other number is (int() takes full-width digits
+# and "+5"); any whole number, so that the service's refusal names the range in words.
+Hours = AnyWhole
 
 T = TypeVar("T")
 RewardChange = Literal["cost", "hours", "title", "pause", "resume", "delete"]

@@ -143,6 +143,26 @@ async def test_a_cooldown_typed_with_a_unit_is_refused_not_read_as_seconds(
     assert slot_service.status(guild_a.id).settings.cooldown_seconds != 5
 
 
+@pytest.mark.parametrize("typed", ["\u0663", "\uff11\uff12", "+5", "1_0"])
+async def test_a_cooldown_is_read_in_ascii_digits_as_every_other_number(
+    manager, slot_service, guild_a, typed
+):
+    """int() read an Arabic-Indic 3, a full-width 12, "+5" and "1_0" (as 10): every other
+    command refuses them like a word."""
+    before = slot_service.status(guild_a.id).settings
+
+    [reply] = await say(f"!slotcalls cooldown {typed}", manager)
+
+    assert reply.content == "That doesn't look right. Usage: !slotcalls cooldown <seconds>"
+    assert slot_service.status(guild_a.id).settings == before
+
+
+@pytest.mark.parametrize("typed", ["9" * 30, "-" + "9" * 30])
+async def test_a_cooldown_too_long_to_read_names_the_range(manager, typed):
+    [reply] = await say(f"!slotcalls cooldown {typed}", manager)
+    assert reply.content == "The cooldown is 0 to 3600 seconds."
+
+
 async def test_cooldown_and_limit_settings_and_their_refusals(manager, slot_service, guild_a):
     [too_long] = await say("!slotcalls cooldown 99999", manager)
     [cooldown] = await say("!slotcalls cooldown 10", manager)
