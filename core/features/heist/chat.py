@@ -33,6 +33,7 @@ NAME_LIMIT = 25  # characters of a username in a result line
 JOIN_HINT = "join with: !join <amount> [low|medium|high]"
 MODERATORS_ONLY = "Only moderators can cancel a heist."
 RESULTS_SOON = "the results come in a moment."
+SUBCOMMANDS = ("cancel", "stats", "settings")
 
 
 def short_name(username: str) -> str:
@@ -148,12 +149,14 @@ class HeistChat:
 
     async def heist(self, invocation: ChatInvocation) -> str | None:
         word, _, rest = invocation.arguments.partition(" ")
+        if word.lower() in SUBCOMMANDS and rest.strip():  # not a join: its usage would mislead
+            return f"Type !heist {word.lower()} with nothing after it."
         match word.lower():
-            case "cancel" if not rest.strip():
+            case "cancel":
                 return await self.cancel(invocation)
-            case "stats" if not rest.strip():
+            case "stats":
                 return await asyncio.to_thread(self._stats, invocation.guild_id)
-            case "settings" if not rest.strip():
+            case "settings":
                 return await asyncio.to_thread(self._settings, invocation.guild_id)
             case "":
                 return await asyncio.to_thread(self._status, invocation)

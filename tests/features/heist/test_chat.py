@@ -127,6 +127,18 @@ async def test_a_moderator_cancels_and_every_stake_goes_back(chat, points):
     assert points.balance(GUILD, Platform.KICK, "2") == 1000
 
 
+@pytest.mark.parametrize("word", ["cancel", "stats", "settings"])
+async def test_a_word_after_a_heist_subcommand_is_answered_with_that_subcommand(chat, points, word):
+    """ "!heist cancel now" was answered with !join's usage, as if the moderator had tried to
+    join: the reply now names the command they typed, and nothing changes."""
+    give(points, "1", 1000)
+    await chat.say("!join 100", "1")
+    answer = await chat.say(f"!heist {word} now", "9", badges=("moderator",))
+    assert answer == f"Type !heist {word} with nothing after it."
+    assert points.balance(GUILD, Platform.KICK, "1") == 900
+    assert (await chat.say("!heist", "2") or "").startswith("A heist is being planned: 1 in")
+
+
 async def test_the_result_is_said_in_chat_and_posted_on_discord(
     chat, heist_chat, points, draws, sender, announcer, service, say_queued
 ):
