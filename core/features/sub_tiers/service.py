@@ -54,6 +54,7 @@ from core.features.viewers.repository import (
     remember_viewers,
     usernames_of,
 )
+from core.features.viewers.search import name_query
 from core.storage.db import transaction
 
 log = logging.getLogger(__name__)
@@ -133,12 +134,15 @@ class SubTierService:
         return found
 
     def for_name(self, guild_id: int, name: str) -> list[KnownViewer]:
-        """What is known of every Kick and Twitch viewer currently called ``name``."""
-        clean = name.strip().lstrip("@")
+        """What is known of every Kick and Twitch viewer currently called ``name`` (``kick:name``
+        or ``twitch:name``: on that platform only, as :func:`name_query` reads it)."""
+        query = name_query(name)
+        if query is None:
+            return []
         return [
-            KnownViewer(platform, clean, sub)
-            for platform in Platform
-            for _user_id, sub in self.find_by_name(guild_id, platform, clean)
+            KnownViewer(platform, query.name, sub)
+            for platform in query.platforms
+            for _user_id, sub in self.find_by_name(guild_id, platform, query.name)
         ]
 
     # --- recording from events ------------------------------------------------------------

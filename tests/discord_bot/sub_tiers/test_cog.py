@@ -78,6 +78,16 @@ async def test_tier_by_name_on_both_platforms(alice, guild_a, sub_tiers):
     assert reply.content == "Kick **zed**: Tier 1 since 3 Nov, from a Kick sub; good until 3 Dec."
 
 
+async def test_a_name_for_one_platform_is_looked_up_there(alice, guild_a, sub_tiers):
+    """ "kick:zed", as every other command takes a name for one platform, was looked up as a
+    viewer called "kick:zed": nothing known, of a known Kick sub."""
+    subscribe(sub_tiers, guild_a.id, Platform.KICK, "5", "zed")
+    [kick] = await say("!tier kick:zed", alice)
+    [twitch] = await say("!tier twitch:@zed", alice)
+    assert kick.content == "Kick **zed**: Tier 1 since 3 Nov, from a Kick sub; good until 3 Dec."
+    assert twitch.content == "No Kick or Twitch viewer called **twitch:@zed**: nothing known."
+
+
 async def test_a_name_nobody_has_is_nothing_known(alice):
     [reply] = await say("!tier @ghost", alice)
     assert reply.content == "No Kick or Twitch viewer called **ghost**: nothing known."
