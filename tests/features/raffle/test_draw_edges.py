@@ -1,0 +1,122 @@
+"""A draw's edge cases (nobody, one participant, everyone excluded, more winners wanted than
+participants), proofs tampered with in one place, and draws kept to their own server."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+
+import pytest
+
+from core.features.raffle.draws import verification
+from core.features.raffle.errors import RaffleRefused
+from tests.fakes.beacon_server import FakeBeacon
+from tests.features.raffle.support import GUILD, add_viewer, make_service
+from tests.support.clock import Clock
+
+OTHER_GUILD = 1002
+
+
+@pytest.fixture
+def clock():
+    return Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def beacon(clock):
+    with FakeBeacon(clock=clock) as fake:
+        yield fake
+
+
+def _closed_month(engine, raffle, clock, tickets: list[int], *, excluded: int = 0):
+    for n in range(len(tickets)):
+        add_viewer(engine, f"u{n}", f"viewer{n}", discord_id=100 + n)
+    raffle.periods.start(GUILD)
+    for n, count in enumerate(tickets):
+        raffle.admin.give(
+            GUILD, actor_id=1, member_id=100 + n, tickets=count, reason="", reference=f"m{n}"
+        )
+    for n in range(excluded):
+        raffle.admin.exclude(GUILD, actor_id=1, member_id=100 + n, username=None)
+    clock.now = datetime(2026, 4, 1, 0, 0, 5, tzinfo=UTC)
+    raffle.run_scheduled()
+    clock.advance(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("tickets", "excluded", "wanted", "winners"),
+    [
+        ([], 0, 1, 0),  # nobody took part
+        ([7], 0, 1, 1),  # one participant
+        ([7], 0, 5, 1),  # more winners wanted than participants
+        ([3, 4, 5], 3, 2, 0),  # everyone excluded
+        ([3, 4, 5], 1, 3, 2),
+    ],
+)
+def test_a_draw_with_few_or_no_participants_verifies(
+    engine, clock, beacon, tickets, excluded, wanted, winners
+):
+    raffle = make_service(engine, clock, beacon.url)
+    _closed_month(engine, raffle, clock, tickets, excluded=excluded)
+    draw = raffle.draws.request(GUILD, actor_id=1, winners=wanted)
+    assert (draw.status, len(draw.winners)) == ("done", winners)
+    again = raffle.draws.request(GUILD, actor_id=1, winners=1)  # nobody is left, or one less
+    proof = raffle.views.proof(GUILD)
+    assert [d["id"] for d in proof.document["draws"]] == [draw.id, again.id]
+    result = verification.verify(proof.document, proof.ledger)
+    assert result.matches, result.problems
+
+
+def test_a_proof_with_another_winner_or_eligible_list_does_not_verify(engine, clock, beacon):
+    raffle = make_service(engine, clock, beacon.url)
+    _closed_month(engine, raffle, clock, [3, 40, 5, 9])
+    raffle.draws.request(GUILD, actor_id=1, winners=2)
+    proof = raffle.views.proof(GUILD)
+    assert verification.verify(proof.document, proof.ledger).matches
+
+    def problems(change) -> tuple[str, ...]:
+        document, ledger = copy.deepcopy(proof.document), copy.deepcopy(proof.ledger)
+        change(document, ledger)
+        return verification.verify(document, ledger).problems
+
+    def other_winner(document, ledger):
+        winner = document["draws"][0]["winners"][0]
+        others = [key for key in ledger["eligible"] if key != winner["participant"]]
+        winner["participant"] = others[0]
+
+    def other_ticket(document, _ledger):
+        document["draws"][0]["winners"][0]["ticket"] += 1
+
+    def fewer_eligible(document, ledger):
+        ledger["eligible"].remove(document["draws"][0]["winners"][0]["participant"])
+
+    def other_round(document, _ledger):
+        document["beacon"]["round"] += 1
+        for draw in document["draws"]:
+            draw["beacon_round"] += 1
+
+    def other_snapshot(document, _ledger):
+        document["snapshot_hash"] = "0" * 64
+
+    assert "recomputed winners" in problems(other_winner)[0]
+    assert "recomputed winners" in problems(other_ticket)[0]
+    assert "snapshot hash" in problems(fewer_eligible)[0]
+    assert problems(other_round)
+    assert "snapshot hash" in problems(other_snapshot)[0]
+
+
+def test_another_servers_draw_and_period_cannot_be_drawn_rerolled_or_shown(engine, clock, beacon):
+    raffle = make_service(engine, clock, beacon.url)
+    _closed_month(engine, raffle, clock, [3, 4])
+    draw = raffle.draws.request(GUILD, actor_id=1)
+    period = raffle.views.info(GUILD).last_closed
+    raffle.periods.start(OTHER_GUILD)
+    raffle.periods.end(OTHER_GUILD)
+    with pytest.raises(RaffleRefused, match=f"no draw #{draw.id}"):
+        raffle.draws.reroll(OTHER_GUILD, actor_id=9, draw_id=draw.id, reason="mine now")
+    with pytest.raises(RaffleRefused):
+        raffle.draws.request(OTHER_GUILD, actor_id=9, period_id=period.id)
+    with pytest.raises(RaffleRefused, match="No draw is waiting"):
+        raffle.draws.force(OTHER_GUILD, actor_id=9)
+    with pytest.raises(RaffleRefused, match=f"no draw #{draw.id} in this server"):
+        raffle.views.proof(OTHER_GUILD, draw.id)
