@@ -10,6 +10,7 @@ import pytest
 
 from core.features.raffle.draws import verification
 from core.features.raffle.errors import RaffleRefused
+from core.features.raffle.periods import repository as periods_repository
 from tests.fakes.beacon_server import FakeBeacon
 from tests.features.raffle.support import GUILD, add_viewer, make_service
 from tests.support.clock import Clock
@@ -120,3 +121,35 @@ def test_another_servers_draw_and_period_cannot_be_drawn_rerolled_or_shown(engin
         raffle.draws.force(OTHER_GUILD, actor_id=9)
     with pytest.raises(RaffleRefused, match=f"no draw #{draw.id} in this server"):
         raffle.views.proof(OTHER_GUILD, draw.id)
+
+
+def test_a_reroll_stays_in_its_draws_period_when_the_next_period_closes_meanwhile(
+    engine, clock, beacon, monkeypatch
+):
+    """``!rafflereroll`` checks that the draw is of the last closed period, then asks for the
+    draw: a period closing in between (the scheduler's close at a month's end) must not get
+    the reroll, a draw of the wrong month pointing at another period's draw."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: no close can come in between")
+    raffle = make_service(engine, clock, beacon.url)
+    _closed_month(engine, raffle, clock, [3, 4, 5])
+    first = raffle.draws.request(GUILD, actor_id=1)
+    march = raffle.views.info(GUILD).last_closed
+    raffle.admin.give(GUILD, actor_id=1, member_id=100, tickets=2, reason="", reference="april")
+    real = periods_repository.find_last_closed_period
+    calls = []
+
+    def and_then_a_close(conn, guild_id):  # type: ignore[no-untyped-def]
+        found = real(conn, guild_id)
+        if not calls:  # the reroll's check: the next period closes right after it
+            calls.append(found)
+            raffle.periods.end(GUILD)
+        return found
+
+    monkeypatch.setattr(periods_repository, "find_last_closed_period", and_then_a_close)
+    clock.advance(minutes=1)
+    second = raffle.draws.reroll(GUILD, actor_id=1, draw_id=first.id, reason="no answer")
+    assert (second.period_id, second.reroll_of) == (march.id, first.id)
+    proof = raffle.views.export(march.id)
+    assert [d["id"] for d in proof.document["draws"]] == [first.id, second.id]
+    assert verification.verify(proof.document, proof.ledger).matches

@@ -160,6 +160,7 @@ class RaffleDraws:
             prize=draw.prize,
             reroll_of=draw.id,
             reason=reason,
+            period_id=draw.period_id,  # not the last closed one again: one may close meanwhile
         )
 
     def force(self, guild_id: int, *, actor_id: int) -> Draw:
