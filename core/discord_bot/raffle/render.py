@@ -257,7 +257,10 @@ ROOM = 6000 - 200
 
 
 def _draw_field(draw: dict[str, Any]) -> tuple[str, str]:
-    how = "forced without the beacon" if draw["forced"] else f"round {draw['beacon_round']}"
+    how = f"round {draw['beacon_round']}"
+    if draw["forced"]:
+        by = f" by {draw['forced_by']}" if draw["forced_by"] else ""  # the proof's name for them
+        how = f"forced without the beacon{by}"
     reroll = (
         f", reroll of #{draw['reroll_of']}: {inert(draw['reason'])}" if draw["reroll_of"] else ""
     )

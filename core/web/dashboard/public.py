@@ -106,7 +106,8 @@ def _draw_line(draw: dict[str, Any]) -> str:
     if draw.get("reroll_of") is not None:
         how.append(f"a reroll of draw {draw['reroll_of']}: {draw.get('reason') or 'no reason'}")
     if draw.get("forced"):
-        how.append("forced without the beacon")
+        forced_by = draw.get("forced_by")
+        how.append("forced without the beacon" + (f" by {forced_by}" if forced_by else ""))
     head = how[0] + (f" ({'; '.join(how[1:])})" if len(how) > 1 else "")
     winners = [
         f"#{w.get('position')} {w.get('username') or w.get('participant')}"

@@ -640,7 +640,8 @@ async def test_fair_shows_the_latest_draws_one_embed_takes_and_says_how_many_are
     shown = [f.name for f in embed.fields if f.name.startswith("Draw #")]
     assert 0 < len(shown) < draws
     last = max(raffle.views.proof(guild_a.id, None).document["draws"], key=lambda d: d["id"])
-    assert shown[-1].startswith(f"Draw #{last['id']} ")
+    assert shown[-1] == f"Draw #{last['id']} (forced without the beacon by {last['forced_by']})"
+    assert last["forced_by"].startswith("admin-")  # who forced it, as the proof names them
     left = draws - len(shown)
     assert embed.fields[-1].name == f"{left} earlier draw{'s' if left > 1 else ''}"
     assert "`!fair <draw number>` shows one" in embed.fields[-1].value

@@ -118,12 +118,14 @@ def test_the_proof_page_says_how_each_draw_was_made_rerolls_forced_and_empty_one
     )
     assert third.winners == ()
     page = _client(raffle.views).get(f"/raffle/{period_id}")
+    admin = raffle.views.export(period_id).document["draws"][1]["forced_by"]  # a pseudonym
+    assert admin.startswith("admin-")
     assert _lines(page) == [
         f"draw {first.id}: #1 {won_first}",
-        f"draw {second.id} (a reroll of draw {first.id}: no answer; forced without the beacon)"
-        f": #1 {won_second}",
-        f"draw {third.id} (a reroll of draw {second.id}: again; forced without the beacon)"
-        ": nobody could win (no eligible tickets left)",
+        f"draw {second.id} (a reroll of draw {first.id}: no answer; forced without the beacon "
+        f"by {admin}): #1 {won_second}",
+        f"draw {third.id} (a reroll of draw {second.id}: again; forced without the beacon "
+        f"by {admin}): nobody could win (no eligible tickets left)",
     ]
     assert "its signature was checked" in page.text  # draw 1's
     proof = raffle.views.export(period_id)
@@ -150,6 +152,8 @@ def test_a_period_whose_every_draw_was_forced_claims_no_beacon_check(engine):
             assert "no draw used the beacon: each was forced (!raffleforce)" in main
             if url is None:
                 assert "none: the beacon was not known when the period closed" in main
-            assert _lines(page)[0].endswith(
-                "(forced without the beacon): nobody could win (no eligible tickets left)"
+            assert re.search(
+                r"\(forced without the beacon by admin-[0-9a-f]{16}\): "
+                r"nobody could win \(no eligible tickets left\)$",
+                _lines(page)[0],
             )
