@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.features.raffle.draws import verification
+from core.features.raffle.draws import fairness, frozen_ranges, verification
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.periods import repository as periods_repository
 from tests.fakes.beacon_server import FakeBeacon
@@ -152,4 +152,37 @@ def test_a_reroll_stays_in_its_draws_period_when_the_next_period_closes_meanwhil
     assert (second.period_id, second.reroll_of) == (march.id, first.id)
     proof = raffle.views.export(march.id)
     assert [d["id"] for d in proof.document["draws"]] == [first.id, second.id]
+    assert verification.verify(proof.document, proof.ledger).matches
+
+
+def test_a_close_that_freezes_late_fixes_a_round_not_out_when_it_froze(engine, monkeypatch):
+    """The scheduler reads the time once and then closes every ended period in turn: the
+    1,000th guild's close (a beacon to ask first, big ledgers before it) freezes its ledger
+    seconds after that time, when the first round after it is out on a 3-second chain. Who
+    could still change that ledger (an exclusion, a gift voided) would know the randomness the
+    draw uses. The round must be the first after the freeze, whatever the time read before."""
+    clock = Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+    with FakeBeacon(clock=clock, period_seconds=3) as beacon:
+        raffle = make_service(engine, clock, beacon.url)
+        add_viewer(engine, "u0", "viewer0", discord_id=100)
+        raffle.periods.start(GUILD)
+        raffle.admin.give(GUILD, actor_id=1, member_id=100, tickets=3, reason="", reference="m")
+        freeze = frozen_ranges.freeze
+        froze_at = []
+
+        def slowly(*args, **kwargs):  # type: ignore[no-untyped-def]
+            clock.advance(seconds=20)  # the closes before this one, at the month's end
+            froze_at.append(clock())
+            return freeze(*args, **kwargs)
+
+        monkeypatch.setattr(frozen_ranges, "freeze", slowly)
+        clock.now = datetime(2026, 4, 1, 0, 0, 5, tzinfo=UTC)
+        raffle.run_scheduled()
+        closed = raffle.views.info(GUILD).last_closed
+        published = fairness.round_time(closed.beacon_round, beacon.genesis_time, 3)
+        assert published > froze_at[0].timestamp()
+        assert closed.closed_at >= froze_at[0]
+        clock.advance(minutes=1)
+        raffle.draws.request(GUILD, actor_id=1)
+    proof = raffle.views.export(closed.id)
     assert verification.verify(proof.document, proof.ledger).matches

@@ -215,6 +215,10 @@ class RafflePeriods:
             eligible = frozen_ranges.freeze(
                 conn, period.guild_id, period.id, linked_only=stored.linked_only
             )
+            # The close's time is when it froze them (the ledger is locked since): ``now`` may
+            # be seconds old by then (the scheduler reads it once for every close), and the
+            # round fixed below must not be out before the freeze.
+            now = max(now, self._now())
             actors = fix = None
             if self.snapshot_version > 1:
                 actors = self.draws.actors_of(period)  # from the secret: a key of its own
