@@ -22,6 +22,7 @@ from core.storage.db import insert_for
 
 EARN_SOURCE = "earn"
 UNITS_PER_POINT = 60  # point-seconds in a point
+QUIET = timedelta(hours=1)  # a row left with nothing is dropped once its viewer is this quiet
 _CHUNK = 500  # rows per statement: within every backend's limit on bound parameters
 
 
@@ -49,6 +50,18 @@ def earned_until(conn: Connection, guild_id: int) -> datetime | None:
     return conn.execute(
         sa.select(points_settings.c.earned_until).where(points_settings.c.guild_id == guild_id)
     ).scalar_one_or_none()
+
+
+def oldest_countable(conn: Connection, guild_ids: Sequence[int]) -> dict[int, datetime]:
+    """Per guild, the oldest chat message that may still count: :data:`QUIET` before its
+    latest earning tick (absent: none yet). A viewer's row, which says up to which message they
+    were counted, is dropped once they were that quiet; an older message (delivered again, or
+    very late) would find no row, so it counts nothing rather than perhaps twice."""
+    s = points_settings.c
+    query = sa.select(s.guild_id, s.earned_until).where(
+        s.guild_id.in_(list(guild_ids)), s.earned_until.is_not(None)
+    )
+    return {row.guild_id: utc(row.earned_until) - QUIET for row in conn.execute(query)}
 
 
 def advance(conn: Connection, guild_id: int, previous: datetime | None, now: datetime) -> bool:
@@ -150,7 +163,7 @@ def post_closed_windows(conn: Connection, guild_id: int, current: datetime) -> P
         .where(a.guild_id == guild_id, a.window_start < current)
         .values(watch_units=a.watch_units % UNITS_PER_POINT, chat_points=0, window_start=current)
     )
-    quiet_since = current - timedelta(hours=1)
+    quiet_since = current - QUIET
     conn.execute(
         sa.delete(points_accrual).where(
             a.guild_id == guild_id,

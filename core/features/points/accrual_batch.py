@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import utc
 from core.features.points import repository
-from core.features.points.accrual import EARN_SOURCE, UNITS_PER_POINT, Posted
+from core.features.points.accrual import EARN_SOURCE, QUIET, UNITS_PER_POINT, Posted
 from core.features.points.rates import Rates
 from core.features.points.tables import points_accrual, points_settings
 
@@ -345,7 +345,7 @@ def _currents(conn: Connection, currents: Mapping[int, datetime]) -> str:
             {
                 "guild_id": g,
                 "current_window": moment(current),
-                "quiet_since": moment(current - timedelta(hours=1)),
+                "quiet_since": moment(current - QUIET),
             }
             for g, current in sorted(currents.items())
         ]

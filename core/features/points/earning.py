@@ -295,7 +295,8 @@ class PointsEarning:
 
     def record_chats(self, guild_id: int, events: list[ChatMessageSent]) -> None:
         """Count many chat messages, in order, in one transaction (the rates read once).
-        Idempotent per message: one not after the viewer's last counted message counts nothing."""
+        Idempotent per message: one not after the viewer's last counted message counts nothing,
+        nor one an hour older than the guild's latest tick (``accrual.oldest_countable``)."""
         self.record_chats_across([(guild_id, event) for event in events])
 
     def record_chats_across(self, chats: list[tuple[int, ChatMessageSent]]) -> None:
@@ -311,22 +312,28 @@ class PointsEarning:
             return
         with self.engine.begin() as conn:
             rates_of = read_rates_many(conn, list(by_guild))
+            oldest = accrual.oldest_countable(conn, list(by_guild))
             for guild_id in sorted(by_guild):
                 rates = rates_of[guild_id]
                 if rates.chat_points <= 0 or rates.chat_cap <= 0:
                     continue
+                since = oldest.get(guild_id)
+                chats = [
+                    accrual.Chat(
+                        str(event.platform),
+                        event.viewer.platform_user_id,  # type: ignore[arg-type]
+                        event.occurred_at,
+                        chat_digest(event.content.strip()),
+                    )
+                    for event in by_guild[guild_id]
+                    if since is None or utc(event.occurred_at) >= since
+                ]
+                if not chats:
+                    continue
                 accrual.count_chats(
                     conn,
                     guild_id,
-                    [
-                        accrual.Chat(
-                            str(event.platform),
-                            event.viewer.platform_user_id,  # type: ignore[arg-type]
-                            event.occurred_at,
-                            chat_digest(event.content.strip()),
-                        )
-                        for event in by_guild[guild_id]
-                    ],
+                    chats,
                     points=rates.chat_points,
                     cap=rates.chat_cap,
                     window_minutes=rates.post_minutes,

@@ -184,6 +184,46 @@ def test_chat_earns_per_message_but_not_commands_repeats_or_redeliveries(world):
     assert world.balance(ALICE) == 2  # "hello there" and "gg"
 
 
+def test_a_chat_delivered_again_after_its_viewer_went_quiet_counts_once(world):
+    """An event delivered again an hour or more later (a dead event re-queued from the event
+    log) finds its viewer's accrual row gone (dropped once quiet for an hour), so the row
+    cannot tell it was counted: it counts nothing, and the viewer's next chat still counts."""
+    world.watchtime.tick(GUILD, T0)
+    world.earning.earn_all()
+    world.watchtime.set_tracking(GUILD, False)  # chat only in this test
+    hello = chat(ALICE, T0 + timedelta(seconds=1), "hello there")
+    world.earning.record_chat(GUILD, hello)
+    for minutes in (30, 60, 90):  # at 21:30 ALICE's row, quiet for an hour, is dropped
+        world.clock.now = T0 + timedelta(minutes=minutes)
+        world.tick()
+    assert world.balance(ALICE) == 1
+    world.earning.record_chat(GUILD, hello)  # the same event again
+    world.earning.record_chat(GUILD, chat(ALICE, T0 + timedelta(minutes=100), "back again"))
+    world.clock.now = T0 + timedelta(minutes=120)
+    world.tick()
+    assert world.balance(ALICE) == 2  # "hello there" once, and "back again"
+
+
+def test_a_chat_counted_in_an_earlier_window_is_not_paid_twice_when_delivered_again(world):
+    """Counted before its window's posting (no tick since its window began), a message went out
+    in the earlier window's row; delivered again once that row was dropped, it would be posted
+    in its own window, a second time."""
+    world.watchtime.tick(GUILD, T0)
+    world.earning.earn_all()
+    world.watchtime.set_tracking(GUILD, False)
+    world.earning.record_chat(GUILD, chat(ALICE, T0 + timedelta(minutes=10), "one"))
+    two = chat(ALICE, T0 + timedelta(minutes=35), "two")
+    world.earning.record_chat(GUILD, two)  # 20:35, and the 20:00 window not posted yet
+    for minutes in (36, 60, 90, 120, 150):
+        world.clock.now = T0 + timedelta(minutes=minutes)
+        world.tick()
+    assert world.balance(ALICE) == 2
+    world.earning.record_chat(GUILD, two)  # the same event again
+    world.clock.now = T0 + timedelta(minutes=180)
+    world.tick()
+    assert world.balance(ALICE) == 2
+
+
 def test_chat_is_capped_per_viewer_per_hour(world):
     world.watchtime.set_tracking(GUILD, False)
     world.points.set_rate(GUILD, "chat", "5")
