@@ -1,6 +1,8 @@
 """Earnings not yet posted to the ledger: one ``points_accrual`` row per viewer, updated in
 place by each tick and each counted chat message, posted as one ledger row per viewer per
-window (source ``earn``, reference ``<window start>:<platform>:<user id>``) and then reset.
+window (source ``earn``, reference ``<posting window>:<platform>:<user id>``: the start of the
+window it is posted in, never used twice for a viewer, whereas a window's own start is used
+again when the window is lengthened) and then reset.
 Watching accrues point-seconds (seconds present x the per-minute rate), so a rate of one point
 a minute over a 20-second tick is exact; what is below a whole point carries to the next window.
 """
@@ -152,7 +154,7 @@ def post_closed_windows(conn: Connection, guild_id: int, current: datetime) -> P
                     platform_user_id=row.platform_user_id,
                     amount=amount,
                     source=EARN_SOURCE,
-                    source_ref=earn_ref(row.window_start, row.platform, row.platform_user_id),
+                    source_ref=earn_ref(current, row.platform, row.platform_user_id),
                     at=current,
                     reason="watching and chat",
                 )

@@ -217,7 +217,7 @@ added AS (
     INSERT INTO points_ledger (guild_id, platform, platform_user_id, amount, source, source_ref,
                                reason, created_at)
     SELECT guild_id, platform, platform_user_id, amount, :k_source,
-           to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
+           to_char(current_window AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
              || ':' || platform || ':' || platform_user_id,
            :k_reason, current_window
     FROM closed WHERE amount > 0
@@ -259,7 +259,9 @@ INSERT INTO points_ledger (guild_id, platform, platform_user_id, amount, source,
                            reason, created_at)
 SELECT guild_id, platform, platform_user_id, watch_units / :k_units + chat_points,
        :k_source,
-       strftime('%Y-%m-%dT%H:%MZ', window_start) || ':' || platform || ':' || platform_user_id,
+       strftime('%Y-%m-%dT%H:%MZ', """
+    + _CURRENT_SQLITE
+    + """) || ':' || platform || ':' || platform_user_id,
        :k_reason, """
     + _CURRENT_SQLITE
     + """

@@ -130,7 +130,7 @@ def build(conn: Connection, base: int, seed: int, count: int = GUILDS) -> list[i
                     conn.execute(
                         points_ledger.insert().values(
                             guild_id=g, platform=platform, platform_user_id=user_id, amount=7,
-                            source="earn", source_ref=earn_ref(window, platform, user_id),
+                            source="earn", source_ref=earn_ref(current, platform, user_id),
                             reason="", created_at=current,
                         )
                     )  # fmt: skip

@@ -100,7 +100,7 @@ def test_watching_accrues_then_posts_one_row_per_viewer_when_the_window_closes(w
     world.minutes(1, ALICE)  # 20:30: the first window closed
     assert world.balance(ALICE) == 30
     [row] = world.ledger_rows()
-    assert (row.amount, row.source, row.source_ref) == (30, "earn", "2030-06-01T20:00Z:kick:1001")
+    assert (row.amount, row.source, row.source_ref) == (30, "earn", "2030-06-01T20:30Z:kick:1001")
     assert world.points.pending(GUILD, Platform.KICK, "1001") == 0
 
 
@@ -158,6 +158,17 @@ def test_the_posting_window_is_a_rate(world):
     world.tick()
     world.minutes(30, ALICE)
     assert [row.amount for row in world.ledger_rows()] == [10, 10, 10]
+
+
+def test_a_longer_posting_window_loses_no_earnings(world):
+    """Lengthened from 30 to 60 minutes just after the 20:00 window was posted, the window
+    20:00-21:00 starts where the posted one did; its posting is a ledger row of its own."""
+    world.tick()
+    world.minutes(30, ALICE)  # 20:30: the window 20:00-20:30 is posted
+    world.points.set_rate(GUILD, "window", "60")
+    world.minutes(30, ALICE)  # 21:00: the window 20:00-21:00 closes
+    assert world.balance(ALICE) == 60
+    assert [row.amount for row in world.ledger_rows()] == [30, 30]
 
 
 # --- chat ------------------------------------------------------------------------------------

@@ -183,7 +183,7 @@ def test_each_guild_posts_when_its_own_window_closes(engine: Engine) -> None:
     assert balances(engine, on_the_hour) == {"a": 64, "b": 64}
     assert balances(engine, at_seven) == {"a": 18, "b": 18}
     refs = [ref for _, _, ref in ledger(engine, at_seven)]
-    assert refs == ["2030-06-01T19:37Z:kick:a", "2030-06-01T19:37Z:kick:b"]
+    assert refs == ["2030-06-01T20:07Z:kick:a", "2030-06-01T20:07Z:kick:b"]
 
 
 def test_two_processes_earning_the_same_tick_credit_it_once(postgres_engine: Engine) -> None:
