@@ -1,7 +1,8 @@
 """A StreamElements guild's holds, in the caller's transaction: what a viewer's balance there
-must keep for games here (open stakes, and changes queued for StreamElements and not made yet),
-and a stake held against it under the guild's lock. Used by :mod:`.se_wallet` and by games that
-hold in their own transaction (the heist's join)."""
+must keep for games (open stakes, and changes queued for StreamElements and not made yet), and a
+stake held against it under the guild's lock. Guilds keeping their points in the same channel
+share each viewer's balance there, so each counts the others' holds and takes their locks too.
+Used by :mod:`.se_wallet` and by games that hold in their own transaction (the heist's join)."""
 
 from __future__ import annotations
 
@@ -32,23 +33,34 @@ class Held:
 
 
 def held_in(conn: Connection, guild_id: int, login: str, since: datetime | None = None) -> int:
-    """The viewer's points held for games in this guild: their open stakes, and the losses
-    queued for StreamElements but not taken there yet (:func:`owed_in`; with ``since``, the
-    moment their balance was read, also the ones taken from then on)."""
-    return staked_in(conn, guild_id, login) + owed_in(conn, guild_id, login, since)
+    """The viewer's points held for games in this guild and those on its channel: their open
+    stakes, and the losses queued for StreamElements but not taken there yet (:func:`owed_in`;
+    with ``since``, the moment their balance was read, also the ones taken from then on)."""
+    guild_ids = on_its_channel(conn, guild_id)
+    return staked_in(conn, guild_ids, login) + owed_in(conn, guild_ids, login, since)
 
 
 def held_parts_in(conn: Connection, guild_id: int, login: str) -> Held:
     """:func:`held_in` in its two parts, as a balance shown to people says them."""
-    return Held(staked_in(conn, guild_id, login), owed_in(conn, guild_id, login))
+    guild_ids = on_its_channel(conn, guild_id)
+    return Held(staked_in(conn, guild_ids, login), owed_in(conn, guild_ids, login))
 
 
-def staked_in(conn: Connection, guild_id: int, login: str) -> int:
-    """The viewer's open stakes in this guild."""
+def on_its_channel(conn: Connection, guild_id: int) -> list[int]:
+    """The guild and every other guild keeping its points in the same StreamElements channel,
+    in id order: they share each viewer's balance there."""
+    s = points_settings.c
+    channel = sa.select(s.se_channel_id).where(s.guild_id == guild_id).scalar_subquery()
+    query = sa.select(s.guild_id).where(s.backend == "streamelements", s.se_channel_id == channel)
+    return sorted({guild_id, *conn.execute(query).scalars()})
+
+
+def staked_in(conn: Connection, guild_ids: Sequence[int], login: str) -> int:
+    """The viewer's open stakes in these guilds."""
     h = points_se_holds.c
     staked = conn.execute(
         sa.select(sa.func.coalesce(sa.func.sum(h.amount), 0)).where(
-            h.guild_id == guild_id, h.username == login, h.settled_at.is_(None)
+            h.guild_id.in_(list(guild_ids)), h.username == login, h.settled_at.is_(None)
         )
     ).scalar_one()
     return int(staked)
@@ -113,13 +125,15 @@ def _backend_in(conn: Connection, guild_id: int) -> str | None:
 
 
 def lock_guild(conn: Connection, guild_id: int) -> None:
-    """The guild's settings row is the lock: holds and changes of one guild are checked one at
-    a time."""
-    conn.execute(
-        sa.update(points_settings)
-        .where(points_settings.c.guild_id == guild_id)
-        .values(updated_at=points_settings.c.updated_at)
-    )
+    """The guild's settings row, and those of the guilds on its StreamElements channel (in id
+    order, so two guilds never wait for each other), are the lock: holds and changes against
+    one channel's balances are checked one at a time."""
+    for locked in on_its_channel(conn, guild_id):
+        conn.execute(
+            sa.update(points_settings)
+            .where(points_settings.c.guild_id == locked)
+            .values(updated_at=points_settings.c.updated_at)
+        )
 
 
 def open_holds_by_ref(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -83,15 +83,18 @@ def queued_before(conn: Connection, guild_id: int, source: str, ref: str) -> tup
     return str(payload["username"]), int(payload["amount"])
 
 
-def owed_in(conn: Connection, guild_id: int, login: str, since: datetime | None = None) -> int:
-    """What the viewer's payments queued here and not made yet will take from their
-    StreamElements balance (a lost stake, an admin's removal): StreamElements still counts
-    those points as theirs, so a stake or another removal must not count them again. With
-    ``since`` (when their balance was read), also what payments made (or maybe made) from then
-    on took: the balance read may not show it, and the payment no longer waits."""
+def owed_in(
+    conn: Connection, guild_ids: Sequence[int], login: str, since: datetime | None = None
+) -> int:
+    """What the viewer's payments queued in these guilds (those on one StreamElements channel)
+    and not made yet will take from their StreamElements balance (a lost stake, an admin's
+    removal): StreamElements still counts those points as theirs, so a stake or another removal
+    must not count them again. With ``since`` (when their balance was read), also what payments
+    made (or maybe made) from then on took: the balance read may not show it, and the payment
+    no longer waits."""
     o = outbox.c
     # Each part a search of ix_outbox_se_payments_by_guild (an OR of the two is not, on SQLite).
-    of_guild = (o.guild_id == guild_id, sa.text(OUTBOX_SE_PAYMENTS), o.kind == PAY)
+    of_guild = (o.guild_id.in_(list(guild_ids)), sa.text(OUTBOX_SE_PAYMENTS), o.kind == PAY)
     queued: sa.Select | sa.CompoundSelect = sa.select(o.payload).where(
         *of_guild, o.state == store.PENDING
     )

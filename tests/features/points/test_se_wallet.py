@@ -92,6 +92,23 @@ async def test_racing_holds_take_at_most_the_balance(se, wallet):
     assert wallet.open_holds(GUILD, "ann") == 500
 
 
+async def test_servers_on_one_streamelements_channel_hold_against_one_balance(se, wallet):
+    """Two servers keeping their points in the same StreamElements channel share each viewer's
+    balance there: what one holds, or waits to take, is not free to stake or remove in the
+    other."""
+    se.points["ann"] = 500
+    other = GUILD + 1
+    wallet.use_streamelements(other, CHANNEL_ID, JWT)
+    assert await wallet.hold(GUILD, "ann", 300, source="heist", source_ref="h1:ann") == 200
+    with pytest.raises(NotEnoughPoints) as refused:
+        await wallet.hold(other, "ann", 300, source="heist", source_ref="h2:ann")
+    assert (refused.value.balance, refused.value.needed) == (200, 300)
+    await wallet.queue_change(other, "ann", -150, ref="discord:1", actor_id=1, reason="")
+    with pytest.raises(NotEnoughPoints, match="ann has only 50 points free"):
+        await wallet.queue_change(GUILD, "ann", -100, ref="discord:2", actor_id=1, reason="")
+    assert wallet.open_holds(other, "ann") == wallet.open_holds(GUILD, "ann") == 450
+
+
 async def test_a_settlement_pays_the_net_once_per_participant(engine, se, wallet):
     se.points.update(ann=500, bob=400)
     await wallet.hold(GUILD, "ann", 200, source="heist", source_ref="h1:ann")
