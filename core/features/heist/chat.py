@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from core.events import Platform, utc
 from core.features.chat_commands.queued import queue_line
 from core.features.chat_commands.replies import ChatReplier
-from core.features.chat_commands.router import ChatCommand, ChatInvocation, Permission
+from core.features.chat_commands.router import ANSWERED, ChatCommand, ChatInvocation, Permission
 from core.features.chat_commands.text import chat_safe
 from core.features.heist.answers import Cancelled, Joined
 from core.features.heist.ports import HeistAnnouncer, HeistResult
@@ -33,6 +33,9 @@ NAME_LIMIT = 25  # characters of a username in a result line
 JOIN_HINT = "join with: !join <amount> [low|medium|high]"
 MODERATORS_ONLY = "Only moderators can cancel a heist."
 RESULTS_SOON = "the results come in a moment."
+# A message older than the router's memory of the ones it answered may be one answered before,
+# delivered again: its join would take a second stake, for a heist the viewer never joined.
+TOO_LATE = "That !join came in too late to count; type it again to join."
 SUBCOMMANDS = ("cancel", "stats", "settings")
 
 
@@ -167,6 +170,9 @@ class HeistChat:
         if user_id is None:
             return None
         event = invocation.event
+        age = self.service.clock() - utc(event.occurred_at)
+        if age.total_seconds() >= ANSWERED.seconds:
+            return TOO_LATE
         has_badge = event.subscriber_badge_version is not None or any(
             badge.strip().lower() in ("subscriber", "founder") for badge in event.badges
         )
