@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -25,6 +25,7 @@ from core.storage.db import insert_for
 EARN_SOURCE = "earn"
 UNITS_PER_POINT = 60  # point-seconds in a point
 QUIET = timedelta(hours=1)  # a row left with nothing is dropped once its viewer is this quiet
+MINIMUM = datetime.min.replace(tzinfo=UTC)
 _CHUNK = 500  # rows per statement: within every backend's limit on bound parameters
 
 
@@ -54,16 +55,16 @@ def earned_until(conn: Connection, guild_id: int) -> datetime | None:
     ).scalar_one_or_none()
 
 
-def oldest_countable(conn: Connection, guild_ids: Sequence[int]) -> dict[int, datetime]:
-    """Per guild, the oldest chat message that may still count: :data:`QUIET` before its
-    latest earning tick (absent: none yet). A viewer's row, which says up to which message they
-    were counted, is dropped once they were that quiet; an older message (delivered again, or
-    very late) would find no row, so it counts nothing rather than perhaps twice."""
+def earned_until_many(conn: Connection, guild_ids: Sequence[int]) -> dict[int, datetime]:
+    """Each guild's latest earning tick (absent: none yet). A chat message :data:`QUIET` older
+    counts nothing: a viewer's row, which says up to which message they were counted, is
+    dropped once they were that quiet, so such a message (delivered again, or very late) would
+    find no row and perhaps count twice."""
     s = points_settings.c
     query = sa.select(s.guild_id, s.earned_until).where(
         s.guild_id.in_(list(guild_ids)), s.earned_until.is_not(None)
     )
-    return {row.guild_id: utc(row.earned_until) - QUIET for row in conn.execute(query)}
+    return {row.guild_id: utc(row.earned_until) for row in conn.execute(query)}
 
 
 def advance(conn: Connection, guild_id: int, previous: datetime | None, now: datetime) -> bool:
@@ -282,10 +283,14 @@ def count_chats(
     points: int,
     cap: int,
     window_minutes: int,
+    earned_until: datetime | None = None,
 ) -> list[bool]:
     """Count chat messages toward their viewers' earnings, in order, as if one at a time: for
     each, False when it does not count (a redelivery or an older message, the same text as the
-    viewer's last, or the hour's cap reached). Whatever the number of messages, two statements
+    viewer's last, or the hour's cap reached). A viewer without a row gets one in the window of
+    their first message, or of the guild's latest tick (``earned_until``) if later: that
+    window's posting may have dropped their row already, and a row of an earlier window would
+    be posted again in it, under a reference taken. Whatever the number of messages, two statements
     per 500 viewers (their rows made sure of, then read and locked) and one that writes each
     viewer's row once."""
     firsts: dict[tuple[str, str], Chat] = {}
@@ -303,7 +308,9 @@ def count_chats(
                     "platform": platform,
                     "platform_user_id": user_id,
                     "window_start": window_start(
-                        firsts[platform, user_id].at, window_minutes, guild_id
+                        max(utc(firsts[platform, user_id].at), earned_until or MINIMUM),
+                        window_minutes,
+                        guild_id,
                     ),
                 }
                 for platform, user_id in chunk

@@ -296,7 +296,7 @@ class PointsEarning:
     def record_chats(self, guild_id: int, events: list[ChatMessageSent]) -> None:
         """Count many chat messages, in order, in one transaction (the rates read once).
         Idempotent per message: one not after the viewer's last counted message counts nothing,
-        nor one an hour older than the guild's latest tick (``accrual.oldest_countable``)."""
+        nor one an hour older than the guild's latest tick (``accrual.earned_until_many``)."""
         self.record_chats_across([(guild_id, event) for event in events])
 
     def record_chats_across(self, chats: list[tuple[int, ChatMessageSent]]) -> None:
@@ -312,12 +312,13 @@ class PointsEarning:
             return
         with self.engine.begin() as conn:
             rates_of = read_rates_many(conn, list(by_guild))
-            oldest = accrual.oldest_countable(conn, list(by_guild))
+            clocks = accrual.earned_until_many(conn, list(by_guild))
             for guild_id in sorted(by_guild):
                 rates = rates_of[guild_id]
                 if rates.chat_points <= 0 or rates.chat_cap <= 0:
                     continue
-                since = oldest.get(guild_id)
+                until = clocks.get(guild_id)
+                since = None if until is None else until - accrual.QUIET
                 chats = [
                     accrual.Chat(
                         str(event.platform),
@@ -337,6 +338,7 @@ class PointsEarning:
                     points=rates.chat_points,
                     cap=rates.chat_cap,
                     window_minutes=rates.post_minutes,
+                    earned_until=until,
                 )
 
 

@@ -235,6 +235,17 @@ def test_a_chat_counted_in_an_earlier_window_is_not_paid_twice_when_delivered_ag
     assert world.balance(ALICE) == 2
 
 
+def test_a_chat_counted_just_after_its_window_was_posted_is_not_lost(world):
+    """Typed at 20:29:59 and counted after the 20:30 posting, which dropped the viewer's row
+    (they earned by watching, and had not chatted for points): the message's new row is posted
+    at the next window, not again at the window just posted in."""
+    world.tick()
+    world.minutes(30, ALICE)  # 20:30: the window 20:00-20:30 is posted, ALICE's row dropped
+    world.earning.record_chat(GUILD, chat(ALICE, T0 + timedelta(minutes=29, seconds=59), "gg"))
+    world.minutes(30, ALICE)  # 21:00
+    assert world.balance(ALICE) == 61
+
+
 def test_chat_is_capped_per_viewer_per_hour(world):
     world.watchtime.set_tracking(GUILD, False)
     world.points.set_rate(GUILD, "chat", "5")
