@@ -59,10 +59,15 @@ def earned_until_many(conn: Connection, guild_ids: Sequence[int]) -> dict[int, d
     """Each guild's latest earning tick (absent: none yet). A chat message :data:`QUIET` older
     counts nothing: a viewer's row, which says up to which message they were counted, is
     dropped once they were that quiet, so such a message (delivered again, or very late) would
-    find no row and perhaps count twice."""
+    find no row and perhaps count twice. Read with a share lock on the guilds' rows, in id
+    order as the earning locks them (PostgreSQL): a count waits for a posting under way, which
+    would reset a row made meanwhile in the window it posts without posting it."""
     s = points_settings.c
-    query = sa.select(s.guild_id, s.earned_until).where(
-        s.guild_id.in_(list(guild_ids)), s.earned_until.is_not(None)
+    query = (
+        sa.select(s.guild_id, s.earned_until)
+        .where(s.guild_id.in_(list(guild_ids)), s.earned_until.is_not(None))
+        .order_by(s.guild_id)
+        .with_for_update(read=True)
     )
     return {row.guild_id: utc(row.earned_until) for row in conn.execute(query)}
 

@@ -1,0 +1,65 @@
+"""A chat message counted while its guild's window is being posted, on PostgreSQL: the posting
+resets the rows of the closed window after it posted them, so a row another transaction made in
+between, in that window, would be reset unposted. The count waits for the posting instead
+(SQLite's writers are serial anyway). The wait is seen in PostgreSQL's own lock table, so
+nothing here depends on timing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.features.points import accrual_batch
+from tests.features.points.test_earning import ALICE, BOB, GUILD, T0, World, chat
+
+WAIT_LIMIT_SECONDS = 30.0  # only a broken run waits this long
+
+
+def _lock_waits(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        ).scalar_one()
+
+
+def _finished_or_waiting(counting: threading.Thread, engine: Engine) -> None:
+    deadline = time.monotonic() + WAIT_LIMIT_SECONDS
+    while counting.is_alive() and not _lock_waits(engine):
+        assert time.monotonic() < deadline, "the count neither waited nor finished"
+        threading.Event().wait(0.01)
+
+
+def test_a_chat_counted_while_its_window_is_posted_is_not_reset_unposted(
+    postgres_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = World(postgres_engine)
+    world.tick()
+    world.minutes(59, ALICE)  # 20:59
+    world.watchtime.record_chat(GUILD, chat(ALICE, world.clock()))
+    world.clock.advance(60)
+    world.watchtime.tick(GUILD, world.clock())  # 21:00: its earning posts the 20:30 window
+    counting: list[threading.Thread] = []
+    post = accrual_batch._post
+
+    def post_then_count_a_chat(conn, currents):  # type: ignore[no-untyped-def]
+        posted = post(conn, currents)
+        typed = chat(BOB, T0 + timedelta(minutes=59, seconds=59), "gg")  # BOB has no row
+        counting.append(threading.Thread(target=world.earning.record_chat, args=(GUILD, typed)))
+        counting[0].start()
+        _finished_or_waiting(counting[0], postgres_engine)
+        return posted
+
+    monkeypatch.setattr(accrual_batch, "_post", post_then_count_a_chat)
+    world.earning.earn_all()
+    monkeypatch.undo()
+    counting[0].join(WAIT_LIMIT_SECONDS)
+    world.minutes(30, ALICE)  # 21:30: the window 21:00-21:30 is posted
+    assert world.balance(BOB) == 1
