@@ -105,6 +105,15 @@ def owed_in(
     return sum(-p["amount"] for p in amounts if p.get("username") == login and p["amount"] < 0)
 
 
+def waiting_in(conn: Connection, guild_id: int) -> bool:
+    """Whether a payment of the guild waits to be made (it goes to the guild's channel then)."""
+    o = outbox.c
+    query = sa.select(o.id).where(
+        o.guild_id == guild_id, sa.text(OUTBOX_SE_PAYMENTS), o.kind == PAY, o.state == store.PENDING
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
 class SePayments:
     """The ``streamelements`` worker's kind: one points change per queued payment."""
 

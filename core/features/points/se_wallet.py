@@ -31,7 +31,7 @@ from core.features.points.se_holds import (
     lock_guild,
 )
 from core.features.points.se_logins import NO_TWITCH_LINKED, NoTwitchLinked, se_logins
-from core.features.points.se_payments import queue_payment, queued_before
+from core.features.points.se_payments import queue_payment, queued_before, waiting_in
 from core.features.points.service import (
     FORM_USED,
     NotEnoughPoints,
@@ -118,6 +118,11 @@ class SeWallet:
             ).scalar_one_or_none()
             if now_on not in (None, channel):  # a new JWT for the same channel is fine
                 _refuse_while_held(conn, guild_id, "another StreamElements channel")
+                if waiting_in(conn, guild_id):  # they would be made on the new channel
+                    raise PointsRefused(
+                        "Payments are waiting to be made on StreamElements channel "
+                        f"{now_on}; switch channels once they are made."
+                    )
             self._set_in(
                 conn,
                 guild_id,

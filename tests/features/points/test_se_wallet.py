@@ -146,6 +146,21 @@ async def test_a_removal_sent_twice_is_said_queued_already_not_refused_for_itsel
     assert payments(engine) == [("ann", -600, "pending")]
 
 
+async def test_another_channel_is_refused_while_payments_wait_for_this_one(engine, se, wallet):
+    """A payment waiting to be made is made where the guild's points are when it is sent: on
+    another channel, a heist's winner there would be paid (and its loser charged) in the wrong
+    StreamElements channel."""
+    se.points["ann"] = 500
+    wallet.settle(GUILD, "heist", [Settlement("ann", "h1:ann", 100, "h1:ann:pay")])
+    with pytest.raises(PointsRefused, match="waiting to be made on StreamElements"):
+        wallet.use_streamelements(GUILD, "a" * 24, JWT)
+    assert wallet.account_of(GUILD).channel_id == CHANNEL_ID
+    wallet.use_streamelements(GUILD, CHANNEL_ID, JWT)  # a new JWT for the same channel is fine
+    assert await payments_worker(wallet).run_once() == 1
+    assert se.points == {"ann": 600}
+    wallet.use_streamelements(GUILD, "a" * 24, JWT)  # once made, the channel may change
+
+
 async def test_a_payment_that_may_have_been_applied_is_never_sent_again(engine, se, wallet):
     wallet.settle(
         GUILD, "heist", [Settlement("ann", "x", 50, "p1"), Settlement("bob", "y", 70, "p2")]
