@@ -84,6 +84,35 @@ class LoggedEvent:
     # The event itself, for a page to say it again with a member's name (describe's member).
     event: Event | None = field(default=None, compare=False, repr=False)
 
+    @property
+    def why(self) -> str:
+        """What the event log shows of why it failed (:func:`shown_why`)."""
+        return shown_why(self.error)
+
+
+# The name an exception's repr (the embedded bus's record of a failure) starts with.
+_RAISED = re.compile(r"([A-Za-z_][A-Za-z0-9_]{0,79})[(:]")
+
+
+def shown_why(error: str | None) -> str:
+    """Why an event failed, as a guild's event log shows it: the kind of failure, never its
+    text. One event of a channel is handled for every guild following it, so the text may be
+    another guild's handler's (its SQL and parameters, the database's address), and a re-queue
+    names the admin who did it; the bot's log keeps all of it for the operator."""
+    if not error:
+        return ""
+    if error.startswith("re-queued by "):
+        return "Re-queued from the event log."
+    if error.startswith("undecodable"):
+        return "This version of the bot cannot read it."
+    if error.startswith("waiting:"):
+        return "Waiting for what it needs."
+    if " not acknowledged after " in error:
+        return "Not handled after repeated tries; the bot's log has the details."
+    raised = _RAISED.match(error)
+    kind = f" ({raised.group(1)})" if raised else ""
+    return f"Handling failed{kind}; the bot's log has the details."
+
 
 # Decoded events by payload: the window is read again at each view of the page, and an entry's
 # payload never changes, so only the events new since the last view are decoded (decoding all

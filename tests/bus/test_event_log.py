@@ -7,9 +7,18 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pytest
 import sqlalchemy as sa
 
-from core.bus.event_log import DEAD, HANDLED, DatabaseEventLog, _event, event_log_of, guild_scope
+from core.bus.event_log import (
+    DEAD,
+    HANDLED,
+    DatabaseEventLog,
+    _event,
+    event_log_of,
+    guild_scope,
+    shown_why,
+)
 from core.events import Event, Followed, Platform, Viewer, event_to_dict
 from core.storage.tables import bus_events
 from tests.bus import Recorder, make_event, running
@@ -164,3 +173,21 @@ def test_the_newest_of_several_kinds_come_from_one_read_newest_first(engine):
     every = log.recent_of(scope, {"followed", "chat_message_sent"}, 10)
     assert [e.key for e in every] == [follow(4).key, follow(2).key, published[1].key, follow(1).key]
     assert log.recent_of(scope, {"raided"}, 10) == []
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        (None, ""),
+        ("KeyError('guild 5: points')",
+         "Handling failed (KeyError); the bot's log has the details."),
+        ("undecodable: Expecting value", "This version of the bot cannot read it."),
+        ("re-queued by 4242 at 2026-11-29 after: boom", "Re-queued from the event log."),
+        ("waiting: link not ready", "Waiting for what it needs."),
+        ("kick:x not acknowledged after 5 failed deliveries",
+         "Not handled after repeated tries; the bot's log has the details."),
+        ("<no exception name> 10.9.8.7", "Handling failed; the bot's log has the details."),
+    ],
+)  # fmt: skip
+def test_the_log_shows_a_failures_kind_never_its_text(stored, shown):
+    assert shown_why(stored) == shown
