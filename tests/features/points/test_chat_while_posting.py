@@ -7,34 +7,14 @@ nothing here depends on timing."""
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.features.points import accrual_batch
 from tests.features.points.test_earning import ALICE, BOB, GUILD, T0, World, chat
-
-WAIT_LIMIT_SECONDS = 30.0  # only a broken run waits this long
-
-
-def _lock_waits(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(
-            sa.text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        ).scalar_one()
-
-
-def _finished_or_waiting(counting: threading.Thread, engine: Engine) -> None:
-    deadline = time.monotonic() + WAIT_LIMIT_SECONDS
-    while counting.is_alive() and not _lock_waits(engine):
-        assert time.monotonic() < deadline, "the count neither waited nor finished"
-        threading.Event().wait(0.01)
+from tests.support.locks import WAIT_LIMIT_SECONDS, waits_for_a_lock
 
 
 def test_a_chat_counted_while_its_window_is_posted_is_not_reset_unposted(
@@ -54,7 +34,7 @@ def test_a_chat_counted_while_its_window_is_posted_is_not_reset_unposted(
         typed = chat(BOB, T0 + timedelta(minutes=59, seconds=59), "gg")  # BOB has no row
         counting.append(threading.Thread(target=world.earning.record_chat, args=(GUILD, typed)))
         counting[0].start()
-        _finished_or_waiting(counting[0], postgres_engine)
+        waits_for_a_lock(counting[0], postgres_engine)  # or finished
         return posted
 
     monkeypatch.setattr(accrual_batch, "_post", post_then_count_a_chat)

@@ -10,11 +10,9 @@ lock table, so nothing here depends on timing."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from core.events import Platform
 from core.features.slot_calls import repository
@@ -23,28 +21,7 @@ from core.features.slot_calls.service import CallOutcome, SlotCallService, Verdi
 from tests.features.chat_commands.doubles import BROADCASTER, T0, webhook_chat
 from tests.features.slot_calls.conftest import GUILD
 from tests.support.clock import Clock
-
-WAIT_LIMIT_SECONDS = 30.0  # only a broken run waits this long
-
-
-def _lock_waits(engine: Engine) -> int:
-    """Backends of this database waiting for a row or table lock."""
-    with engine.connect() as conn:
-        return conn.execute(
-            sa.text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        ).scalar_one()
-
-
-def _waits(caller: threading.Thread, engine: Engine) -> bool:
-    """True once ``caller`` waits for a lock; False when it finishes without waiting."""
-    deadline = time.monotonic() + WAIT_LIMIT_SECONDS
-    while caller.is_alive() and not _lock_waits(engine):
-        assert time.monotonic() < deadline, "the call neither waited nor finished"
-        threading.Event().wait(0.01)
-    return caller.is_alive()
+from tests.support.locks import waits_for_a_lock
 
 
 def _call_of_another_process(conn, user_id: str, slot: str) -> None:  # type: ignore[no-untyped-def]
@@ -93,7 +70,7 @@ def test_a_call_made_while_another_process_adds_one_waits_and_then_sees_it(
     caller = threading.Thread(target=lambda: outcomes.append(service.request(GUILD, event, slot)))
     caller.start()
     try:
-        waited = _waits(caller, postgres_engine)
+        waited = waits_for_a_lock(caller, postgres_engine)
         assert waited, f"the call did not wait for the other process's: {outcomes[0].verdict}"
     finally:
         other.commit()
@@ -120,7 +97,7 @@ def test_the_lock_is_the_guilds_own(postgres_engine):
     )
     caller.start()
     try:
-        assert not _waits(caller, postgres_engine)
+        assert not waits_for_a_lock(caller, postgres_engine)
     finally:
         other.rollback()
         other.close()
