@@ -30,6 +30,7 @@ HELD = "held"  # queued, made only once released (``core/outbox/held.py``)
 
 RESULT_MAX = 500  # what is kept of a reason or result
 SUMMARY_MAX = 200  # what is kept of a call's summary
+KEY_MAX = 255  # the effect key column
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,16 @@ def enqueue(conn: Connection, effect: Effect, now: datetime, *, state: str = PEN
         .returning(outbox.c.id)
     )
     return conn.execute(stmt).first() is not None
+
+
+def again_key(key: str) -> str:
+    """The key of a call queued again: ``<old key>:again``, or, when that is too long for the
+    column, the old key's start with a digest of the whole (still one per old call)."""
+    wanted = f"{key}:again"
+    if len(wanted) <= KEY_MAX:
+        return wanted
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return f"{key[: KEY_MAX - len(digest) - 8]}:{digest}:again"
 
 
 def payload_json(payload: dict[str, Any]) -> str:

@@ -258,16 +258,13 @@ class PointsCog(commands.Cog, name="Points"):
                 reply = render.backend_usage(ctx.clean_prefix)
             else:
                 try:
-                    channel = await asyncio.to_thread(
+                    channel, resent = await asyncio.to_thread(
                         self.wallet.use_streamelements, guild.id, words[0], words[1]
                     )
                 except PointsRefused as refused:
                     reply = inert(str(refused))
                 else:
-                    reply = (
-                        f"Bets are now held here and settled on StreamElements channel "
-                        f"`{channel}`. The JWT is stored encrypted."
-                    )
+                    reply = render.backend_set(channel, resent)
         else:
             reply = render.backend_usage(ctx.clean_prefix)
         if secret_typed:

@@ -114,3 +114,18 @@ def backend_usage(prefix: str) -> str:
         f"StreamElements dashboard; use /points backend to type it privately), or "
         f"`{prefix}points backend ledger`."
     )
+
+
+def backend_set(channel: str, resent: int) -> str:
+    """The answer to a JWT saved; ``resent``: payments given up on, queued again with it."""
+    reply = (
+        f"Bets are now held here and settled on StreamElements channel `{channel}`. "
+        "The JWT is stored encrypted."
+    )
+    if resent:
+        payments = "payment" if resent == 1 else "payments"
+        reply += (
+            f" {resent:,} {payments} StreamElements could not take before (the old JWT was "
+            "refused, or it could not be reached) will be made now."
+        )
+    return reply

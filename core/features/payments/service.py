@@ -11,7 +11,6 @@ settlement's unique call id: of two admins at once, one settles and the other is
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,14 +24,13 @@ from core.features.refusals import Refused
 from core.features.typed_numbers import whole_in
 from core.health import Check
 from core.outbox import store
-from core.outbox.store import Effect
+from core.outbox.store import Effect, again_key
 
 PAID, AGAIN = "paid", "again"
 ACTIONS = (PAID, AGAIN)
 PAYMENTS_SERVICE = "streamelements"  # core.features.points.se_payments.SERVICE
 LISTED = 50  # calls one list shows, newest first
 REASON_MAX = 200
-KEY_MAX = 255
 
 
 class SettleRefused(Refused):
@@ -78,16 +76,6 @@ class Settled:
     action: str
     again_key: str | None
     queued: bool
-
-
-def again_key(key: str) -> str:
-    """The key of a call queued again: ``<old key>:again``, or, when that is too long for the
-    column, the old key's start with a digest of the whole (still one per old call)."""
-    wanted = f"{key}:again"
-    if len(wanted) <= KEY_MAX:
-        return wanted
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return f"{key[: KEY_MAX - len(digest) - 8]}:{digest}:again"
 
 
 def parse_action(text: str) -> str:

@@ -7,8 +7,9 @@ StreamElements' points change is a blind delta with no idempotency key: a call w
 unknown (a timeout, a 5xx after the change, a worker killed mid-call) ends ``uncertain`` and is
 never sent again (a person checks the balance); one that surely did not land (refused
 connection, 429) is retried with backoff. A rejected JWT is retried for hours, so a streamer who
-pastes a new one gets the payments through; a guild that went back to our own ledger refuses
-its waiting payments, with words that say so.
+pastes a new one gets the payments through; one given up on by then surely did not land either,
+and a new JWT for the same channel queues it again (:func:`resend_given_up`). A guild that went
+back to our own ledger refuses its waiting payments, with words that say so.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,6 +41,8 @@ ATTEMPTS = 16  # with backoff up to an hour, about eight hours of tries
 FIRST_BACKOFF_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 3600.0
 BACK_ON_LEDGER = "not sent: the server keeps its points in StreamKeeper again"
+# How far back a new JWT sends again the payments given up: as long as the outbox keeps them.
+RESEND_WITHIN = timedelta(days=30)
 JWT_REFUSED = (
     "StreamElements refused the JWT ({message}); paid once a valid one is set with "
     "!points backend streamelements"
@@ -103,6 +106,29 @@ def owed_in(
         queued = sa.union_all(queued, sa.select(o.payload).where(*of_guild, made))
     amounts = (json.loads(payload) for payload in conn.execute(queued).scalars())
     return sum(-p["amount"] for p in amounts if p.get("username") == login and p["amount"] < 0)
+
+
+def resend_given_up(conn: Connection, guild_id: int, now: datetime) -> int:
+    """Queue again, once each, the guild's payments given up on (StreamElements refused its JWT
+    or could not be reached for all their tries) since :data:`RESEND_WITHIN`: none of them
+    landed, so each is made once under ``<its key>:again``, on the guild's channel as it is now
+    (the caller's: the one they were queued for). How many were queued."""
+    o = outbox.c
+    given_up = conn.execute(
+        sa.select(o.effect_key, o.payload, o.summary)
+        .where(o.guild_id == guild_id, sa.text(OUTBOX_SE_PAYMENTS), o.kind == PAY)
+        .where(o.state == store.FAILED, o.created_at >= now - RESEND_WITHIN)
+        .order_by(o.id)
+    )
+    return sum(
+        store.enqueue(
+            conn,
+            Effect(SERVICE, PAY, guild_id, store.again_key(row.effect_key),
+                   json.loads(row.payload), row.summary or ""),
+            now,
+        )
+        for row in given_up
+    )  # fmt: skip
 
 
 def waiting_in(conn: Connection, guild_id: int) -> bool:

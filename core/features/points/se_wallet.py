@@ -31,7 +31,12 @@ from core.features.points.se_holds import (
     lock_guild,
 )
 from core.features.points.se_logins import NO_TWITCH_LINKED, NoTwitchLinked, se_logins
-from core.features.points.se_payments import queue_payment, queued_before, waiting_in
+from core.features.points.se_payments import (
+    queue_payment,
+    queued_before,
+    resend_given_up,
+    waiting_in,
+)
 from core.features.points.service import (
     FORM_USED,
     NotEnoughPoints,
@@ -98,8 +103,9 @@ class SeWallet:
 
     # --- configuration -------------------------------------------------------------------
 
-    def use_streamelements(self, guild_id: int, channel_id: str, jwt: str) -> str:
-        """Keep this guild's points in StreamElements; the channel id as stored."""
+    def use_streamelements(self, guild_id: int, channel_id: str, jwt: str) -> tuple[str, int]:
+        """Keep this guild's points in StreamElements: the channel id as stored, and how many
+        payments given up on were queued again (a new JWT for the same channel resends them)."""
         try:
             channel = checked_channel_id(channel_id)
         except ValueError:
@@ -130,7 +136,8 @@ class SeWallet:
                 se_channel_id=channel,
                 se_jwt=self.cipher.encrypt(token),
             )
-        return channel
+            resent = resend_given_up(conn, guild_id, self.clock()) if now_on == channel else 0
+        return channel, resent
 
     def use_ledger(self, guild_id: int) -> None:
         """Back to StreamKeeper's own ledger; the JWT is forgotten. Refused while a game here

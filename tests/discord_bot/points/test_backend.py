@@ -9,11 +9,14 @@ import sqlalchemy as sa
 
 from core.discord_bot.services import BotServices
 from core.features.points.se_holds import hold_in
+from core.features.points.se_payments import queue_payment
 from core.features.points.se_wallet import SeWallet
 from core.features.points.service import PointsService
 from core.features.points.tables import points_settings
+from core.outbox import store
 from core.platforms.streamelements.api import StreamElementsPoints
 from core.security.secrets import TokenCipher
+from core.storage.tables import outbox
 from tests.conftest import TEST_FERNET_KEY
 from tests.discord_bot.fake_discord import say
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT
@@ -62,6 +65,23 @@ async def test_streamelements_then_back_to_the_ledger(manager, guild_a, wallet, 
     [back] = await say("!points backend ledger", manager)
     assert back.content.startswith("Balances are kept in StreamKeeper's own ledger again")
     assert wallet.account_of(guild_a.id) is None
+
+
+async def test_a_new_jwt_says_the_payments_given_up_on_it_sends_again(
+    manager, guild_a, wallet, sqlite_engine, clock
+):
+    command = f"!points backend streamelements {CHANNEL_ID} {JWT}"
+    await say(command, manager)
+    with sqlite_engine.begin() as conn:  # a heist payout StreamElements never took
+        queue_payment(conn, guild_a.id, "ann", 50, "heist", "h1:ann:pay", clock())
+        conn.execute(sa.update(outbox).values(state=store.FAILED))
+    [reply] = await say(command, manager)
+    assert (
+        " 1 payment StreamElements could not take before (the old JWT was refused, or it could "
+        "not be reached) will be made now." in reply.content
+    )
+    [again] = await say(command, manager)
+    assert "will be made now" not in again.content
 
 
 @pytest.mark.parametrize(

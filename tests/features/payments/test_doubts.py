@@ -10,16 +10,10 @@ from datetime import UTC, datetime
 import pytest
 
 from core.features.directory import repository as directory
-from core.features.payments.service import (
-    KEY_MAX,
-    AlreadySettled,
-    PaymentDoubts,
-    SettleRefused,
-    again_key,
-)
+from core.features.payments.service import AlreadySettled, PaymentDoubts, SettleRefused
 from core.features.points.se_payments import queue_payment
 from core.outbox import store
-from core.outbox.store import Effect
+from core.outbox.store import KEY_MAX, Effect, again_key
 from core.storage.tables import outbox
 from tests.support.clock import Clock
 

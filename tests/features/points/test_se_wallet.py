@@ -231,6 +231,49 @@ async def test_a_rejected_jwt_waits_for_a_new_one(engine, se, wallet):
     assert payments(engine) == [("ann", 50, "done")]
 
 
+async def test_payments_given_up_on_are_made_once_a_new_jwt_is_set(engine, se, wallet):
+    """StreamElements refused the JWT for all of a payment's tries (about eight hours, one try
+    here): it did not land, so a new JWT for the same channel makes it, once; setting the JWT
+    again sends nothing more."""
+    se.points.update(ann=0, bob=100)
+    wallet.settle(
+        GUILD, "heist", [Settlement("ann", "x", 50, "p1"), Settlement("bob", "y", -20, "p2")]
+    )
+    se.jwt = "another.jwt.the-streamer-made"  # the stored one was revoked
+    worker = payments_worker(wallet, max_attempts=1)
+    assert await worker.run_once() == 2
+    assert payments(engine) == [("ann", 50, "failed"), ("bob", -20, "failed")]
+    assert se.puts == []
+
+    assert wallet.use_streamelements(GUILD, CHANNEL_ID, se.jwt) == (CHANNEL_ID, 2)
+    assert wallet.use_streamelements(GUILD, CHANNEL_ID, se.jwt) == (CHANNEL_ID, 0)
+    assert await worker.run_once() == 2
+    assert await worker.run_once() == 0
+    assert se.puts == [("ann", 50), ("bob", -20)]
+    assert se.points == {"ann": 50, "bob": 80}
+    assert payments(engine)[2:] == [("ann", 50, "done"), ("bob", -20, "done")]
+    assert wallet.use_streamelements(GUILD, CHANNEL_ID, se.jwt) == (CHANNEL_ID, 0)
+
+
+async def test_payments_given_up_on_are_not_resent_on_another_channel_or_a_month_later(
+    engine, se, wallet
+):
+    """A payment is made on the channel it was queued for: one given up on is not sent when
+    the server moves to another channel, nor when it comes back to this one; and not once the
+    outbox would have forgotten it (30 days)."""
+    wallet.settle(GUILD, "heist", [Settlement("ann", "x", 50, "p1")])
+    se.jwt = "another.jwt.the-streamer-made"
+    assert await payments_worker(wallet, max_attempts=1).run_once() == 1
+    assert wallet.use_streamelements(GUILD, "a" * 24, se.jwt) == ("a" * 24, 0)
+    assert wallet.use_streamelements(GUILD, CHANNEL_ID, se.jwt) == (CHANNEL_ID, 0)
+    wallet.settle(GUILD, "heist", [Settlement("bob", "y", 70, "p2")])
+    se.jwt = "a.third.jwt-the-streamer-made"
+    assert await payments_worker(wallet, max_attempts=1).run_once() == 1
+    wallet.clock.advance(timedelta(days=31))
+    assert wallet.use_streamelements(GUILD, CHANNEL_ID, se.jwt) == (CHANNEL_ID, 0)
+    assert payments(engine) == [("ann", 50, "failed"), ("bob", 70, "failed")]
+
+
 async def test_a_guild_back_on_the_ledger_refuses_its_waiting_payments(engine, se, wallet):
     wallet.settle(GUILD, "heist", [Settlement("ann", "x", 50, "p1")])
     wallet.use_ledger(GUILD)
