@@ -428,7 +428,8 @@ async def test_a_guild_whose_kick_chat_fails_or_hangs_holds_no_other_guilds_tick
     hung_ids = {e.event_id for e in asked[:hung]}
     answered = [m for m in kick.chat_messages if m.reply_to_message_id not in hung_ids]
     assert [m.reply_to_message_id for m in answered] == [e.event_id for e in asked[hung:]]
-    assert {m.type for m in answered} == {"bot"}
+    # Every line said was the bot's; none, on a machine so busy that every line hung.
+    assert {m.type for m in answered} <= {"bot"}
     posted = [r.json["reply_to_message_id"] for r in kick.requests_to(CHAT, "POST")]
     assert [p for p in posted if p not in hung_ids] == [e.event_id for e in asked[hung:]]
     for hung_id in hung_ids:  # Kick never answered a hung post, and none was posted again
