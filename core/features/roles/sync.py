@@ -3,10 +3,11 @@
 A sync reads the server's members and roles from Discord, the tiers and linked watchtime from
 the database, plans with :func:`~core.features.roles.service.plan_role_changes` and then edits
 each member who needs a change once, pausing between edits so a big server stays well inside
-Discord's rate limits. Roles the bot may not touch are reported, never attempted. One server's
-trouble stays its own: a failed edit is counted and the next member goes on, a server whose edits
-Discord holds back (a long rate limit) stops for this round, and a server whose sync fails is
-logged and reported while the other servers go on.
+Discord's rate limits; a few servers sync at once, so a big one holds up no other. Roles the bot
+may not touch are reported, never attempted. One server's trouble stays its own: a failed edit
+is counted and the next member goes on, a server whose edits Discord holds back (a long rate
+limit) stops for this round, and a server whose sync fails is logged and reported while the
+other servers go on.
 
 Each edit is planned again from the member's roles and watchtime of that moment, under the
 guild's edit lock, so a member synced right after linking (``sync_member``) waits for at most
@@ -32,6 +33,9 @@ from core.features.roles.service import MemberChange, RolePlan, RolesService, pl
 log = logging.getLogger(__name__)
 EDIT_REASON = "StreamKeeper watchtime roles"
 SYNC_FAILED = "the sync failed (see the bot's log)"
+# Servers synced at the same time: each paces its own edits (Discord's role limits are per
+# server), and a few together stay far inside the bot's global limit of 50 requests a second.
+GUILDS_AT_ONCE = 8
 
 
 @dataclass(frozen=True)
@@ -88,23 +92,31 @@ class RoleSync:
         return self._last.get(guild_id)
 
     async def sync_all(self) -> list[SyncResult]:
-        """Sync every guild that has tiers, each on its own: a guild whose sync fails is logged
-        and reported and the others go on, and so do they past a guild Discord has unavailable
-        (an outage), which waits for the next run. ``DiscordUnavailable`` when no guild could
-        sync for it (the bot is not connected: try later)."""
-        results = []
-        not_ready: NotReady | None = None
-        for guild_id in await asyncio.to_thread(self.roles.guild_ids_with_tiers):
-            try:
-                result = await self.sync_guild(guild_id)
-            except NotReady as exc:
-                not_ready = exc  # this server's outage, or the bot's: the others are tried
-                continue
-            except Exception:
-                log.exception("guild %s: role sync failed; the other servers go on", guild_id)
-                result = SyncResult(guild_id, utc(self.clock()), stopped=SYNC_FAILED)
-                self._last[guild_id] = result
-            results.append(result)
+        """Sync every guild that has tiers, each on its own, ``GUILDS_AT_ONCE`` at a time: a
+        server with many edits to pace (one a second) or whose edits Discord is slow to answer
+        holds up only its own round, not the other servers' roles. A guild whose sync fails is
+        logged and reported and the others go on, and so do they past a guild Discord has
+        unavailable (an outage), which waits for the next run. ``DiscordUnavailable`` when no
+        guild could sync for it (the bot is not connected: try later). The results are in the
+        guilds' order."""
+        slots = asyncio.Semaphore(GUILDS_AT_ONCE)
+
+        async def one(guild_id: int) -> SyncResult | NotReady:
+            async with slots:
+                try:
+                    return await self.sync_guild(guild_id)
+                except NotReady as exc:
+                    return exc  # this server's outage, or the bot's: the others are tried
+                except Exception:
+                    log.exception("guild %s: role sync failed; the other servers go on", guild_id)
+                    result = SyncResult(guild_id, utc(self.clock()), stopped=SYNC_FAILED)
+                    self._last[guild_id] = result
+                    return result
+
+        guild_ids = await asyncio.to_thread(self.roles.guild_ids_with_tiers)
+        outcomes = await asyncio.gather(*(one(guild_id) for guild_id in guild_ids))
+        results = [outcome for outcome in outcomes if isinstance(outcome, SyncResult)]
+        not_ready = next((o for o in outcomes if isinstance(o, NotReady)), None)
         if not_ready is not None and not results:
             raise not_ready
         return results

@@ -23,6 +23,7 @@ from core.features.roles.service import (
 )
 from core.features.roles.sync import RoleSync
 from core.features.watchtime.tables import watchtime
+from tests.support.waiting import eventually
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
 GUILD = 111_111_111_111_111_111
@@ -683,3 +684,27 @@ async def test_a_member_unlinked_during_the_guilds_sync_gets_no_role_from_the_ol
     assert fake.edits == [(GUILD, 1, {BRONZE}, set())]
     assert fake.members[2] == frozenset()
     assert result.members_edited == 1
+
+
+async def test_a_big_servers_paced_sync_holds_up_no_other_servers_roles(roles, linked) -> None:
+    """GUILD has many members to edit, one a second (its sync parked in a pause here, as a
+    server with 1,000 changes is for 1,000 s); OTHER_GUILD's member gets their role meanwhile
+    rather than after the whole of GUILD's round."""
+    roles.add_tier(GUILD, BRONZE, 60)
+    roles.add_tier(OTHER_GUILD, SILVER, 60)
+    linked(1, 700)
+    linked(2, 700)
+    linked(3, 700, guild_id=OTHER_GUILD)
+    fake = FakeDiscord({1: frozenset(), 2: frozenset(), 3: frozenset()})
+    pause = ParkedPause()
+    sync = RoleSync(roles, fake, clock=clock, pause_seconds=1.0, sleep=pause)
+    run = asyncio.create_task(sync.sync_all())
+
+    try:
+        await asyncio.wait_for(pause.reached.wait(), HANG_SECONDS)
+        await eventually(lambda: (OTHER_GUILD, 3, {SILVER}, set()) in fake.edits)
+    finally:
+        pause.go_on.set()
+        results = await asyncio.wait_for(run, HANG_SECONDS)
+
+    assert [(r.guild_id, r.members_edited) for r in results] == [(GUILD, 2), (OTHER_GUILD, 1)]
