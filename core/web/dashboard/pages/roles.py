@@ -47,11 +47,15 @@ def hours_text(minutes: int) -> str:
 # Plain ASCII hours with up to four decimals (a comma for the point too): what Decimal reads
 # besides (1e100, other scripts' digits, NaN) is no number of hours anyone types.
 _HOURS = re.compile(r"[0-9]{1,9}(?:\.[0-9]{0,4})?|\.[0-9]{1,4}")
+# Thousands grouped with commas, as this page shows a tier (``1,000``) and every other number
+# field reads them: not a decimal comma, which ``1,5`` and ``0,250`` still are.
+_GROUPED = re.compile(r"[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?")
 
 
 def minutes_of(text: str | None) -> int:
-    """Hours as typed (``10``, ``1.5``, ``0.25``) -> whole minutes."""
-    raw = (text or "").strip().replace(",", ".")
+    """Hours as typed (``10``, ``1.5``, ``0,25``, ``1,000``) -> whole minutes."""
+    raw = (text or "").strip()
+    raw = raw.replace(",", "") if _GROUPED.fullmatch(raw) else raw.replace(",", ".")
     minutes = Decimal(raw) * 60 if _HOURS.fullmatch(raw) else Decimal(-1)
     if minutes < 1 or minutes % 1 or minutes > MAX_MINUTES:
         raise FormRefused(

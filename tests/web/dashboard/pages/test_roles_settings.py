@@ -58,7 +58,18 @@ def test_a_tier_added_here_is_the_services_and_the_pages(pages, roles):
 
 
 @pytest.mark.parametrize(
-    ("hours", "minutes"), [("2", 120), ("0,5", 30), (".25", 15), (" 10 ", 600)]
+    ("hours", "minutes"),
+    [
+        ("2", 120),
+        ("0,5", 30),
+        (".25", 15),
+        (" 10 ", 600),
+        # Thousands as the page writes them (and every other number field reads them).
+        ("1,000", 60_000),
+        ("2,500", 150_000),
+        ("1,000.5", 60_030),
+        ("0,250", 15),
+    ],
 )
 def test_hours_are_read_as_people_type_them(pages, roles, hours, minutes):
     answer = pages.post("roles", "add", {"role_id": str(VIEWERS), "hours": hours})
@@ -75,6 +86,17 @@ def test_a_tier_set_in_minutes_by_the_command_shows_its_time_in_words(pages, rol
     roles.add_tier(GUILD, VIEWERS, minutes)
     tiers = pages.get("roles").text.split('id="tier-list"')[1].split("</table>")[0]
     assert f'<td data-label="Hours watched">{shown}</td>' in tiers
+
+
+def test_a_tiers_hours_typed_back_as_the_page_shows_them_keep_the_tier(pages, roles):
+    roles.add_tier(GUILD, VIEWERS, 60_000)
+    tiers = pages.get("roles").text.split('id="tier-list"')[1].split("</table>")[0]
+    assert '<td data-label="Hours watched">1,000</td>' in tiers
+
+    answer = pages.post("roles", "add", {"role_id": str(VIEWERS), "hours": "1,000"})
+
+    assert answer.status_code == 303
+    assert roles.tiers(GUILD) == [RoleTier(VIEWERS, 60_000)]
 
 
 def test_a_tier_the_bot_cannot_give_says_so_and_how_to_fix_it(pages, roles):
