@@ -235,5 +235,8 @@ class RolesCog(commands.Cog, name="Roles"):
             await self._refuse(ctx, "Role sync is not running in this bot.")
             return
         await ctx.defer()
-        result = await self.sync.sync_guild(guild.id)
+        result = await self.sync.sync_guild_unless_running(guild.id)
+        if result is None:
+            await self._refuse(ctx, render_roles.sync_running(ctx.clean_prefix))
+            return
         await self._reply(ctx, render_roles.sync_result(result, ctx.clean_prefix))

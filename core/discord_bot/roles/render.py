@@ -169,6 +169,14 @@ def role_members(role_id: int, member_ids: Sequence[int], tier: RoleTier | None)
     return truncate(f"{header}\n{shown}{extra}", MESSAGE_LIMIT)
 
 
+def sync_running(prefix: str) -> str:
+    return (
+        f"{WARN} A role sync of this server is under way already: it gives and takes every "
+        f"watchtime role due, one member a second. See how it went with {prefix}health once "
+        "it ends."
+    )
+
+
 def sync_result(result: SyncResult, prefix: str) -> str:
     if result.skipped is not None:
         return f"{WARN} Role sync skipped: {result.skipped}."

@@ -127,6 +127,15 @@ class RoleSync:
         self._last[guild_id] = result
         return result
 
+    async def sync_guild_unless_running(self, guild_id: int) -> SyncResult | None:
+        """:meth:`sync_guild`, or None at once while a sync of the guild is under way (the
+        periodic one of a server with 1,000 edits to pace takes about 17 minutes): that round
+        makes every edit due, and an admin who asked is not kept waiting for it."""
+        if self._rounds.setdefault(guild_id, asyncio.Lock()).locked():
+            return None
+        # No await before sync_guild takes the free lock: no other round can start between.
+        return await self.sync_guild(guild_id)
+
     async def sync_member(self, guild_id: int, discord_user_id: int) -> SyncResult:
         """Sync one member now, e.g. right after they linked their account; a running sync of
         the guild holds it up for one edit at most."""

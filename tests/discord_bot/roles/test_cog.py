@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import discord
 import discord.ext.test as dpytest
 import pytest
@@ -27,6 +29,7 @@ from tests.discord_bot.fake_roles import (
     make_role,
     role_ids,
 )
+from tests.features.roles.test_service import HANG_SECONDS, ParkedPause
 from tests.support.clock import Clock
 
 
@@ -895,3 +898,37 @@ async def test_a_role_change_discord_refuses_stops_the_sync_with_the_fix_after_o
         f"{render_roles.WARN} Stopped early: {said}. 2 member(s) wait for the next sync (or "
         "!roles sync later)."
     ]
+
+
+async def test_roles_sync_while_a_round_of_the_server_runs_says_so_at_once(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+    role_sync: RoleSync,
+    link,
+    member_edits: MemberEdits,
+) -> None:
+    """The periodic sync edits one member a second (a server with 1,000 changes takes 17 min);
+    a !roles sync meanwhile answers at once instead of waiting for that round to end (a slash
+    command's answer would be lost after 15 minutes)."""
+    roles.add_tier(guild_a.id, tiers["bronze"].id, 60)
+    link(member_of(guild_a, "alice"), 500)
+    link(manager, 500)
+    pause = ParkedPause()
+    role_sync.pause_seconds, role_sync.sleep = 1.0, pause
+    periodic = asyncio.create_task(role_sync.sync_guild(guild_a.id))
+
+    try:
+        await asyncio.wait_for(pause.reached.wait(), HANG_SECONDS)
+        replies = await asyncio.wait_for(say("!roles sync", manager), HANG_SECONDS)
+    finally:
+        pause.go_on.set()
+        await asyncio.wait_for(periodic, HANG_SECONDS)
+
+    assert [reply.content for reply in replies] == [
+        f"{render_roles.WARN} A role sync of this server is under way already: it gives and "
+        "takes every watchtime role due, one member a second. See how it went with !health "
+        "once it ends."
+    ]
+    assert len(member_edits.calls) == 2  # the periodic round's alone
