@@ -97,6 +97,51 @@ def test_a_guild_not_set_up_is_refused(env):
     assert result.stderr.splitlines()[-1] == "Guild 999 is not set up; nothing to remove."
 
 
+def test_a_server_never_added_that_left_data_behind_is_removed(env):
+    """The bot joined a server, its members linked and an admin set the link log, but nobody
+    added a channel there (no ``guilds`` row); then the bot was removed. Its rows go all the
+    same, and another server's stay."""
+    _set_up(env, OTHER)
+    tables = all_tables().tables
+    engine = _engine(env)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(tables["link_settings"]).values(
+            guild_id=int(GUILD), log_channel_id=5, updated_at=REMOVED_AT))  # fmt: skip
+        conn.execute(sa.insert(tables["link_history"]).values(
+            guild_id=int(GUILD), discord_user_id=42, action="linked", platform="kick",
+            platform_user_id="k-42", username="ana", created_at=REMOVED_AT))  # fmt: skip
+    engine.dispose()
+    before = _rows_of(env, int(OTHER))
+
+    dry = cli(env, "guild", "remove", GUILD)
+    result = cli(env, "guild", "remove", GUILD, "--yes")
+
+    assert dry.returncode == 0, dry.stderr
+    assert "  link_history: 1 would be deleted" in dry.stdout.splitlines()
+    assert result.returncode == 0, result.stderr
+    assert "  link_settings: 1 deleted" in result.stdout.splitlines()
+    assert [table for table, rows in _rows_of(env, int(GUILD)).items() if rows] == []
+    assert _rows_of(env, int(OTHER)) == before
+    again = cli(env, "guild", "remove", GUILD, "--yes")
+    assert again.stderr.splitlines()[-1] == f"Guild {GUILD} is not set up; nothing to remove."
+
+
+def test_a_server_never_added_the_bot_is_still_in_is_refused(env):
+    engine = _engine(env)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(all_tables().tables["link_settings"]).values(
+            guild_id=int(GUILD), log_channel_id=5, updated_at=REMOVED_AT))  # fmt: skip
+    engine.dispose()
+    _in_discord(env, GUILD)
+
+    result = cli(env, "guild", "remove", GUILD, "--yes")
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"The bot is still in server {GUILD}: remove it from the server in Discord first."
+    )
+
+
 def test_a_guild_the_bot_is_still_in_is_refused(env):
     _set_up(env, GUILD)
     _in_discord(env, GUILD)

@@ -91,11 +91,18 @@ def _guild_remove(args: argparse.Namespace) -> int:
     runtime = open_runtime(args)
     try:
         try:
-            view = runtime.guilds.show(args.guild_id)
+            left_at = runtime.guilds.show(args.guild_id).left_at
         except LookupError:
-            raise BadInput(f"Guild {args.guild_id} is not set up; nothing to remove.") from None
+            # Never added (no channel, no tracking): its members' links, settings and raffles
+            # are rows of its all the same.
+            left_at = None
+            with runtime.engine.connect() as conn:
+                if not guild_forget.count(conn, args.guild_id):
+                    raise BadInput(
+                        f"Guild {args.guild_id} is not set up; nothing to remove."
+                    ) from None
         in_discord = args.guild_id in runtime.directory.servers_described_by_bot()
-        if view.left_at is None and in_discord:
+        if left_at is None and in_discord:
             raise BadInput(
                 f"The bot is still in server {args.guild_id}: "
                 "remove it from the server in Discord first."
