@@ -11,7 +11,8 @@ table is searched without being listed here:
 - a Discord id column (:data:`DISCORD_ID_COLUMNS`, and ``user_id`` where it is one:
   :data:`DISCORD_USER_ID_TABLES`) matches the member, as a viewer or as the admin who acted;
 - ``platform`` with ``platform_user_id`` matches their accounts;
-- a few names match what the person is known by elsewhere (:data:`NAME_COLUMNS`);
+- a few names match what the person is known by elsewhere (:data:`NAME_COLUMNS`: in a table
+  with accounts, only its rows without one), the names the operator typed among them;
 - an event the bus has not delivered (waiting, or set aside as dead: :data:`EVENT_TABLES`)
   matches when the event names one of their accounts (a Kick name where the source gave no id)
   or their Discord id: its JSON payload is decoded as the bus decodes it, so a chat line
@@ -60,6 +61,8 @@ NAME_COLUMNS = {
     "points_se_holds": ("username", "twitch", ""),  # StreamElements keys points by Twitch login
     # the other bot's watchtime row already imported, by its Kick name (importers/kwb_writes.py)
     "import_markers": ("source_ref", "kick", "watchtime:"),
+    # a raffle winner of the other bot whose Kick name was not resolved (importers/kwb_writes.py)
+    "imported_winners": ("username", "kick", ""),
 }
 # Tables of queued events, found by what their JSON payload names (:func:`_event_matches`).
 EVENT_TABLES = frozenset({"bus_events"})
@@ -108,8 +111,11 @@ def find_person(
             accounts -= _linked_by_others_since(conn, discord_user_id, frozenset(accounts))
         accounts |= linked_now
     viewers = tables["viewers"]
+    known: dict[str, set[str]] = {"twitch": set(), "kick": set()}
     for query in named:
         for platform in query.platforms:
+            # The name is theirs even where no viewer row holds it (a winner imported by name).
+            known.setdefault(str(platform), set()).add(query.name.lower())
             found = sa.select(viewers.c.platform_user_id).where(
                 viewers.c.platform == str(platform),
                 sa.func.lower(viewers.c.username) == query.name.lower(),
@@ -120,7 +126,6 @@ def find_person(
         links = tables["shuffle_links"]
         query = sa.select(links.c.username).where(links.c.discord_user_id == discord_user_id)
         shuffle = {str(name).lower() for name in conn.execute(query).scalars()}
-    known: dict[str, set[str]] = {"twitch": set(), "kick": set()}
     if accounts:
         query = sa.select(viewers.c.platform, viewers.c.username).where(
             account_match(viewers, frozenset(accounts))
@@ -216,7 +221,10 @@ def _name_matches(name: str, table: sa.Table, person: Person) -> list[Any]:
     if not names:
         return []
     written = sorted(before + known for known in names)
-    return [sa.func.lower(table.c[column]).in_(written)]
+    by_name = sa.func.lower(table.c[column]).in_(written)
+    if _has_accounts(table):  # a row with an account is found by it, whoever has the name now
+        return [sa.and_(by_name, table.c.platform_user_id.is_(None))]
+    return [by_name]
 
 
 def _event_matches(
