@@ -58,6 +58,7 @@ DISCORD_USER_ID_TABLES = frozenset({"directory_members", "web_sessions"})
 # table -> (column, what the person is known by there, what comes before the name there)
 NAME_COLUMNS = {
     "shuffle_wager_totals": ("username", "shuffle", ""),  # their Shuffle name (shuffle_links)
+    "shuffle_wager_progress": ("account_key", "shuffle", ""),  # the same name, case-folded
     "points_se_holds": ("username", "twitch", ""),  # StreamElements keys points by Twitch login
     # the other bot's watchtime row already imported, by its Kick name (importers/kwb_writes.py)
     "import_markers": ("source_ref", "kick", "watchtime:"),

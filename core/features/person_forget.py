@@ -134,6 +134,10 @@ KEPT: dict[str, str] = {
         "again does not bring it back"
     ),
     "shuffle_wager_totals": "wager totals the raffle's Shuffle poll counts from (by Shuffle name)",
+    "shuffle_wager_progress": (
+        "the Shuffle poll's count of their wagers and tickets per raffle period (by Shuffle "
+        "name), as the totals it counts from"
+    ),
     "payments_settlements": "an admin's settlement of a payment (the person as the admin)",
     "link_panels": "a link panel an admin posted (the person as the admin)",
     "kick_connections": "a channel's connection an admin made (the person as the admin)",
