@@ -39,6 +39,16 @@ def _rotate(args: argparse.Namespace) -> int:
             "(sealed with a key no longer set)"
         )
     rotated, current = sum(report.rotated.values()), sum(report.current.values())
+    if report.changing:
+        for where, count in sorted(report.changing.items()):
+            print(  # noqa: T201
+                f"could not seal {count} value(s) of {where} again: they kept changing (is "
+                "StreamKeeper running?)"
+            )
+        print(  # noqa: T201
+            "Keep every key in TOKEN_ENCRYPTION_KEY: stop StreamKeeper and run 'keys rotate' again."
+        )
+        return 1
     print(  # noqa: T201
         f"{rotated} value(s) sealed again with the first key, {current} were already: the other "
         "keys can be dropped from TOKEN_ENCRYPTION_KEY."

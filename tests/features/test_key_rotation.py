@@ -94,3 +94,62 @@ def test_every_column_named_as_a_secret_is_marked_encrypted():
     }
     assert named <= marked
     assert "shuffle_settings.affiliate_url" in marked  # it holds the affiliate's key
+
+
+class RefreshedMeanwhile(TokenCipher):
+    """The new key first; while a Kick access token is sealed again, the bot (still running with
+    the old key first) refreshes it, ``refreshes`` times in a row, from its own connection."""
+
+    def __init__(self, engine, refreshes: int) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(f"{NEW},{OLD}")
+        self.engine, self.refreshes, self.made = engine, refreshes, 0
+
+    def rotate(self, stored: str) -> str:
+        if self.made < self.refreshes and TokenCipher(OLD).decrypt(stored).startswith("access-1"):
+            self.made += 1
+            table = all_tables().tables["kick_connections"]
+            with self.engine.begin() as conn:
+                conn.execute(
+                    sa.update(table)
+                    .where(table.c.guild_id == 1)
+                    .values(access_token=TokenCipher(OLD).encrypt(f"access-1-refresh-{self.made}"))
+                )
+        return super().rotate(stored)
+
+
+def old_access_token_of_guild_1(engine) -> str | None:  # type: ignore[no-untyped-def]
+    table = all_tables().tables["kick_connections"]
+    with engine.connect() as conn:
+        sealed = conn.execute(sa.select(table.c.access_token).where(table.c.guild_id == 1))
+        try:
+            return TokenCipher(OLD).decrypt(sealed.scalar_one())
+        except UndecryptableToken:
+            return None
+
+
+# PostgreSQL only: on SQLite the rotation's transaction holds the file, so nothing writes meanwhile.
+def test_a_token_refreshed_under_the_old_key_while_rotating_is_sealed_again(postgres_engine):
+    engine = postgres_engine
+    seed(engine)
+
+    with engine.begin() as conn:
+        report = rotate_keys(conn, RefreshedMeanwhile(engine, refreshes=1))
+
+    # Dropping the old key now loses nothing: the refreshed token was read and sealed again.
+    assert kick_tokens(engine, NEW)[1] == ("access-1-refresh-1", "refresh-1")
+    assert report.rotated["kick_connections.access_token"] == 2
+    assert report.changing == {}
+
+
+def test_a_token_that_keeps_changing_is_reported_not_counted_as_sealed_again(postgres_engine):
+    engine = postgres_engine
+    seed(engine)
+
+    cipher = RefreshedMeanwhile(engine, refreshes=99)
+    with engine.begin() as conn:
+        report = rotate_keys(conn, cipher)
+
+    assert report.changing == {"kick_connections.access_token": 1}
+    assert report.rotated["kick_connections.access_token"] == 1  # guild 2's only
+    # Still under the old key, which must stay: the command says so and fails.
+    assert old_access_token_of_guild_1(engine) == f"access-1-refresh-{cipher.made}"
