@@ -25,7 +25,7 @@ from core.features.overlays import goal_repository
 from core.features.overlays.alert_events import follow_reference, sub_reference
 from core.features.overlays.settings import OverlayRefused
 from core.features.points.repository import earned_since
-from core.features.raffle.earning.service import gift_reference
+from core.features.raffle.earning.service import gift_identity
 
 MEASURES = {
     "subs": "subscriptions",
@@ -63,7 +63,10 @@ def moves_of(
         return {"subs": 1}, sub_reference(event, moved_at, now)
     if isinstance(event, SubscriptionsGifted) and not event.told_again_with_its_key:
         count = event.count or len(event.giftees)
-        return {"subs": count, "gifted_subs": count}, "gift:" + gift_reference(event)
+        # as the alerts and the raffle tell it: the same gift to the same viewers a month on
+        # (a Kick gift repeated) is another gift, its copies (webhook, Pusher) the same one
+        gift = gift_identity(event, lambda reference: moved_at("gift:" + reference), now)
+        return {"subs": count, "gifted_subs": count}, "gift:" + gift
     return None
 
 

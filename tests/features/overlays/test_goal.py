@@ -169,3 +169,26 @@ def test_what_moved_a_goal_is_forgotten_after_a_month_and_the_bar_keeps_its_coun
     assert overlays.goal.view(GUILD_B)["goal"]["progress"] == 1
     overlays.goal.handle(GUILD_A, _follow(3, clock()))
     assert overlays.goal.view(GUILD_A)["goal"]["progress"] == 2
+
+
+def test_a_kick_gift_repeated_a_month_on_moves_the_goal_again_and_its_copies_do_not(
+    overlays, clock
+):
+    """Kick gifts only viewers without a sub, so the same gifter gifting the same viewer again
+    comes about a month on (28 days from a February gift): another gift, which the alerts and
+    the raffle count again. Copies of one gift (the webhook's, Pusher's by name) move once."""
+    overlays.goal.save(GUILD_A, {"measure": "gifted_subs", "target": "10", "title": ""})
+
+    def kick_gift(event_id: str, days: float, *, by_id: bool = True) -> SubscriptionsGifted:
+        return SubscriptionsGifted(
+            platform=Platform.KICK, event_id=event_id, broadcaster_user_id="555",
+            occurred_at=NOW + timedelta(days=days, seconds=1),
+            gifter=Viewer("9" if by_id else None, "Generous"),
+            giftees=(Viewer("31" if by_id else None, "ann"),), count=1,
+        )  # fmt: skip
+
+    for event_id, days, by_id in [("kick-1", 0, True), ("pusher-1", 0.001, False),
+                                  ("kick-2", 28, True), ("pusher-2", 28.001, False)]:  # fmt: skip
+        clock.now = NOW + timedelta(days=days, seconds=2)
+        overlays.goal.handle(GUILD_A, kick_gift(event_id, days, by_id=by_id))
+    assert overlays.goal.view(GUILD_A)["goal"]["progress"] == 2
