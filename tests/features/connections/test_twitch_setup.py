@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.discord_bot.connections.twitch.render import twitch_status
 from core.events import Platform
 from core.features.connections.channel_setup import Replaced, SetupFailed
 from core.features.connections.streamer_tokens import GivenBack
@@ -538,3 +539,30 @@ def test_a_raid_revocation_is_shown_for_the_channel_raided(runtime, twitch, cloc
         ("channel.raid", "notification_failures_exceeded")
     ]
     assert runtime.twitch_connections.status(GUILD).is_connected  # no grant is gone
+
+
+def test_a_revocation_is_no_longer_shown_once_its_subscription_was_made_again(
+    runtime, twitch, clock
+):
+    """The streamer took the grant back (Twitch revoked a subscription), then connected again,
+    and the upkeep made that subscription anew: !twitch status no longer warns that Twitch
+    stopped it. A revoked type not made again since is still shown."""
+    connect(runtime)
+    asyncio.run(runtime.twitch_subscriptions.sync_requested())
+    held = {s.subscription_type: s for s in runtime.twitch_connections.stored_subscriptions(
+        BROADCASTER)}  # fmt: skip
+    revoked = held["channel.vip.add"].subscription_id
+    revoke(runtime, clock, revoked)
+    twitch.eventsub[revoked]["status"] = "authorization_revoked"  # as Twitch lists it now
+    assert runtime.twitch_setup.status(GUILD, ADMIN).revocations
+
+    connect(runtime)  # the streamer consented again
+    asyncio.run(runtime.twitch_subscriptions.sync_requested())
+    remade = {s.subscription_type: s for s in runtime.twitch_connections.stored_subscriptions(
+        BROADCASTER)}  # fmt: skip
+    assert remade["channel.vip.add"].subscription_id != revoked
+
+    status = runtime.twitch_setup.status(GUILD, ADMIN)
+    assert status.connection.is_connected
+    assert status.revocations == ()
+    assert "stopped" not in twitch_status(status, "!", link_sent=False)

@@ -51,3 +51,21 @@ class TwitchRevocations:
         """The broadcaster's revoked subscriptions, the latest first."""
         with self.engine.connect() as conn:
             return twitch_repository.list_revocations_of_broadcaster(conn, broadcaster_user_id)
+
+    def standing(self, broadcaster_user_id: str) -> list[StoredRevocation]:
+        """The broadcaster's revocations not made good since, the latest first: one whose type
+        the upkeep has subscribed again (a subscription of that type held now, under another
+        id: the streamer connected again, or a failing one was made anew) is history, and
+        ``!twitch status`` no longer warns of it."""
+        with self.engine.connect() as conn:
+            revoked = twitch_repository.list_revocations_of_broadcaster(conn, broadcaster_user_id)
+            held = connections_repository.list_subscriptions_for_broadcaster(
+                conn, broadcaster_user_id
+            )
+        held_ids = {s.subscription_id for s in held}
+        held_types = {s.subscription_type for s in held}
+        return [
+            r
+            for r in revoked
+            if r.subscription_id in held_ids or r.subscription_type not in held_types
+        ]

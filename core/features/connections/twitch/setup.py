@@ -206,7 +206,7 @@ class TwitchSetup(ChannelSetup):
         if channel is not None:
             stored = self.connections.stored_subscriptions(channel.broadcaster_user_id)
             subscribed = subscribed_types(stored)
-            revocations = tuple(self.revocations.of_broadcaster(channel.broadcaster_user_id))
+            revocations = tuple(self.revocations.standing(channel.broadcaster_user_id))
             socket = self.socket_states().get(channel.broadcaster_user_id)
         link = None
         needs_consent = connection.missing_scopes or connection.needs_reauthorization
