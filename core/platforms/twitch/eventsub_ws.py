@@ -70,7 +70,8 @@ class EventSubState:
     """``session_id``: the live session's. ``reconnects``: connection attempts after the first
     (a ``session_reconnect`` switch is not one). ``revoked``: the subscription types Twitch
     revoked on this session. ``refused``: the types Twitch refused to subscribe on the last
-    session subscribed, each with its answer. ``last_error``: why the last connection ended."""
+    session subscribed, each with its answer. ``last_error``: why the last connection ended.
+    ``subscribed_at``: when the live session's subscriptions were made."""
 
     status: Status
     session_id: str | None = None
@@ -79,6 +80,7 @@ class EventSubState:
     last_error: str | None = None
     revoked: tuple[str, ...] = ()
     refused: tuple[tuple[str, str], ...] = ()
+    subscribed_at: datetime | None = None
 
 
 class _Sockets:
@@ -169,14 +171,20 @@ class EventSubSocket(ReconnectingSocket[EventSubState]):
             welcome = await self._welcome(sockets, ws)
             if isinstance(welcome, Ended):
                 return welcome
-            self._update(status="subscribing", session_id=welcome.id, revoked=())
+            self._update(
+                status="subscribing", session_id=welcome.id, revoked=(), subscribed_at=None
+            )
             try:
                 async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
                     answer = await self._subscribe(welcome.id)
             except Exception as exc:
                 return Ended(f"subscribing failed ({type(exc).__name__}: {exc})")
             refused = dict(answer) if isinstance(answer, Mapping) else {}
-            self._update(status="connected", refused=tuple(sorted(refused.items())))
+            self._update(
+                status="connected",
+                refused=tuple(sorted(refused.items())),
+                subscribed_at=datetime.now(UTC),
+            )
             log.info("Twitch EventSub %s: connected and subscribed", self.name)
             return await self._serve(sockets, ws, welcome, queue)
         finally:

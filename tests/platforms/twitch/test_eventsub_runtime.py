@@ -174,3 +174,30 @@ async def test_a_type_twitch_refuses_on_the_socket_is_in_the_channels_status(
     assert found is not None
     assert found.status == "connected"
     assert [kind for kind, _ in found.refused] == ["channel.raid"]
+
+
+async def test_a_revocation_over_the_socket_is_history_once_a_new_grant_subscribed_again(
+    make_runtime, migrated_database_url, twitch
+):
+    """!twitch status warns that Twitch stopped a subscription while it is stopped, and no more
+    once the streamer consented again and the socket subscribed everything anew."""
+    async with wired(make_runtime, migrated_database_url, twitch) as (runtime, socket):
+        await socket.revoke(
+            "authorization_revoked",
+            type="channel.subscribe",
+            condition={"broadcaster_user_id": BROADCASTER},
+        )
+        supervisor = runtime.twitch_eventsub
+        await eventually(lambda: supervisor.states()[BROADCASTER].revoked != (), within=30)
+        assert runtime.twitch_setup.status(GUILD).revocations != ()
+
+        token = twitch.issue_user_token(BROADCASTER)  # the streamer consented again
+        runtime.twitch_token_for = lambda _broadcaster: token
+        await eventually(
+            lambda: (
+                len(socket.sockets) == 2
+                and getattr(supervisor.states().get(BROADCASTER), "status", "") == "connected"
+            ),
+            within=30,
+        )
+        assert runtime.twitch_setup.status(GUILD).revocations == ()

@@ -14,7 +14,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from core.events import Platform
+from core.events import Platform, utc
 from core.features.connections.channel_setup import (
     ChannelSetup,
     Replaced,
@@ -206,8 +206,12 @@ class TwitchSetup(ChannelSetup):
         if channel is not None:
             stored = self.connections.stored_subscriptions(channel.broadcaster_user_id)
             subscribed = subscribed_types(stored)
-            revocations = tuple(self.revocations.standing(channel.broadcaster_user_id))
             socket = self.socket_states().get(channel.broadcaster_user_id)
+            revocations = tuple(
+                r
+                for r in self.revocations.standing(channel.broadcaster_user_id)
+                if not subscribed_again_on(socket, r)
+            )
         link = None
         needs_consent = connection.missing_scopes or connection.needs_reauthorization
         if admin_id is not None and channel is not None and needs_consent:
@@ -233,6 +237,20 @@ class TwitchSetup(ChannelSetup):
             else (),
             socket=socket,
         )
+
+
+def subscribed_again_on(socket: EventSubState | None, revocation: StoredRevocation) -> bool:
+    """Whether the EventSub WebSocket's live session made ``revocation``'s type again after
+    it was revoked (a new grant, or a new session) and Twitch has not refused or revoked it on
+    that session: the revocation is then history."""
+    if socket is None or socket.status != "connected" or socket.subscribed_at is None:
+        return False
+    kind = revocation.subscription_type
+    return (
+        utc(revocation.revoked_at) < socket.subscribed_at
+        and kind not in socket.revoked
+        and kind not in dict(socket.refused)
+    )
 
 
 def twitch_login(channel: str) -> str | None:
