@@ -106,12 +106,14 @@ class RolesCog(commands.Cog, name="Roles"):
         tier = await asyncio.to_thread(
             self.roles.add_tier, guild.id, role.id, parse_minutes(minutes)
         )
+        settings = await asyncio.to_thread(self.roles.settings, guild.id)
         holders = sum(1 for member in role.members if not member.bot)
         reply = render_roles.tier_added(
             tier,
             holders,
             ctx.clean_prefix,
             can_manage_roles=guild.me.guild_permissions.manage_roles,
+            roles_on=settings.enabled,
         )
         await self._reply(ctx, reply)
 
@@ -126,7 +128,9 @@ class RolesCog(commands.Cog, name="Roles"):
         tier = await asyncio.to_thread(
             self.roles.update_tier, guild.id, role.id, parse_minutes(minutes)
         )
-        await self._reply(ctx, render_roles.tier_updated(tier, ctx.clean_prefix))
+        settings = await asyncio.to_thread(self.roles.settings, guild.id)
+        reply = render_roles.tier_updated(tier, ctx.clean_prefix, roles_on=settings.enabled)
+        await self._reply(ctx, reply)
 
     @roles_group.command(name="remove")
     @commands.guild_only()

@@ -79,11 +79,27 @@ def tier_list(
     return truncate("\n".join(lines), MESSAGE_LIMIT)
 
 
-def tier_added(tier: RoleTier, holders: int, prefix: str, *, can_manage_roles: bool = True) -> str:
+def _when_given(tier: RoleTier, roles_on: bool, prefix: str) -> str:
+    """When members gain or lose ``tier``'s role: at the next sync, or once it is on again."""
+    if not roles_on:
+        return f"once watchtime roles are on again ({prefix}roles enable)"
+    if not tier.enabled:
+        return f"once this role is on again ({prefix}roles enable {role_mention(tier.role_id)})"
+    return f"at the next role sync (or now, with {prefix}roles sync)"
+
+
+def tier_added(
+    tier: RoleTier,
+    holders: int,
+    prefix: str,
+    *,
+    can_manage_roles: bool = True,
+    roles_on: bool = True,
+) -> str:
     lines = [
         f"{OK} {role_mention(tier.role_id)} is now a watchtime role: linked members with "
-        f"{minutes_text(tier.minutes)} of watchtime here get it at the next role sync "
-        f"(or now, with {prefix}roles sync)."
+        f"{minutes_text(tier.minutes)} of watchtime here get it "
+        f"{_when_given(tier, roles_on, prefix)}."
     ]
     if holders:
         lines.append(
@@ -94,10 +110,10 @@ def tier_added(tier: RoleTier, holders: int, prefix: str, *, can_manage_roles: b
     return "\n".join(lines)
 
 
-def tier_updated(tier: RoleTier, prefix: str) -> str:
+def tier_updated(tier: RoleTier, prefix: str, *, roles_on: bool = True) -> str:
     return (
         f"{OK} {role_mention(tier.role_id)} now needs {minutes_text(tier.minutes)} of watchtime. "
-        f"Members gain or lose it at the next role sync (or now, with {prefix}roles sync)."
+        f"Members gain or lose it {_when_given(tier, roles_on, prefix)}."
     )
 
 

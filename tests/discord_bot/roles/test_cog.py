@@ -115,6 +115,34 @@ async def test_adding_a_role_members_already_hold_warns_that_they_may_lose_it(
     )
 
 
+async def test_adding_or_changing_a_role_while_roles_are_off_says_when_it_is_given(
+    guild_a: discord.Guild, manager: discord.Member, tiers: dict[str, discord.Role]
+) -> None:
+    bronze, silver = tiers["bronze"], tiers["silver"]
+    await say(f"!roles add {bronze.mention} 60", manager)
+    await say(f"!roles disable {bronze.mention}", manager)
+
+    [changed] = await say(f"!roles update {bronze.mention} 90", manager)
+
+    assert changed.content == (
+        f"{render_roles.OK} {bronze.mention} now needs 1 h 30 min of watchtime. Members gain "
+        f"or lose it once this role is on again (!roles enable {bronze.mention})."
+    )
+    await say("!roles disable", manager)
+
+    [added] = await say(f"!roles add {silver.mention} 300", manager)
+    [changed] = await say(f"!roles update {silver.mention} 240", manager)
+
+    assert added.content == (
+        f"{render_roles.OK} {silver.mention} is now a watchtime role: linked members with "
+        "5 h 00 min of watchtime here get it once watchtime roles are on again "
+        "(!roles enable)."
+    )
+    assert changed.content.endswith(
+        "Members gain or lose it once watchtime roles are on again (!roles enable)."
+    )
+
+
 async def test_adding_or_listing_a_role_without_manage_roles_says_it_cannot_be_given_yet(
     guild_a: discord.Guild, manager: discord.Member, roles: RolesService
 ) -> None:
