@@ -11,7 +11,7 @@ from core.features.connections.channel_setup import ConnectLinks
 from core.features.connections.event_arrivals import EventArrivals, newest
 from core.features.connections.kick.arrivals import WebhookArrivals
 from core.features.connections.kick.public_key import CHECK_EVERY, KickPublicKeys
-from core.features.connections.kick.service import AppToken, KickConnections
+from core.features.connections.kick.service import KickAppToken, KickConnections
 from core.features.connections.kick.setup import KickSetup
 from core.features.connections.kick.subscriptions import SubscriptionKeeper
 from core.features.guilds.default_channel import DefaultChannel
@@ -68,12 +68,12 @@ def install(rt: Assembly) -> None:
     rt.kick.operator_guild_id = rt.settings.discord.guild_id
     configured = rt.kick.is_configured
     rt.kick_connections = rt.kick.streamer_connections(KickConnections, rt, rt.kick.api)
-    rt.app_token = AppToken(rt.kick.oauth_client, rt.clock)
+    rt.app_token = KickAppToken(rt.kick.oauth_client, rt.clock)
     rt.subscriptions = SubscriptionKeeper(
         rt.kick_connections,
         rt.guilds,
         rt.kick.api,
-        app_token=rt.app_token.get if configured else None,
+        app_call=rt.app_token.call if configured else None,
     )
     rt.kick_upkeep = SubscriptionUpkeep(rt.subscriptions, "Kick")
     # Pusher passes on the event types whose webhooks are not arriving (per broadcaster).
@@ -132,7 +132,7 @@ def install(rt: Assembly) -> None:
         connections=rt.kick_connections,
         subscriptions=rt.subscriptions,
         make_api=rt.kick.api,
-        app_token=rt.app_token.get,
+        app_call=rt.app_token.call,
         look_up_ids=lambda slug: look_up_internal_ids(kick.site_base_url, slug),
         links=ConnectLinks(rt.link_secret, rt.public_base_url, rt.clock, rt.link_lifetime),
         pusher_states=lambda: rt.pusher.states() if rt.pusher else {},

@@ -569,3 +569,16 @@ async def test_the_upkeep_loop_subscribes_a_newly_connected_channel(runtime, web
     stop.set()
     await upkeep
     assert runtime.kick_setup.status(GUILD).missing == ()
+
+
+def test_an_app_token_kick_forgot_is_minted_again(runtime, kick):
+    """Kick stops taking the app token weeks before the expiry it gave (revoked, forgotten):
+    the next setup mints a new one instead of failing until the bot restarts."""
+    asyncio.run(runtime.kick_setup.setup(GUILD, ADMIN, "streamer"))
+    [first] = [t for t, issued in kick.tokens.items() if issued.token_type == "app"]
+    kick.expire_token(first)  # Kick no longer takes it, though it has weeks left here
+
+    result = asyncio.run(runtime.kick_setup.setup(GUILD, ADMIN, "streamer"))
+
+    assert result.channel.broadcaster_user_id == "1001"
+    assert [r.status for r in kick.requests_to("/public/v1/channels")] == [200, 401, 200]

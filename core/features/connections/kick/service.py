@@ -43,6 +43,7 @@ __all__ = [
     "ApiFactory",
     "AppToken",
     "AuthorizationFailed",
+    "KickAppToken",
     "KickConnections",
     "NeedsReauthorization",
     "OAuthFactory",
@@ -51,6 +52,13 @@ __all__ = [
 T = TypeVar("T")
 
 REFRESH_MARGIN = timedelta(minutes=5)
+
+
+class KickAppToken(AppToken):
+    """The app's own token for channel look-ups and webhook subscriptions, minted again when
+    Kick refuses it (:meth:`AppToken.call`)."""
+
+    UNAUTHORIZED = Unauthorized
 
 
 class KickConnections(StreamerTokens, KickSignIn):

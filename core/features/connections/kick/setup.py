@@ -15,6 +15,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from core.events import Platform
 from core.features.connections.channel_setup import (
@@ -63,7 +64,8 @@ class KickSetup(ChannelSetup):
     connections: KickConnections
     subscriptions: SubscriptionKeeper
     make_api: ApiFactory
-    app_token: Callable[[], Awaitable[str]]
+    # ``app_call(call)``: ``call(token)`` with the app token, minted again on a 401.
+    app_call: Callable[[Callable[[str], Awaitable[Any]]], Awaitable[Any]]
     look_up_ids: Callable[[str], Awaitable[InternalIds | None]]
     pusher_states: Callable[[], Mapping[tuple[str, int], PusherState]]
     last_events: Callable[[str], Mapping[str, datetime]]
@@ -176,9 +178,8 @@ class KickSetup(ChannelSetup):
                 slug, ids.broadcaster_user_id, ids.channel_id or None, ids.chatroom_id
             )
         try:
-            token = await self.app_token()
             async with self.make_api() as api:
-                found = await api.get_channel_by_slug(token, slug)
+                found = await self.app_call(lambda token: api.get_channel_by_slug(token, slug))
         except (KickApiError, OAuthError) as exc:
             raise ChannelLookupFailed(f"Kick did not answer the channel lookup ({exc})") from exc
         if found is None:

@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.events import Platform
 from core.features.connections.kick.repository import StoredSubscription
@@ -27,6 +28,8 @@ from core.platforms.kick.webhook import KICK_EVENT_TYPES
 log = logging.getLogger(__name__)
 SYNC_EVERY_SECONDS = 30 * 60
 WANTED_EVENTS = tuple(sorted(KICK_EVENT_TYPES))
+# ``app_call(call)``: ``call(token)`` with the app's own token (``KickAppToken.call``).
+AppCall = Callable[[Callable[[str], Awaitable[Any]]], Awaitable[Any]]
 NEEDS_REAUTH_PROBLEM = "the Kick connection needs re-authorization (run !kick setup)"
 OTHER_ACCOUNT_PROBLEM = (
     "the connected Kick account does not own this server's Kick channel (run !kick setup "
@@ -70,12 +73,12 @@ class SubscriptionKeeper:
         guilds: GuildService,
         make_api: ApiFactory,
         *,
-        app_token: Callable[[], Awaitable[str]] | None = None,
+        app_call: AppCall | None = None,
     ) -> None:
         self.connections = connections
         self.guilds = guilds
         self.make_api = make_api
-        self.app_token = app_token
+        self.app_call = app_call  # ``call(token)`` with the app token, minted again on a 401
 
     async def sync_guild(self, guild_id: int) -> SyncReport:
         """Make sure every event type is subscribed for the guild's connected Kick channel."""
@@ -177,15 +180,15 @@ class SubscriptionKeeper:
 
     async def remove_untracked(self) -> list[str]:
         """With an app token, delete subscriptions of channels that no guild tracks."""
-        if self.app_token is None:
+        if self.app_call is None:
             return []
+        app_call = self.app_call
         try:
-            token = await self.app_token()
             async with self.make_api() as api:
-                subscriptions = await api.list_subscriptions(token)
+                subscriptions = await app_call(lambda token: api.list_subscriptions(token))
                 stale = await asyncio.to_thread(self._untracked, subscriptions)
                 if stale:
-                    await api.delete_subscriptions(token, stale)
+                    await app_call(lambda token: api.delete_subscriptions(token, stale))
                     log.info("removed %d Kick subscription(s) no guild needs", len(stale))
                 return stale
         except (KickApiError, OAuthError) as exc:
@@ -198,12 +201,14 @@ class SubscriptionKeeper:
         when Kick did not answer or refused, None when no token can ask (no Kick app)."""
         try:
             async with self.make_api() as api:
-                if self.app_token is not None:
-                    token = await self.app_token()
-                    listed = await api.list_subscriptions(token, broadcaster_user_id)
+                if self.app_call is not None:
+                    app_call = self.app_call
+                    listed = await app_call(
+                        lambda token: api.list_subscriptions(token, broadcaster_user_id)
+                    )
                     ids = [s.id for s in listed if s.broadcaster_user_id == broadcaster_user_id]
                     if ids:
-                        await api.delete_subscriptions(token, ids)
+                        await app_call(lambda token: api.delete_subscriptions(token, ids))
                 elif (await asyncio.to_thread(self.connections.status, guild_id)).is_connected:
 
                     async def delete(token: str) -> None:

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from core.events import utc
 from core.features.connections.app_token import AppToken
@@ -37,7 +36,6 @@ from core.platforms.twitch.oauth_client import (
 )
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 REFRESH_MARGIN = timedelta(minutes=10)
 # Emitted with the guild id in the transaction that stores a streamer's Twitch consent (a first
@@ -167,15 +165,6 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
 
 class TwitchAppToken(AppToken):
     """The app's own token for Get Users and webhook subscriptions, minted again when Twitch
-    refuses it (:meth:`call`)."""
+    refuses it (:meth:`AppToken.call`)."""
 
-    async def call(self, call: Callable[[str], Awaitable[T]]) -> T:
-        """``call(token)`` with the app token; on a 401 (Twitch forgot it, or the client secret
-        changed) a new one is minted and the call made once more."""
-        token = await self.get()
-        try:
-            return await call(token)
-        except Unauthorized:
-            if self._tokens is not None and self._tokens.access_token == token:
-                self._tokens = None
-            return await call(await self.get())
+    UNAUTHORIZED = Unauthorized
