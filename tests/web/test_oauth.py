@@ -137,6 +137,19 @@ def test_a_viewer_links_in_one_browser(runtime, kick):
     assert (row.platform_user_id, row.discord_user_id) == (str(VIEWER_ID), MEMBER)
 
 
+def test_a_viewers_kick_tokens_are_all_given_back(runtime, kick):
+    """A link holds no token: the access and the refresh token Kick issued for the viewer's
+    consent are both revoked, so no grant of theirs to this app outlives the sign-in."""
+    kick.consenting_user_id = VIEWER_ID
+    web = browser(runtime)
+
+    assert web.get(consent(start(web, viewer_link(runtime)))).status_code == 200
+
+    viewer_tokens = [t for t in kick.tokens.values() if t.user_id == VIEWER_ID]
+    assert {t.kind for t in viewer_tokens} == {"access", "refresh"}
+    assert [t.kind for t in viewer_tokens if not t.revoked] == []
+
+
 def discord_calls(runtime: Runtime) -> list[tuple[str, str]]:
     with runtime.engine.connect() as conn:
         return [(call.kind, call.state) for call in store.of_guild(conn, GUILD)]
@@ -281,8 +294,11 @@ def test_a_streamer_sign_in_by_another_account_is_refused_and_its_token_given_ba
     assert "You signed in on Kick as intruder" in page
     assert "channel is streamer: only its owner can connect it" in page
     assert stored_connections(runtime) == []
+    # The refresh token too: Kick's are reusable, so one left alive kept the intruder's
+    # chat:write and moderation:ban grant to this app for as long as Kick lets it live.
     intruder_tokens = [t for t in kick.tokens.values() if t.user_id == INTRUDER_ID]
-    assert all(t.revoked for t in intruder_tokens if t.kind == "access")
+    assert {t.kind for t in intruder_tokens} == {"access", "refresh"}
+    assert all(t.revoked for t in intruder_tokens)
 
 
 # --- failures are pages, never 500 ---------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Literal
 
 from core.events import Platform
 from core.features.connections.authorization import (
@@ -90,8 +91,17 @@ class KickSignIn(RoundTrip[TokenSet]):
         return [Identity(str(user.user_id), user.name) for user in users]
 
     async def _revoke_quietly(self, tokens: TokenSet) -> None:
-        try:
-            async with self.make_oauth() as oauth:
-                await oauth.revoke(tokens.access_token, "access_token")
-        except Exception:
-            log.warning("could not give a Kick token back; it expires on its own")
+        """Give back the access token and the refresh token: Kick revokes each on its own, and
+        a refresh token left alive (Kick's are reusable) keeps the grant as long as Kick lets it
+        live, although nothing here holds it any more."""
+        given: list[tuple[str, Literal["access_token", "refresh_token"]]] = [
+            (tokens.access_token, "access_token")
+        ]
+        if tokens.refresh_token:
+            given.append((tokens.refresh_token, "refresh_token"))
+        for token, kind in given:
+            try:
+                async with self.make_oauth() as oauth:
+                    await oauth.revoke(token, kind)
+            except Exception:
+                log.warning("could not give a Kick %s back; it expires on its own", kind)
