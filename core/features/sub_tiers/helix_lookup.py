@@ -13,6 +13,7 @@ from core.features.sub_tiers.ports import KnownSubscription, LookupBusy, LookupU
 from core.platforms.twitch import helix
 from core.platforms.twitch.helix import HelixClient, HelixError
 from core.platforms.twitch.helix_on_loop import HelixOnLoop
+from core.platforms.twitch.oauth_client import TwitchOAuthError
 
 T = TypeVar("T")
 StreamerCall = Callable[[int, Callable[[str], Awaitable[T]]], Awaitable[T]]
@@ -54,6 +55,9 @@ class HelixSubscriptionLookup(HelixOnLoop):
             raise LookupUnavailable(f"Twitch said {exc.status}") from None
         except HelixError as exc:
             raise LookupBusy(f"Twitch said {exc.status or 'nothing'}") from None
+        except TwitchOAuthError as exc:  # the token's refresh failed (not refused): try later
+            why = exc.status or "no answer"
+            raise LookupBusy(f"Twitch did not refresh the token ({why})") from None
         return {
             sub.user_id: KnownSubscription(sub.user_id, sub.tier, sub.is_gift)
             for sub in found

@@ -15,6 +15,7 @@ from core.features.sub_tiers.helix_lookup import HelixSubscriptionLookup
 from core.features.sub_tiers.records import SubTier, tier_label
 from core.features.sub_tiers.service import SubTierService
 from core.platforms.twitch.helix import HelixClient
+from core.platforms.twitch.oauth_client import TwitchOAuthError
 from tests.fakes.twitch_server import CLIENT_ID, FakeTwitch
 from tests.platforms.twitch import conftest as fake_twitch
 from tests.platforms.twitch.conftest import BROADCASTER_ID
@@ -27,6 +28,7 @@ clock, sleep, twitch = fake_twitch.clock, fake_twitch.sleep, fake_twitch.twitch
 GUILD = 777
 PATH = "/helix/subscriptions"
 CREW = [str(50_000 + n) for n in range(250)]
+REFRESH_FAILS = "refresh-fails"  # a streamer token whose refresh Twitch does not answer
 
 
 @pytest.fixture
@@ -42,6 +44,8 @@ async def lookup(
         token = streamer_token["token"]
         if guild_id != GUILD or token is None:
             raise TwitchNotConnected
+        if token == REFRESH_FAILS:  # the token was due, and Twitch's id server failed its refresh
+            raise TwitchOAuthError(503, "Service Unavailable")
         return await call(token)
 
     port = HelixSubscriptionLookup(
@@ -203,3 +207,25 @@ async def test_a_lookup_twitch_could_not_answer_is_tried_again(
     sub = tiers.tier_of(GUILD, "twitch", CREW[0])
     assert sub is not None
     assert sub.tier == "2"
+
+
+async def test_a_lookup_whose_token_refresh_twitch_did_not_answer_is_tried_again(
+    tiers: SubTierService, twitch: FakeTwitch, streamer_token, clock: Clock
+) -> None:
+    """The streamer's token was due and Twitch's id server failed the refresh: the badge is
+    kept as a hint and the viewer asked about again a minute later, not dropped."""
+    twitch.add_subscriber(BROADCASTER_ID, CREW[0], "2000")
+    streamer_token["token"] = REFRESH_FAILS
+    tiers.request_lookup(GUILD, "twitch", {CREW[0]: "3000"})
+    await tiers.run_lookups()
+    hint = tiers.tier_of(GUILD, "twitch", CREW[0])
+    assert hint is not None
+    assert (hint.tier, hint.source) == ("3", "badge")
+    assert tiers.pending_lookups() == 1
+
+    streamer_token["token"] = twitch.issue_user_token()  # the id server answers again
+    clock.advance(60)
+    await tiers.run_lookups()
+    sub = tiers.tier_of(GUILD, "twitch", CREW[0])
+    assert sub is not None
+    assert (sub.tier, sub.source) == ("2", "helix")
