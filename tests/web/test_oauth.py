@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -413,6 +414,31 @@ def test_an_unreachable_database_at_the_callback_is_a_503_page(runtime, take_dow
 
     assert answer.status_code == 503
     assert "database is unreachable" in text(answer)
+
+
+def test_a_streamer_sign_in_the_database_cannot_keep_gives_the_tokens_back(
+    runtime, kick, take_down
+):
+    """The database went away while Kick said who signed in: nothing is kept, so the tokens
+    Kick had just issued go back to Kick, not left as a live grant nobody holds."""
+    web = browser(runtime)
+    callback = consent(start(web, streamer_link(runtime)))
+    # Kick has issued the tokens when the bot asks who signed in: the outage comes meanwhile.
+    asked = kick.hang_next("/public/v1/users", 600)
+    answers = []
+    signing_in = threading.Thread(target=lambda: answers.append(web.get(callback)))
+    signing_in.start()
+    assert asked.held.wait(600)
+    take_down()
+    asked.release()
+    signing_in.join(600)
+
+    [answer] = answers
+    assert answer.status_code == 503
+    assert "database is unreachable" in text(answer)
+    issued = [t for t in kick.tokens.values() if t.user_id == STREAMER_ID]
+    assert {t.kind for t in issued} == {"access", "refresh"}
+    assert [t.kind for t in issued if not t.revoked] == []
 
 
 def test_linking_another_account_says_which_one_it_replaces(runtime, kick):

@@ -163,8 +163,16 @@ class RoundTrip(Generic[TokensT]):
         if pending.purpose == self.VIEWER_PURPOSE:
             return await self._identify_viewer(pending, tokens)
         user = await self._identify(pending, tokens)
-        channel = await asyncio.to_thread(self.channel_to_connect, pending.guild_id)
-        refusal = owner_refusal(self.PLATFORM_NAME, self.SETUP_COMMAND, channel, user)
+        try:
+            channel = await asyncio.to_thread(self.channel_to_connect, pending.guild_id)
+            refusal = owner_refusal(self.PLATFORM_NAME, self.SETUP_COMMAND, channel, user)
+            missing = self._missing_scopes(tokens)
+            if refusal is None:
+                await asyncio.to_thread(self._store, pending, user, tokens, missing)
+        except Exception:
+            # Not kept (the database went away): the grant goes back, not left live unheld.
+            await self._revoke_quietly(tokens)
+            raise
         if refusal is not None:
             await self._revoke_quietly(tokens)
             log.info(
@@ -174,8 +182,6 @@ class RoundTrip(Generic[TokensT]):
                 self.PLATFORM_NAME,
             )
             raise AuthorizationFailed(refusal, pending=pending, code=WRONG_ACCOUNT)
-        missing = self._missing_scopes(tokens)
-        await asyncio.to_thread(self._store, pending, user, tokens, missing)
         log.info(
             "guild %s: %s channel of %s connected", pending.guild_id, self.PLATFORM_NAME, user.name
         )
