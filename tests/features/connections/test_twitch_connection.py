@@ -17,7 +17,10 @@ from core.features.connections.kick.service import AuthorizationFailed
 from core.features.connections.streamer_tokens import GivenBack
 from core.features.connections.tables import twitch_connections
 from core.features.connections.twitch.service import TwitchNotConnected
-from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
+from core.features.connections.twitch.signin import (
+    PURPOSE_TWITCH_STREAMER,
+    PURPOSE_TWITCH_VIEWER,
+)
 from core.platforms.http import tls_context
 from core.platforms.twitch.oauth_client import SCOPES
 from core.runtime import Runtime
@@ -120,6 +123,15 @@ def test_the_consent_asks_for_every_scope_and_keeps_the_tokens_encrypted(runtime
     assert twitch.is_token_active(access)
     status = runtime.twitch_connections.status(GUILD)
     assert (status.is_connected, status.username, status.missing_scopes) == (True, "twitchdev", ())
+
+
+@pytest.mark.parametrize("purpose", [PURPOSE_TWITCH_STREAMER, PURPOSE_TWITCH_VIEWER])
+def test_twitch_always_shows_which_account_is_granting(runtime, purpose):
+    # Without force_verify, Twitch sends a browser whose account granted the app before straight
+    # back: on a shared computer that links (or connects) someone else's account unseen.
+    claims = new_claims(purpose, ADMIN, GUILD, runtime.clock())
+    url = runtime.twitch_connections.begin(purpose, claims, NONCE)
+    assert parse_qs(urlsplit(url).query)["force_verify"] == ["true"]
 
 
 def test_another_account_is_refused_and_its_token_given_back(runtime, twitch):

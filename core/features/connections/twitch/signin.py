@@ -68,6 +68,9 @@ class TwitchSignIn(RoundTrip[TokenSet]):
             redirect_uri=self.redirect_uri,
             scopes=VIEWER_SCOPES if purpose == PURPOSE_TWITCH_VIEWER else SCOPES,
             state=state,
+            # Twitch's page then names the account: a browser signed in to someone else's
+            # account that granted us before would otherwise come back at once, linked as them.
+            force_verify=True,
         )
 
     async def _exchange_code(self, code: str, verifier: str) -> TokenSet:
