@@ -202,7 +202,8 @@ def _unlink(platform: Platform) -> Any:
     """The user's own link on ``platform`` removed, as ``!unlink`` does in the server where it
     was made (the history row goes there), with what follows on Discord there (the linked role,
     watchtime roles and link log) queued for the bot in the same transaction; None when there
-    was none. Nothing is written for a server whose data was deleted (``guild remove``)."""
+    was none. Nothing is written for a server whose data was deleted (``guild remove``): the
+    bot neither serves it nor is in it."""
     config = dashboard().config
     current = config.linking.link_of(g.user.id, platform)
     if current is None:
@@ -215,7 +216,9 @@ def _unlink(platform: Platform) -> Any:
             platform=platform, now=config.linking.clock(),
         )  # fmt: skip
 
-    is_kept_there = bool(config.served([guild_id]))
+    # A server nobody added a channel to is not served, but the bot in it (it described its
+    # roles) keeps its link history and linked role all the same.
+    is_kept_there = bool(config.served([guild_id])) or config.guild_roles(guild_id) is not None
     return config.linking.unlink(
         guild_id, user_id, actor_id=user_id, platform=platform, then=queue,
         is_kept_there=is_kept_there,

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 
 from core.events import AccountUnlinked, Platform, event_from_dict
 from core.features import guild_forget
+from core.features.directory.repository import Role, Server
+from core.features.directory.service import Snapshot
 from core.features.linking.tables import link_history
 from core.features.watchtime.tables import watchtime
 from core.outbox import DISCORD
@@ -168,3 +170,26 @@ def test_unlinking_a_link_made_in_a_server_deleted_for_good_writes_nothing_for_i
             if conn.execute(sa.select(table).where(table.c.guild_id == GUILD)).first()
         ]
     assert written == []
+
+
+NEVER_ADDED = 333333333333333333  # the bot is in it; nobody added a channel (no guilds row)
+
+
+def test_unlinking_a_link_made_in_a_server_nobody_added_a_channel_to_follows_there(site):
+    """Members link in any server the bot is in: such a server keeps its link history and
+    linked role as any other, so an unlink on /me is recorded there and its Discord part
+    (taking the linked role back) queued, as ``!unlink`` there would."""
+    rt = site.runtime
+    server = Server(NEVER_ADDED, "Chat only", can_manage_roles=True)
+    everyone = Role(NEVER_ADDED, "@everyone", 0, is_default=True)
+    rt.directory.record_server(Snapshot(server, (everyone,), ()))
+    rt.linking.link(guild_id=NEVER_ADDED, discord_user_id=VIEWER, platform=Platform.KICK,
+                    platform_user_id=ANA_KICK, username="ana_kick")  # fmt: skip
+    ana = site.client(VIEWER, "ana", manages=())
+
+    assert post(ana, "/me/unlink", platform="kick").status_code == 302
+
+    history = rt.linking.history(NEVER_ADDED, VIEWER)
+    assert [(h.action, h.actor_id) for h in history][-1] == ("unlinked", VIEWER)
+    told = [e for e in _queued(site) if isinstance(e, AccountUnlinked)]
+    assert [(e.guild_id, e.discord_user_id) for e in told] == [(NEVER_ADDED, VIEWER)]
