@@ -893,3 +893,19 @@ async def test_a_stored_link_to_another_host_is_never_fetched_nor_echoed(
     assert result.problem == NOT_SHUFFLE_URL
     status = sqlite_h.wagers.status(GUILD)
     assert status.last_problem == NOT_SHUFFLE_URL
+
+
+def test_players_under_a_code_added_mid_period_count_from_the_next_poll(h: Harness) -> None:
+    h.open_period()
+    h.verify(ALICE, "alice", kick_user_id=ALICE_KICK)
+    h.verify(BOB, "bob", kick_user_id=BOB_KICK)
+    h.shuffle.set_wagered("alice", "0")
+    h.shuffle.set_wagered("bob", "50000", code="SECOND")  # a referral of years, another code
+    assert h.poll().is_baseline
+    h.wagers.set_campaign_codes(GUILD, f"{CAMPAIGN_CODE} SECOND")  # added mid-period
+    h.poll()
+    assert h.balance(BOB_KICK) == 0, "bob's lifetime wagers were paid in this period"
+    h.shuffle.add_wager("bob", "1000")
+    h.shuffle.add_wager("alice", "1000")
+    h.poll()
+    assert (h.balance(ALICE_KICK), h.balance(BOB_KICK)) == (20, 20)

@@ -315,6 +315,14 @@ def claim_baseline(conn: Connection, guild_id: int, period_id: int, now: datetim
     return conn.execute(stmt).first() is not None
 
 
+def forget_baseline(conn: Connection, guild_id: int, period_id: int) -> None:
+    """Let the period's next poll take the baseline again (for accounts not counted yet)."""
+    p = shuffle_wager_periods.c
+    conn.execute(
+        sa.delete(shuffle_wager_periods).where(p.guild_id == guild_id, p.period_id == period_id)
+    )
+
+
 def find_baseline_at(conn: Connection, guild_id: int, period_id: int) -> datetime | None:
     p = shuffle_wager_periods.c
     query = sa.select(p.baseline_at).where(p.guild_id == guild_id, p.period_id == period_id)

@@ -154,8 +154,14 @@ class WagerService:
         return None if url is None else mask_url(url)
 
     def set_campaign_codes(self, guild_id: int, text: str | None) -> tuple[str, ...]:
+        """A code added while a period is open counts from the next poll, as a baseline taken
+        mid-period: its players' earlier wagers (a referral's lifetime) are not this period's."""
         codes = () if text is None else parse_campaign_codes(text)
         with self.engine.begin() as conn:
+            settings = repository.find_settings(conn, guild_id)
+            period = periods_repository.find_open_period(conn, guild_id)
+            if period is not None and _added(codes, settings.campaign_codes if settings else ()):
+                repository.forget_baseline(conn, guild_id, period.id)
             repository.update_settings(
                 conn, guild_id, utc(self.clock()), campaign_codes=",".join(codes)
             )
@@ -291,13 +297,20 @@ class WagerService:
         ``now`` is when Shuffle was read: a reply read before the last one taken (two polls
         overlapped) is stale and changes nothing."""
         totals = totals_under_codes(rows, campaign_codes)
-        return across_a_close(lambda: self._apply(guild_id, totals, now))
+        return across_a_close(lambda: self._apply(guild_id, totals, campaign_codes, now))
 
-    def _apply(self, guild_id: int, totals: dict[str, Total], now: datetime) -> PollResult:
+    def _apply(
+        self, guild_id: int, totals: dict[str, Total], codes: Sequence[str], now: datetime
+    ) -> PollResult:
         with self.engine.begin() as conn:
             if not repository.record_poll_success(conn, guild_id, now):
                 # Stale: a poll that read Shuffle later was taken first. Its totals are newer
                 # than these, which must neither replace them nor set a period's baseline.
+                return PollResult(guild_id, "stale", accounts=len(totals))
+            settings = repository.find_settings(conn, guild_id)
+            if settings is not None and _added(settings.campaign_codes, codes):
+                # Read before a code was added: it must not take the baseline its players wait
+                # for (they would count from zero at the next poll).
                 return PollResult(guild_id, "stale", accounts=len(totals))
             known = repository.load_totals(conn, guild_id)
             repository.save_totals(conn, guild_id, totals, now)
@@ -376,3 +389,8 @@ class WagerService:
     def _settings_of(self, guild_id: int) -> repository.ShuffleSettingsRow | None:
         with self.engine.connect() as conn:
             return repository.find_settings(conn, guild_id)
+
+
+def _added(codes: Sequence[str], before: Sequence[str]) -> bool:
+    """Whether ``codes`` hold one that ``before`` did not (codes compare without case)."""
+    return bool({c.casefold() for c in codes} - {c.casefold() for c in before})
