@@ -1,7 +1,8 @@
 """The slot call blacklist: viewers whose calls are kept out, silently (the request's check is
 ``repository.is_blacklisted``). An entry holds the account's id when a viewer by that name has
 chatted, so a rename does not get them off the list; otherwise the name, for both platforms,
-until its viewer shows up."""
+until its viewer calls a slot by it and the entry takes their account
+(``repository.bind_blacklisted_name``)."""
 
 from __future__ import annotations
 

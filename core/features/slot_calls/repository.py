@@ -347,6 +347,24 @@ def list_blacklist(conn: Connection, guild_id: int) -> list[BlacklistEntry]:
     ]
 
 
+def bind_blacklisted_name(
+    conn: Connection, guild_id: int, platform: Platform, platform_user_id: str, username_key: str
+) -> None:
+    """Give an entry kept by name alone (nobody had chatted by it) the account of the viewer
+    who uses that name now, so that their renaming later does not get them off the list."""
+    c = slot_call_blacklist.c
+    conn.execute(
+        sa.update(slot_call_blacklist)
+        .where(
+            c.guild_id == guild_id,
+            c.platform == str(platform),
+            c.platform_user_id.is_(None),
+            c.username_key == username_key,
+        )
+        .values(platform_user_id=platform_user_id)
+    )
+
+
 def is_blacklisted(
     conn: Connection, guild_id: int, platform: Platform, platform_user_id: str, username_key: str
 ) -> bool:

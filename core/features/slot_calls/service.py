@@ -127,6 +127,7 @@ class SlotCallService:
                 return CallOutcome(Verdict.ALREADY_STORED)
             # The blacklist first: a blacklisted viewer gets no answer, not even "calls are off".
             name_key = username_key(event.viewer.username)
+            repository.bind_blacklisted_name(conn, guild_id, event.platform, user_id, name_key)
             if repository.is_blacklisted(conn, guild_id, event.platform, user_id, name_key):
                 return CallOutcome(Verdict.BLACKLISTED)
             if as_sr and not (settings.enabled and settings.answer_sr):

@@ -244,6 +244,17 @@ async def test_a_blacklisted_viewer_stays_out_after_renaming(calls_on, chat, vie
     assert calls_on.count_open(GUILD) == 0
 
 
+async def test_a_viewer_blacklisted_before_they_chatted_stays_out_after_renaming(
+    calls_on, chat, sender, poster
+):
+    calls_on.blacklist.add(GUILD, "troll", added_by=MODERATOR)  # nobody called so has chatted
+
+    await chat.say("!call Book of Dead", sender_id=66, username="troll")  # ignored: it is them
+    await chat.say("!call Book of Dead", sender_id=66, username="troll_renamed")
+
+    assert (calls_on.count_open(GUILD), sender.sent, poster.posts) == (0, [], [])
+
+
 async def test_a_twitch_viewer_is_blacklisted_on_twitch_only(calls_on, chat, poster, engine, clock):
     with engine.begin() as conn:
         remember_viewers(conn, Platform.TWITCH, [Viewer("t66", "troll")], clock())
