@@ -909,3 +909,18 @@ def test_players_under_a_code_added_mid_period_count_from_the_next_poll(h: Harne
     h.shuffle.add_wager("alice", "1000")
     h.poll()
     assert (h.balance(ALICE_KICK), h.balance(BOB_KICK)) == (20, 20)
+
+
+def test_a_reply_read_before_a_code_was_added_takes_no_baseline(sqlite_h: Harness) -> None:
+    h = sqlite_h
+    h.open_period()
+    h.verify(BOB, "bob", kick_user_id=BOB_KICK)
+    h.shuffle.set_wagered("alice", "0")
+    h.shuffle.set_wagered("bob", "50000", code="SECOND")
+    h.poll()
+    read_at = h.clock.now
+    h.wagers.set_campaign_codes(GUILD, f"{CAMPAIGN_CODE} SECOND")
+    # A poll that read Shuffle under the old codes lands after the change.
+    assert h.wagers.apply_rows(GUILD, alice_at(0), CODES, read_at).outcome == "stale"
+    h.poll()
+    assert h.balance(BOB_KICK) == 0
