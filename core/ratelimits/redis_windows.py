@@ -9,8 +9,9 @@ its newest slot leaves the window.
 While Redis does not answer, a process paces on its own windows in memory (logged once per
 outage) and asks Redis again every ``retry_redis_seconds``; it never sends unpaced. Its memory
 holds every slot it took in Redis too, so the outage starts from what it sent itself, and it
-takes its share of each limit only (the limit over the bot processes alive, ``processes()``),
-so that the processes together keep it. When Redis answers again, the process first puts the
+takes its share of each limit only (the limit over the bot processes alive, ``processes()``; a
+limit of fewer requests than processes, over a window as many times longer), so that the
+processes together keep it. When Redis answers again, the process first puts the
 slots its memory still holds back in Redis (those Redis kept count once), so a Redis that
 restarted empty does not let a window's worth through again at once.
 """
@@ -124,7 +125,7 @@ class RedisWindows(Windows):
                     return None, int(wait_ms) / 1000
                 self.memory.stamp(key, limit, member)  # for an outage that starts now
                 return Taken(key, limit, member, is_shared=True), 0.0
-        share = Limit(max(1, limit.requests // max(1, self.processes())), limit.seconds)
+        share = _share(limit, self.processes())
         wait = self.memory.try_take_now(key, share, member)
         return (Taken(key, limit, member, is_shared=False), 0.0) if wait == 0 else (None, wait)
 
@@ -173,6 +174,16 @@ class RedisWindows(Windows):
         if self._down_since is not None:
             log.info("rate limits: Redis answers again; pacing shared by every process")
             self._down_since = None
+
+
+def _share(limit: Limit, processes: int) -> Limit:
+    """One process's part of ``limit`` while each of ``processes`` paces alone: the requests
+    cut among them, or, for a limit of fewer requests than processes (Kick's one chat line a
+    second), the same requests over a window as many times longer."""
+    processes = max(1, processes)
+    if limit.requests >= processes:
+        return Limit(limit.requests // processes, limit.seconds)
+    return Limit(1, limit.seconds * processes / limit.requests)
 
 
 def _milliseconds(limit: Limit) -> int:

@@ -368,3 +368,29 @@ async def test_redis_back_after_a_restart_that_lost_it_counts_what_was_sent_befo
 
     # Redis stamps with its own clock (TIME, the wall clock of this machine), to the ms.
     assert most_in_any_stretch(sent, limit.seconds - 0.002) <= limit.requests
+
+
+async def test_redis_unreachable_a_limit_below_the_processes_is_shared_in_time(
+    fake_time: FakeTime,
+) -> None:
+    """Kick's one chat line per second, two bot processes alive, Redis out: each may say one
+    line every two seconds, so the channel still gets one a second (each sending one a second
+    would be twice Kick's limit, answered 429)."""
+    client = redis.Redis(
+        host="127.0.0.1",
+        port=services.free_port(),  # nothing listens there
+        socket_connect_timeout=1,
+        retry=Retry(NoBackoff(), 0),
+    )
+    windows = RedisWindows(
+        client,
+        memory=MemoryWindows(fake_time, fake_time.sleep),
+        clock=fake_time,
+        sleep=fake_time.sleep,
+        processes=lambda: 2,
+    )
+
+    sent = await sequential(windows, "k", Limit(1, 1.0), 3, fake_time)
+
+    assert sent == [1000.0, 1002.0, 1004.0]
+    client.close()
