@@ -15,7 +15,8 @@ way StreamElements does: a blind delta, with no guard against going below zero. 
 
 Failure kinds: ``"429"`` and ``"500"`` (nothing applied), ``"500_after_apply"`` (applied, then
 500), ``"drop_after_apply"`` (applied, then the connection closes without an answer),
-``"garbage"`` (200 with a body that is not JSON); :meth:`fail_puts` answers every change with one
+``"garbage"`` (200 with a body that is not JSON), ``"garbage_after_apply"`` (applied, then 200
+with a body that is not JSON); :meth:`fail_puts` answers every change with one
 of them until :meth:`recover`. :meth:`hang_puts_of` holds one viewer's changes until released,
 :meth:`hang_reads` every balance read. ``requests`` records every call as it arrives (method and
 path), ``puts`` the changes applied. The server runs in its own thread, a thread per request.
@@ -35,7 +36,9 @@ from tests.fakes.threaded import StdlibServer
 CHANNEL_ID = "5b2e2007760aeb7729487dab"
 JWT = "fake.jwt.secret-for-tests-only"
 
-FailureKind = Literal["429", "500", "500_after_apply", "drop_after_apply", "garbage"]
+FailureKind = Literal[
+    "429", "500", "500_after_apply", "drop_after_apply", "garbage", "garbage_after_apply"
+]
 
 
 @dataclass
@@ -150,6 +153,8 @@ class FakeStreamElements(StdlibServer):
             new_amount = self.points[username]
         if failure == "500_after_apply":
             return _answer(request, 500, {"statusCode": 500})
+        if failure == "garbage_after_apply":
+            return _raw(request, 200, b"<html>maintenance</html>")
         if failure == "drop_after_apply":
             request.close_connection = True
             request.wfile.flush()

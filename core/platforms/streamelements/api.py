@@ -3,12 +3,14 @@
 The JWT is an account-wide secret: it travels only in the ``Authorization`` header, and no
 message, exception or log line holds it. Replies are read leniently and bounded
 (``core/platforms/lenient.py``): a body over :data:`MAX_BODY_BYTES`, not JSON, or without a
-readable whole number is :class:`StreamElementsRefused`, never a crash.
+readable whole number is :class:`StreamElementsRefused`, never a crash (but for a change
+StreamElements answered with a success: that one may have been applied, and is uncertain).
 
 A balance change (``PUT /points/{channel}/{user}/{amount}``) is a blind delta, not a
 compare-and-set, so it is sent again only when the request never left (connection refused).
 When it may have reached StreamElements but no answer came back (a timeout, a dropped
-connection, a 5xx) it raises :class:`StreamElementsUncertain`: the caller must not simply retry
+connection, a 5xx, a success whose reply is not its new balance) it raises
+:class:`StreamElementsUncertain`: the caller must not simply retry
 (that could pay twice) but look at the balance or keep it for a person to check.
 """
 
@@ -130,8 +132,12 @@ class StreamElementsPoints(ServiceClient):
                 raise StreamElementsUncertain(
                     response.status_code, f"answered {response.status_code}"
                 )
-            _raise_for_status(response, retry=False)
-            return _whole_number(response, "newAmount")
+            if not 200 <= response.status_code < 300:
+                _raise_for_status(response, retry=False)
+            try:
+                return _whole_number(response, "newAmount")
+            except StreamElementsRefused as exc:  # it said yes, not what it did: maybe applied
+                raise StreamElementsUncertain(response.status_code, exc.message) from None
 
         return await self._backoff.run(attempt, _log_retry)
 

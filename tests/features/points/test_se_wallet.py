@@ -182,6 +182,19 @@ async def test_a_dropped_answer_is_uncertain_too(engine, se, wallet):
     assert payments(engine) == [("ann", 50, "uncertain")]
 
 
+async def test_a_payment_answered_ok_without_a_readable_balance_is_in_doubt_not_refused(
+    engine, se, wallet
+):
+    """StreamElements took the change and said 200, but not with a balance we can read: the
+    points may well be paid, so the payment is in doubt (an admin settles it), never listed
+    as refused, where the streamer paying it by hand would pay it twice."""
+    wallet.settle(GUILD, "heist", [Settlement("ann", "x", 50, "p1")])
+    se.fail_next("garbage_after_apply")
+    assert await payments_worker(wallet).run_once() == 1
+    assert se.puts == [("ann", 50)]
+    assert payments(engine) == [("ann", 50, "uncertain")]
+
+
 async def test_a_payment_not_applied_is_retried_after_a_backoff(engine, se, wallet):
     wallet.settle(GUILD, "heist", [Settlement("ann", "x", 50, "p1")])
     se.fail_next("429", "429", "429")  # the first try and both of the client's retries
