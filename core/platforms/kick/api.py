@@ -146,7 +146,9 @@ class KickApi(KickTransport):
 
         ``type="bot"`` posts as the app's bot into the token owner's channel; ``type="user"``
         posts as the token's owner into ``broadcaster_user_id``'s chat. Retried only on 429 and
-        when the connection could not be made, so a message is never posted twice.
+        when the connection could not be made, so a message is never posted twice. A success
+        whose reply does not name the message posted (not JSON, no id) is
+        :class:`KickUnreachable`, not sent: Kick may have posted it.
         """
         if not content or len(content) > MAX_CHAT_LENGTH:
             raise ValueError(f"chat content must be 1 to {MAX_CHAT_LENGTH} characters")
@@ -159,14 +161,21 @@ class KickApi(KickTransport):
             raise ValueError("type='user' needs the broadcaster_user_id of the chat to post in")
         if reply_to_message_id:
             body["reply_to_message_id"] = reply_to_message_id
-        reply = await self._body(
-            "POST", "/public/v1/chat", token, json_body=body, is_idempotent=False
-        )
+        try:
+            reply = await self._body(
+                "POST", "/public/v1/chat", token, json_body=body, is_idempotent=False
+            )
+        except KickApiError as exc:
+            if exc.status is not None and 200 <= exc.status < 300:  # a reply not JSON
+                raise _maybe_posted(exc.status) from None
+            raise
         data = _mapping(reply_data(reply))
         message_id = _id(data.get("message_id"))
-        if data.get("is_sent") is False or message_id is None:
+        if data.get("is_sent") is False:
             said = _text(_mapping(reply).get("message")) or "message not sent"
             raise KickApiError(200, kicks_words(said, token))
+        if message_id is None:
+            raise _maybe_posted(200)
         return message_id
 
     # Event subscriptions
@@ -311,6 +320,13 @@ def _wire_id(value: str | int) -> int | str:
     """Kick's JSON bodies want numeric user ids as numbers."""
     text = str(value).strip()
     return int(text) if text.isdecimal() else text
+
+
+def _maybe_posted(status: int) -> KickUnreachable:
+    """A chat post Kick answered with ``status`` (a success) without naming the message: it may
+    be in the chat, so neither sent again nor another way."""
+    problem = f"POST /public/v1/chat answered {status} without the message it posted"
+    return KickUnreachable(None, problem, is_unsent=False)
 
 
 __all__ = [

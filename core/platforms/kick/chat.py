@@ -11,9 +11,10 @@ owner's channel). When that is refused for a lasting reason (the streamer must c
 BOT exists for the app, a missing scope, a server error) and a bot user token is configured, it
 goes out as ``type="user"`` from the bot's own Kick account instead. Rate limiting and a Kick
 that cannot be reached are retried a few times and never fall back: the other way hits the same
-Kick. A post that reached Kick but got no answer (timed out, connection dropped) is neither
-retried nor sent the other way, as Kick may have posted it: the message is given up on, and
-:meth:`KickChatSender.deliver_now` says so with a :class:`FateUnknown`.
+Kick. A post that reached Kick but got no answer (timed out, connection dropped, or a success
+that does not name the message posted) is neither retried nor sent the other way, as Kick may
+have posted it: the message is given up on, and :meth:`KickChatSender.deliver_now` says so
+with a :class:`FateUnknown`.
 """
 
 from __future__ import annotations

@@ -392,6 +392,30 @@ async def test_a_post_kick_got_but_never_answered_is_not_posted_again_and_its_fa
     assert failures.value(platform="kick", reason="no_answer") == 1
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [{"data": {"is_sent": True}, "message": "OK"}, b"<html>maintenance</html>"],
+    ids=["no-message-id", "not-json"],
+)
+async def test_a_post_kick_answered_ok_unreadably_is_not_posted_again_as_the_bot_user(
+    kick: FakeKick,
+    make_sender: Callable[..., KickChatSender],
+    bot_token: str,
+    reply: object,
+) -> None:
+    """Kick said 200 to the bot's post, but not with the message it posted: it may be in the
+    chat, so it is neither sent again as the bot user (the line twice in chat) nor retried."""
+    kick.fail_next(CHAT_PATH, 200, body=reply, method="POST")
+    sender = make_sender(bot_user_token=bot_token, max_attempts=3)
+
+    stopped = await sender.deliver_now(
+        guild_id=GUILD, broadcaster_user_id=str(STREAMER_ID), text="hello"
+    )
+
+    assert isinstance(stopped, FateUnknown)
+    assert [r.json["type"] for r in kick.requests_to(CHAT_PATH)] == ["bot"]
+
+
 @pytest.mark.parametrize("with_bot_user", [False, True])
 async def test_server_errors_every_time_give_up_once(
     kick: FakeKick,
