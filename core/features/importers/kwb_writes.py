@@ -22,6 +22,7 @@ from core.features.raffle.earning.service import TRIES_ACROSS_A_CLOSE, PeriodClo
 from core.features.raffle.ledger_repository import add_ledger_entry, source_refs_in_any_period
 from core.features.raffle.periods.repository import Period, find_open_period, hold_open_period
 from core.features.roles import repository as roles
+from core.features.roles.service import MAX_TIERS
 from core.features.viewers.repository import remember_sightings
 from core.features.watchtime.earned_elsewhere import add_seconds
 
@@ -197,10 +198,12 @@ class _ServerWrite:
                 count.imported += 1
 
     def role_tiers(self) -> None:
+        """Each tier matched to this server's role of the same name, taken only where
+        ``!roles add`` would take it: a role the bot may give, up to :data:`MAX_TIERS`."""
         count = self.report.count("role tiers")
-        by_name: dict[str, list[int]] = {}
+        by_name: dict[str, list[directory.Role]] = {}
         for role in directory.roles(self.conn, self.guild_id):
-            by_name.setdefault(role.name.casefold(), []).append(role.role_id)
+            by_name.setdefault(role.name.casefold(), []).append(role)
         tiers = {tier.role_id for tier in roles.list_tiers(self.conn, self.guild_id)}
         for row in self.data.roles:
             matches = by_name.get(row.role_name.strip().casefold(), [])
@@ -210,23 +213,45 @@ class _ServerWrite:
                     "role tiers",
                     f"{label}: no role of that name in this server (as the bot last saw its roles)",
                 )
-            elif len(matches) > 1:
+                continue
+            if len(matches) > 1:
                 self.report.problem(
                     "role tiers", f"{label}: {len(matches)} roles have that name; not guessed"
                 )
-            elif matches[0] in tiers:
+                continue
+            [role] = matches
+            if role.role_id in tiers:
                 count.already += 1
-            elif taken := managed_roles.refusal(
-                self.conn, self.guild_id, matches[0], feature=managed_roles.WATCHTIME
-            ):
-                self.report.problem("role tiers", f"{label}: {taken}")
+            elif refused := self._tier_refusal(role, len(tiers)):
+                self.report.problem("role tiers", f"{label}: {refused}")
             else:
-                tier = roles.RoleTier(matches[0], row.minutes_required, row.enabled)
+                tier = roles.RoleTier(role.role_id, row.minutes_required, row.enabled)
                 roles.insert_tier(self.conn, self.guild_id, tier, self.now)
                 if not row.enabled:
                     roles.set_tier_enabled(self.conn, self.guild_id, tier.role_id, False)
                 tiers.add(tier.role_id)
                 count.imported += 1
+
+    def _tier_refusal(self, role: directory.Role, tiers: int) -> str | None:
+        """Why ``role`` cannot become one more watchtime role, as ``!roles add`` refuses it."""
+        if role.is_default:
+            return "@everyone can't be a watchtime role"
+        if not role.assignable:
+            return (
+                "I can't give that role (as the bot last saw this server's roles): it belongs "
+                "to a bot or an integration, or it is at or above my highest role; drag my role "
+                "above it (Server Settings > Roles) and import again"
+            )
+        if taken := managed_roles.refusal(
+            self.conn, self.guild_id, role.role_id, feature=managed_roles.WATCHTIME
+        ):
+            return taken
+        if tiers >= MAX_TIERS:
+            return (
+                f"this server already has {MAX_TIERS} watchtime roles, the most it can have; "
+                "remove one and import again"
+            )
+        return None
 
     def tickets(self) -> None:
         count = self.report.count("raffle tickets")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 
 from core.events import Platform, Viewer
 from core.features.viewers.repository import remember_viewers
 from tests.conftest import TEST_FERNET_KEY, _fresh_postgres_database
+from tests.fakes.kick_server import FakeKick
 from tests.features.importers import kwb_rows
 from tests.features.importers.kwb_rows import BOB
 from tests.test_cli import cli_env  # noqa: F401 - a fixture, for env below
@@ -23,6 +26,24 @@ def source_url(postgres_url: str) -> str:
     kwb_rows.build_schema(url)
     kwb_rows.fill(url)
     return url
+
+
+@pytest.fixture
+def kick() -> Iterator[FakeKick]:
+    """A fake Kick that knows the accounts of kwb_rows.ACCOUNTS."""
+    with FakeKick() as fake:
+        for user_id, name, slug in kwb_rows.ACCOUNTS:
+            fake.add_user(user_id, name)
+            fake.add_channel(slug, user_id)
+        yield fake
+
+
+@pytest.fixture
+def period_id(engine: sa.Engine) -> int:
+    """Guilds A and B as kwb_rows.prepare_target makes them; the open period of A."""
+    period = kwb_rows.prepare_target(engine, NOW)
+    assert period is not None
+    return period
 
 
 @pytest.fixture

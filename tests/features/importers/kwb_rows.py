@@ -134,7 +134,8 @@ def _insert(conn: sa.Connection, table: str, columns: tuple[str, ...], rows: lis
 def prepare_target(
     engine: sa.Engine, now: datetime, *, open_period_in_a: bool = True
 ) -> int | None:
-    """Guilds A and B with the roles the bot saw, and an open raffle period in A."""
+    """Guilds A and B with the roles the bot saw (below its own: it may give them), and an open
+    raffle period in A."""
     with engine.begin() as conn:
         for guild_id, roles in (
             (SERVER_A, [(FAN, "Fan"), (SUPERFAN, "Superfan")]),
@@ -143,8 +144,8 @@ def prepare_target(
             ensure_guild(conn, guild_id, now)
             directory.replace_roles(
                 conn, guild_id,
-                [directory.Role(role_id, name, position) for position, (role_id, name)
-                 in enumerate(roles, 1)],
+                [directory.Role(role_id, name, position, assignable=True)
+                 for position, (role_id, name) in enumerate(roles, 1)],
             )  # fmt: skip
         if not open_period_in_a:
             return None

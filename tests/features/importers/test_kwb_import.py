@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -53,22 +52,6 @@ from tests.features.importers.source_counts import assert_counts_add_up
 
 NOW = datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
 KICK = Platform.KICK
-
-
-@pytest.fixture
-def kick() -> Iterator[FakeKick]:
-    with FakeKick() as fake:
-        for user_id, name, slug in kwb_rows.ACCOUNTS:
-            fake.add_user(user_id, name)
-            fake.add_channel(slug, user_id)
-        yield fake
-
-
-@pytest.fixture
-def period_id(engine: sa.Engine) -> int:
-    period = kwb_rows.prepare_target(engine, NOW)
-    assert period is not None
-    return period
 
 
 def importer(

@@ -1,0 +1,101 @@
+"""kick-watchtime-bot's role tiers become watchtime roles only where ``!roles add`` would take
+them: a role the bot may give, no more than 25 of them, and a threshold of a minute or more."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from core.features.directory import repository as directory
+from core.features.roles import repository as roles
+from core.features.roles.service import MAX_TIERS
+from core.storage.db import normalize_url
+from tests.features.importers.kwb_rows import REGULAR, SERVER_A, SERVER_B, VIEWER
+from tests.features.importers.test_kwb_import import NOW, numbers, run
+
+
+def add_source_tiers(source_url: str, server_id: int, tiers: list[tuple[str, int]]) -> None:
+    engine = sa.create_engine(normalize_url(source_url))
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO watchtime_roles (role_name, minutes_required, display_order,"
+                    " enabled, discord_server_id) VALUES (:name, :minutes, 1, TRUE, :server)"
+                ),
+                [{"name": n, "minutes": m, "server": server_id} for n, m in tiers],
+            )
+    finally:
+        engine.dispose()
+
+
+def tier_ids(engine: sa.Engine, guild_id: int) -> list[int]:
+    with engine.connect() as conn:
+        return [tier.role_id for tier in roles.list_tiers(conn, guild_id)]
+
+
+def test_a_tier_whose_role_the_bot_cannot_give_is_left_out(engine, kick, source_url, period_id):
+    """B's Regular role is an integration's (or above the bot's own): role sync could never
+    give it, and !roles add refuses it; so does the import, saying why."""
+    with engine.begin() as conn:
+        directory.replace_roles(
+            conn,
+            SERVER_B,
+            [
+                directory.Role(SERVER_B, "@everyone", 0, is_default=True),
+                directory.Role(VIEWER, "viewer", 1, assignable=True),
+                directory.Role(REGULAR, "Regular", 2, assignable=False),
+            ],
+        )
+
+    reports = run(engine, kick, source_url, guild_id=SERVER_B)
+
+    assert tier_ids(engine, SERVER_B) == [VIEWER]
+    assert numbers(reports[SERVER_B])["role tiers"] == (1, 0, 1)
+    assert "role tiers: 'Regular' (600 min): I can't give that role" in "\n".join(
+        reports[SERVER_B].problems
+    )
+
+
+def test_a_tier_named_everyone_is_left_out(engine, kick, source_url, period_id):
+    with engine.begin() as conn:
+        directory.replace_roles(
+            conn, SERVER_A, [directory.Role(SERVER_A, "@everyone", 0, is_default=True)]
+        )
+    add_source_tiers(source_url, SERVER_A, [("@everyone", 30)])
+
+    reports = run(engine, kick, source_url, guild_id=SERVER_A)
+
+    assert tier_ids(engine, SERVER_A) == []
+    problems = "\n".join(reports[SERVER_A].problems)
+    assert "'@everyone' (30 min): @everyone can't be a watchtime role" in problems
+
+
+def test_no_more_than_25_tiers_are_imported(engine, kick, source_url, period_id):
+    """A has 3 tiers there (Fan, Superfan, Missing Role); 30 more, each with its role here."""
+    extra = [(f"Level {n}", 1000 + n) for n in range(1, 31)]
+    with engine.begin() as conn:
+        directory.replace_roles(
+            conn,
+            SERVER_A,
+            [
+                directory.Role(8000 + n, name, n, assignable=True)
+                for n, (name, _) in enumerate(extra)
+            ],
+        )
+    add_source_tiers(source_url, SERVER_A, extra)
+
+    reports = run(engine, kick, source_url, guild_id=SERVER_A)
+
+    assert len(tier_ids(engine, SERVER_A)) == MAX_TIERS
+    imported, already, _ = numbers(reports[SERVER_A])["role tiers"]
+    assert (imported, already) == (MAX_TIERS, 0)
+    problems = "\n".join(reports[SERVER_A].problems)
+    assert f"already has {MAX_TIERS} watchtime roles" in problems
+    # The lowest thresholds came in; the five highest are reported, not imported.
+    assert "'Level 30' (1,030 min)" in problems
+    assert "'Level 25' (1,025 min)" not in problems
+
+    again = run(engine, kick, source_url, now=NOW.replace(day=2), guild_id=SERVER_A)
+
+    assert len(tier_ids(engine, SERVER_A)) == MAX_TIERS
+    assert numbers(again[SERVER_A])["role tiers"][:2] == (0, MAX_TIERS)
