@@ -134,7 +134,8 @@ def role_row(
         return RoleRow(
             whole_number(role_id, "the id", high=SNOWFLAKE_MAX),
             text(role_name, "the role name", limit=ROLE_NAME_MAX, name=True),
-            whole_number(minutes_required, "minutes_required", high=TIER_MINUTES_MAX),
+            # 0 minutes: every member of the server, linked or not, would reach it.
+            whole_number(minutes_required, "minutes_required", low=1, high=TIER_MINUTES_MAX),
             flag(enabled, "enabled"),
             server_id is None,
         )

@@ -99,3 +99,18 @@ def test_no_more_than_25_tiers_are_imported(engine, kick, source_url, period_id)
 
     assert len(tier_ids(engine, SERVER_A)) == MAX_TIERS
     assert numbers(again[SERVER_A])["role tiers"][:2] == (0, MAX_TIERS)
+
+
+def test_a_tier_of_no_minutes_is_left_out(engine, kick, source_url, period_id):
+    """A 0-minute tier is reached by every member of the server, linked or not: role sync would
+    give its role to everyone. !roles add takes 1 minute or more; so does the import."""
+    with engine.begin() as conn:
+        directory.replace_roles(
+            conn, SERVER_A, [directory.Role(8001, "Everyone linked", 1, assignable=True)]
+        )
+    add_source_tiers(source_url, SERVER_A, [("Everyone linked", 0)])
+
+    reports = run(engine, kick, source_url, guild_id=SERVER_A)
+
+    assert 8001 not in tier_ids(engine, SERVER_A)
+    assert "minutes_required is 0" in "\n".join(reports[SERVER_A].problems)
