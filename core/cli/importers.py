@@ -5,7 +5,8 @@
 Bad input (an unreachable database, a schema of another version, an unknown guild, an earlier
 import that did not finish) is one line on standard error and exit code 2. A guild whose writes
 StreamKeeper's database refuses is rolled back and the other guilds are still imported: the
-report, one line on standard error, and exit code 1. An import stopped by anything else prints
+report, one line on standard error, and exit code 1 (points whose writes it refuses: one line,
+exit code 1, nothing credited). An import stopped by anything else prints
 the reports of the guilds it finished, then one line on standard error (exit code 1).
 """
 
@@ -138,6 +139,7 @@ def _print_done(reports: list[GuildReport], *, dry_run: bool) -> None:
 
 def _streamelements_points(args: argparse.Namespace) -> int:
     from core.features.importers.errors import ImportProblem
+    from core.features.importers.kwb_import import first_line
     from core.features.importers.report import render
     from core.features.importers.se_points import (
         SeOutcome,
@@ -174,6 +176,11 @@ def _streamelements_points(args: argparse.Namespace) -> int:
         except ImportProblem as exc:
             print(exc, file=sys.stderr)  # noqa: T201
             return BAD_INPUT
+        except sa.exc.SQLAlchemyError as exc:  # one transaction: nothing was credited
+            raise CommandFailed(
+                f"Writing to StreamKeeper's database failed ({type(exc).__name__}: "
+                f"{first_line(exc)}); nothing was imported. Run the import again."
+            ) from exc
     finally:
         runtime.close()
     if outcome.report is None:

@@ -258,3 +258,33 @@ def test_a_server_id_no_discord_server_can_have_is_one_line_not_a_traceback(env,
     assert "Traceback" not in result.stdout + result.stderr
     assert "Could not read the kick-watchtime-bot database" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_streamelements_points_whose_writes_fail_are_one_line_not_a_traceback(
+    env, make_runtime, tmp_path: Path
+):
+    """StreamKeeper's database refuses the ledger's rows (a full disk, a lock the running bot
+    holds): nothing is credited, and the command says so in one line, as the other import does."""
+    runtime = make_runtime(DATA_DIR=env["DATA_DIR"])  # the command line's database
+    with runtime.engine.begin() as conn:
+        remember_viewers(conn, Platform.TWITCH, [Viewer("t-ann", "ann")], NOW)
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON points_ledger"
+            " BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    runtime.close()
+    jwt_file = tmp_path / "se.jwt"
+    jwt_file.write_text(JWT)
+    with FakeStreamElements() as se:
+        se.points.update({"ann": 300})
+        result = cli({**env, "STREAMELEMENTS_API_URL": se.base_url}, "import",
+                     "streamelements-points", "--guild", str(SERVER_A), "--channel", CHANNEL_ID,
+                     "--jwt-file", str(jwt_file))  # fmt: skip
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stderr.strip() == (
+        "Writing to StreamKeeper's database failed (IntegrityError: disk full); nothing was "
+        "imported. Run the import again."
+    )
+    assert JWT not in result.stdout + result.stderr
