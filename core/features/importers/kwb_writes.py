@@ -205,6 +205,7 @@ class _ServerWrite:
         for role in directory.roles(self.conn, self.guild_id):
             by_name.setdefault(role.name.casefold(), []).append(role)
         tiers = {tier.role_id for tier in roles.list_tiers(self.conn, self.guild_id)}
+        first_row: dict[int, str] = {}  # role id -> the row of this import that took it
         for row in self.data.roles:
             matches = by_name.get(row.role_name.strip().casefold(), [])
             label = f"'{row.role_name}' ({row.minutes_required:,} min)"
@@ -220,6 +221,12 @@ class _ServerWrite:
                 )
                 continue
             [role] = matches
+            if role.role_id in first_row:  # one role holds one threshold
+                self.report.problem(
+                    "role tiers", f"{label}: the same role as {first_row[role.role_id]}; left out"
+                )
+                continue
+            first_row[role.role_id] = label
             if role.role_id in tiers:
                 count.already += 1
             elif refused := self._tier_refusal(role, len(tiers)):

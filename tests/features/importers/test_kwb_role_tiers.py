@@ -9,7 +9,7 @@ from core.features.directory import repository as directory
 from core.features.roles import repository as roles
 from core.features.roles.service import MAX_TIERS
 from core.storage.db import normalize_url
-from tests.features.importers.kwb_rows import REGULAR, SERVER_A, SERVER_B, VIEWER
+from tests.features.importers.kwb_rows import FAN, REGULAR, SERVER_A, SERVER_B, VIEWER
 from tests.features.importers.test_kwb_import import NOW, numbers, run
 
 
@@ -114,3 +114,24 @@ def test_a_tier_of_no_minutes_is_left_out(engine, kick, source_url, period_id):
 
     assert 8001 not in tier_ids(engine, SERVER_A)
     assert "minutes_required is 0" in "\n".join(reports[SERVER_A].problems)
+
+
+def test_a_second_tier_of_the_same_role_is_a_problem_not_already_there(
+    engine, kick, source_url, period_id
+):
+    """A has Fan at 120 minutes there, and a second row for the same role at 240 (names differ
+    in case only). One role holds one threshold: the second row was never imported, and the
+    report says so instead of counting it as imported before, on every run."""
+    add_source_tiers(source_url, SERVER_A, [("fan", 240)])
+
+    for day in (1, 2):
+        reports = run(engine, kick, source_url, now=NOW.replace(day=day), guild_id=SERVER_A)
+
+        problems = "\n".join(reports[SERVER_A].problems)
+        assert "'fan' (240 min): the same role as 'Fan' (120 min); left out" in problems
+        imported, already, skipped = numbers(reports[SERVER_A])["role tiers"]
+        assert imported + already == 2  # Fan and Superfan
+        assert skipped == 2  # Missing Role, and the second Fan
+    with engine.connect() as conn:
+        tiers = {tier.role_id: tier.minutes for tier in roles.list_tiers(conn, SERVER_A)}
+    assert tiers[FAN] == 120
