@@ -67,6 +67,20 @@ def test_an_invisible_mark_does_not_make_the_same_slot_a_new_call(service, clock
     assert again.verdict == Verdict.ALREADY_OPEN, "the same slot was queued twice"
 
 
+def test_a_kick_emote_after_the_slot_is_not_part_of_its_name(service, clock) -> None:
+    # Kick writes an emote in chat text as [emote:<id>:<name>]; Discord would show the markup.
+    service.set_enabled(GUILD, True)
+    first = call(service, clock, "Gates of Olympus", sender_id=1, username="ana")
+    again = call(service, clock, "Gates of Olympus [emote:37226:KEKW]", sender_id=2, username="bob")
+    other = call(service, clock, "[emote:4148074:HYPERCLAP]Sweet Bonanza", sender_id=3)
+    only_emotes = call(service, clock, "[emote:37226:KEKW] [emote:1:x]", sender_id=4)
+    assert first.verdict == Verdict.ACCEPTED
+    assert again.verdict == Verdict.ALREADY_OPEN, "the same slot was queued twice"
+    assert other.call is not None
+    assert other.call.slot_name == "Sweet Bonanza"
+    assert only_emotes.verdict == Verdict.EMPTY
+
+
 def test_calls_are_off_until_turned_on_and_settings_are_stored(service) -> None:
     status = service.status(GUILD)
     assert (status.settings.enabled, status.channel_id, status.open_calls) == (
