@@ -8,7 +8,7 @@ import enum
 from dataclasses import dataclass
 
 from core.events import ChatMessageSent
-from core.features.chat_commands.text import clean_text
+from core.features.chat_commands.text import clean_text, without_emotes
 
 PREFIX = "!"
 
@@ -56,7 +56,8 @@ def parse_command(content: str) -> ParsedCommand | None:
 
     The line is cleaned first (:func:`clean_text`), so an invisible character (U+E0000, which
     Chatterino and 7TV append to a repeated message, a zero-width space) is neither an argument
-    nor part of the name. A line without any form of ``!`` is not cleaned at all."""
+    nor part of the name; nor is a Kick emote after the ``!``. A line without any form of ``!``
+    is not cleaned at all."""
     if not any(bang in content for bang in BANGS):
         return None
     text = clean_text(content)
@@ -65,5 +66,8 @@ def parse_command(content: str) -> ParsedCommand | None:
     rest = text[len(PREFIX) :]
     if not rest or rest[0].isspace():
         return None
-    name, *arguments = rest.split(None, 1)
+    words = without_emotes(rest).split(None, 1)
+    if not words:
+        return None
+    name, *arguments = words
     return ParsedCommand(name.casefold(), arguments[0].strip() if arguments else "")

@@ -10,6 +10,7 @@ also loses leading command characters, so that no line of ours can set off anoth
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt, Unicode 15.1; Python's
@@ -44,6 +45,8 @@ INVISIBLE = frozenset(
 ) | frozenset("\u2800")
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 COMMAND_CHARACTERS = "!/\\.$?~#@%&+=>-:;"  # prefixes chat bots listen for
+# How Kick writes an emote in chat text: [emote:<id>:<name>].
+KICK_EMOTE = re.compile(r"\[emote:\d+:[^\[\]\s]*\]", re.ASCII)
 
 
 def clean_text(text: str) -> str:
@@ -56,6 +59,11 @@ def clean_text(text: str) -> str:
         or (char not in INVISIBLE and unicodedata.category(char) not in _INVISIBLE_CATEGORIES)
     )
     return " ".join(kept.split())
+
+
+def without_emotes(text: str) -> str:
+    """``text`` with each Kick emote a space: a viewer's emote is no word of a command."""
+    return KICK_EMOTE.sub(" ", text)
 
 
 def without_command_prefix(text: str) -> str:

@@ -3,20 +3,20 @@ spaces, a viewer's name as the blacklist keeps and compares it."""
 
 from __future__ import annotations
 
-import re
-
-from core.features.chat_commands.text import INVISIBLE, clean_text, without_command_prefix
+from core.features.chat_commands.text import (
+    INVISIBLE,
+    clean_text,
+    without_command_prefix,
+    without_emotes,
+)
 
 MAX_USERNAME = 100
-# How Kick writes an emote in chat text: [emote:<id>:<name>]. A viewer's emote after the slot
-# (or before it) is no part of its name.
-KICK_EMOTE = re.compile(r"\[emote:\d+:[^\[\]\s]*\]", re.ASCII)
 
 
 def clean_slot_name(text: str) -> str:
     """The slot name to keep: clean text without Kick emotes and the command characters it
     may start with."""
-    return without_command_prefix(clean_text(KICK_EMOTE.sub(" ", text)))
+    return without_command_prefix(clean_text(without_emotes(text)))
 
 
 def slot_key(name: str) -> str:

@@ -97,6 +97,22 @@ def test_invisible_characters_are_neither_the_name_nor_an_argument(content, pars
     assert parse_command(content) == parsed
 
 
+@pytest.mark.parametrize(
+    ("content", "parsed"),
+    [
+        ("!join 500 high [emote:37226:KEKW]", ParsedCommand("join", "500 high")),
+        ("!join [emote:37226:KEKW] all", ParsedCommand("join", "all")),
+        ("!points[emote:4148074:HYPERCLAP]", ParsedCommand("points", "")),
+        ("!call Book of Dead [emote:1:x][emote:2:y]", ParsedCommand("call", "Book of Dead")),
+        ("![emote:37226:KEKW]", None),
+        ("[emote:37226:KEKW] !call Book", None),  # as "hello !call Book": not a command
+    ],
+)
+def test_kick_emotes_are_neither_the_name_nor_an_argument(content, parsed) -> None:
+    # Kick writes an emote as [emote:<id>:<name>]; "!join 500 high" and an emote is a join.
+    assert parse_command(content) == parsed
+
+
 async def test_a_command_from_a_kick_webhook_is_answered_as_a_reply_to_the_sender(sender, clock):
     handler = Recorder("hello there")
     router = make_router(sender, clock, ChatCommand("hello", handler))
