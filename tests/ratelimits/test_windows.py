@@ -314,11 +314,21 @@ def test_windows_for_picks_the_backend(shared_redis: Callable[[], redis.Redis]) 
     assert isinstance(windows_for(shared_redis()), RedisWindows)
 
 
+@pytest.mark.parametrize(
+    ("limit", "sends", "expected"),
+    [
+        # Each sends half the limit, so together they keep it (alone, each would send it all).
+        (Limit(4, 10.0), 4, [1000.0, 1000.0, 1010.0, 1010.0]),
+        # Kick's one chat line a second: each may say one line every two seconds, so the
+        # channel still gets one a second (one a second each would be twice Kick's limit).
+        (Limit(1, 1.0), 3, [1000.0, 1002.0, 1004.0]),
+    ],
+    ids=["requests-cut", "window-stretched"],
+)
 async def test_redis_unreachable_each_process_paces_on_its_share_of_the_limit(
-    fake_time: FakeTime,
+    fake_time: FakeTime, limit: Limit, sends: int, expected: list[float]
 ) -> None:
-    """Two bot processes alive: each sends half the limit while Redis is out, so together they
-    keep it (each alone would have sent all of it)."""
+    """Two bot processes alive and Redis out: each takes its share of every limit."""
     client = redis.Redis(
         host="127.0.0.1",
         port=services.free_port(),  # nothing listens there
@@ -333,9 +343,9 @@ async def test_redis_unreachable_each_process_paces_on_its_share_of_the_limit(
         processes=lambda: 2,
     )
 
-    sent = await sequential(windows, "k", Limit(4, 10.0), 4, fake_time)
+    sent = await sequential(windows, "k", limit, sends, fake_time)
 
-    assert sent == [1000.0, 1000.0, 1010.0, 1010.0]
+    assert sent == expected
     client.close()
 
 
@@ -368,29 +378,3 @@ async def test_redis_back_after_a_restart_that_lost_it_counts_what_was_sent_befo
 
     # Redis stamps with its own clock (TIME, the wall clock of this machine), to the ms.
     assert most_in_any_stretch(sent, limit.seconds - 0.002) <= limit.requests
-
-
-async def test_redis_unreachable_a_limit_below_the_processes_is_shared_in_time(
-    fake_time: FakeTime,
-) -> None:
-    """Kick's one chat line per second, two bot processes alive, Redis out: each may say one
-    line every two seconds, so the channel still gets one a second (each sending one a second
-    would be twice Kick's limit, answered 429)."""
-    client = redis.Redis(
-        host="127.0.0.1",
-        port=services.free_port(),  # nothing listens there
-        socket_connect_timeout=1,
-        retry=Retry(NoBackoff(), 0),
-    )
-    windows = RedisWindows(
-        client,
-        memory=MemoryWindows(fake_time, fake_time.sleep),
-        clock=fake_time,
-        sleep=fake_time.sleep,
-        processes=lambda: 2,
-    )
-
-    sent = await sequential(windows, "k", Limit(1, 1.0), 3, fake_time)
-
-    assert sent == [1000.0, 1002.0, 1004.0]
-    client.close()
