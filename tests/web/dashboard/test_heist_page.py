@@ -98,7 +98,7 @@ def test_refused_heist_settings_are_shown_next_to_their_field(site):
     assert "Chance to come back: saved Medium risk." in refused.text  # and the page says so
     crossed = post(client, PAGE + "settings/crew", min_bet="20000")
     assert crossed.status_code == 400
-    assert "cannot be above max_bet" in crossed.text
+    assert "cannot be above Largest stake" in crossed.text
     assert post(client, PAGE + "settings/nonsense", low_chance="1").status_code == 404
 
 
@@ -116,9 +116,22 @@ def test_raising_both_the_smallest_and_the_largest_stake_in_one_save_saves_both(
     assert crossed.status_code == 400
     assert 'id="e-heist-min_bet"' in crossed.text
     assert 'id="e-heist-max_bet"' in crossed.text
-    assert "Smallest stake (900) cannot be above max_bet (800)." in crossed.text
+    assert "Smallest stake (900) cannot be above Largest stake (800)." in crossed.text
     rules = site.runtime.heist.rules(GUILD)
     assert (rules.min_bet, rules.max_bet) == (20_000, 50_000)  # neither limit saved
+
+
+def test_crossed_stake_limits_are_refused_in_the_pages_words_not_heistset_names(site):
+    """Only the field's own name was put in the page's words: the refusal by each stake field
+    still named the other limit as !heistset types it (max_bet, min_bet), which the page never
+    shows."""
+    crossed = post(site.client(), PAGE + "settings/crew", min_bet="20000")
+    assert crossed.status_code == 400
+    assert "Smallest stake (20,000) cannot be above Largest stake (10,000)." in crossed.text
+    assert "max_bet (" not in crossed.text
+    both = post(site.client(), PAGE + "settings/crew", min_bet="900", max_bet="800")
+    assert "min_bet (" not in both.text
+    assert "max_bet (" not in both.text
 
 
 def test_the_results_channel_must_be_this_servers(site):

@@ -142,7 +142,8 @@ def heist_settings(guild_id: int, slug: str):  # type: ignore[no-untyped-def]
             flash(f"{group.title}: saved {', '.join(saved)}.")
         return _show(
             guild_id,
-            {f"heist-{name}": in_words(why, {name: labels[name]}) for name, why in errors.items()},
+            # In the group's words: a refusal may name another field (min_bet above max_bet).
+            {f"heist-{name}": in_words(why, labels) for name, why in errors.items()},
         )
     changed = [field.label for field in group.fields if field.name in typed]
     what = ", ".join(changed) if changed else "nothing changed"
