@@ -95,12 +95,19 @@ def members(guild_id: int, user_ids: list[int]) -> Members:
     )
 
 
-def role_choices(guild_id: int) -> list[tuple[str, str]]:
+def role_choices(guild_id: int, kept: int | None = None) -> list[tuple[str, str]]:
     """The roles a picker offers (the bot can give them), highest first, as (id, "@name");
-    empty when the bot never described the server (the page asks for a typed id instead)."""
+    empty when the bot never described the server (the page asks for a typed id instead). The
+    setting's stored role ``kept``, when the bot can no longer give it (moved above the bot's),
+    is added by its name, so that it shows as itself and stays selected."""
     directory = config().directory
     roles = [] if directory is None else directory.roles(guild_id)
-    return [(str(role.role_id), f"@{role.name}") for role in roles if role.assignable]
+    choices = [(str(role.role_id), f"@{role.name}") for role in roles if role.assignable]
+    if not choices or not kept or str(kept) in dict(choices):
+        return choices
+    known = next((role for role in roles if role.role_id == kept), None)
+    label = f"@{known.name} (I can't give it now)" if known else f"{kept} (not in the server)"
+    return [*choices, (str(kept), label)]
 
 
 def role_names(guild_id: int) -> dict[int, str]:

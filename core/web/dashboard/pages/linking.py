@@ -82,7 +82,7 @@ def _show(
         reason_words=reason_words,
         platform_words=platform_words,
         members=members(guild_id, people),
-        roles=role_choices(guild_id),
+        roles=role_choices(guild_id, settings.linked_role_id),
         channels=channel_choices(guild_id, settings.log_channel_id),
     )
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from core.events import Platform
-from core.features.directory.repository import Channel, Member, Server
+from core.features.directory.repository import Channel, Member, Role, Server
 from core.features.directory.service import DirectoryService, Snapshot
 from core.features.linking.service import LinkingService
 from core.features.raffle.wagers.service import WagerService
@@ -268,3 +268,24 @@ def test_the_link_log_shows_members_pictures_where_discord_has_one(pages, linkin
     assert f'src="{cdn}/embed/avatars/3.png"' in log
     assert log.count('<img class="avatar"') == 3  # not for the old row nor the odd value
     assert 'alt=""' in log  # the name beside it says who it is
+
+
+def test_a_linked_role_the_bot_can_no_longer_give_is_shown_by_its_name(pages, linking, directory):
+    """The role was set while the bot could give it; then it was moved above the bot's. The
+    picker offers only roles the bot can give, so the page showed the kept role as its raw id
+    "(not found in the server)", though the role is there and the bot knows its name."""
+    linking.set_linked_role(GUILD, ABOVE_BOT)
+    roles = (
+        Role(LINKED, "Linked", 2, assignable=True),
+        Role(ABOVE_BOT, "Moderators", 5, assignable=False),
+    )
+    directory.record_server(Snapshot(Server(GUILD, "Stream Server"), roles, ()))
+
+    page = pages.get("linking")
+
+    assert page.status_code == 200
+    shown = f'<option value="{ABOVE_BOT}" selected>@Moderators (I can&#39;t give it now)'
+    assert shown in page.text
+    assert "not found in the server" not in page.text
+    assert pages.post("linking", "settings", {"linked_role": str(ABOVE_BOT)}).status_code == 303
+    assert linking.settings(GUILD).linked_role_id == ABOVE_BOT  # kept through a save
