@@ -18,7 +18,7 @@ from flask import flash, g, get_flashed_messages, redirect, render_template, url
 
 from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.refusals import Refused
-from core.features.typed_numbers import discord_id, whole_in
+from core.features.typed_numbers import discord_id
 from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.guilds import FeatureMissing, avatar_url, guild_name
 from core.web.dashboard.state import dashboard
@@ -165,9 +165,15 @@ def in_words(message: str, names: Mapping[str, str]) -> str:
 
 
 def whole_number(text: str | None, what: str, low: int, high: int) -> int:
-    number = whole_in(text, low, high)
-    if number is None:
-        raise FormRefused(f"{what} takes a whole number from {low:,} to {high:,}.")
+    """A number typed as the commands take it (``1500``, ``1,500``, ``1_500``) in ``low`` ..
+    ``high``; refused with the range, or in words when a comma reads two ways (``1,5``)."""
+    words = f"{what} takes a whole number from {low:,} to {high:,}."
+    try:
+        number = parse_whole_amount(text or "", max_digits=len(str(high)))
+    except AmountNotUnderstood as exc:
+        raise FormRefused(f"{what}: {exc}" if exc.ambiguous else words) from None
+    if not low <= number <= high:
+        raise FormRefused(words)
     return number
 
 
