@@ -35,8 +35,8 @@ from core.features.overlays.settings import (
     OverlaySettings,
     check_kind,
     parse_colour,
-    parse_milestones,
     parse_seconds,
+    read_milestones,
 )
 from core.features.overlays.views import OverlayViews
 from core.security.secrets import TokenCipher
@@ -135,7 +135,7 @@ class OverlayService:
         refuses with :class:`OverlayRefused` (``field`` names the field) and saves nothing
         then."""
         readers: dict[str, Callable[[str], Any]] = {
-            "milestones": parse_milestones,
+            "milestones": read_milestones,
             "alert_seconds": parse_seconds,
             "accent_colour": parse_colour,
             "text_colour": parse_colour,

@@ -82,8 +82,31 @@ def parse_milestones(text: str) -> tuple[int, ...]:
     return tuple(sorted(found))
 
 
+# A number grouped with thousands commas ("1,500"), standing alone: as a typed milestone list
+# it is two milestones or one, so it is refused rather than guessed.
+_GROUPED = re.compile(r"(?<![0-9,])[0-9]{1,3}(?:,[0-9]{3})+(?![0-9,])", re.ASCII)
+
+
+def read_milestones(text: str) -> tuple[int, ...]:
+    """Milestones as typed in a form (:func:`parse_milestones`), refusing a number grouped with
+    thousands commas, which every other number field reads as one number."""
+    grouped = _GROUPED.search(text)
+    if grouped is not None:
+        raise OverlayRefused(
+            f"{grouped.group()!r} can be read two ways: type one milestone without commas "
+            "(1500), and separate milestones with a space or a comma and a space (100, 500)."
+        )
+    return parse_milestones(text)
+
+
 def milestones_text(milestones: tuple[int, ...]) -> str:
+    """As stored (``100,500``); :func:`milestones_words` is how a form shows them."""
     return ",".join(str(number) for number in milestones)
+
+
+def milestones_words(milestones: tuple[int, ...]) -> str:
+    """As a form shows them (``100, 500``), which :func:`read_milestones` reads back."""
+    return ", ".join(str(number) for number in milestones)
 
 
 def crossed(milestones: tuple[int, ...], before: int, after: int) -> list[int]:

@@ -141,3 +141,22 @@ def test_after_a_test_alert_the_preview_starts_just_before_it(site, query, expec
     assert page.status_code == 200
     assert f'<iframe src="{path_of(site, "alerts")}{expected}"' in page.text
     assert f'<iframe src="{path_of(site, "heist")}"' in page.text
+
+
+def test_a_milestone_typed_with_a_thousands_comma_is_not_split_in_two(site):
+    """The field is "comma separated", so "1,500" (fifteen hundred, as every number field here
+    reads it) was saved as two milestones, 1 and 500, without a word; and the page showed
+    milestones as "100,500", which reads as one number."""
+    client = site.client()
+    answer = post(client, f"{PAGE}settings", **(GOOD | {"milestones": "100, 1,500"}))
+    assert answer.status_code == 400
+    assert 'id="milestones-error"' in answer.text
+    assert "can be read two ways" in answer.text.replace("&#39;", "'")
+    assert site.runtime.overlays.settings(GUILD).milestones != (1, 100, 500)
+
+    assert post(client, f"{PAGE}settings", **(GOOD | {"milestones": "100 500"})).status_code == 302
+    page = client.get(PAGE).text
+    assert 'value="100, 500"' in page
+    again = post(client, f"{PAGE}settings", **(GOOD | {"milestones": "100, 500"}))
+    assert again.status_code == 302  # what the page shows is saved as it was
+    assert site.runtime.overlays.settings(GUILD).milestones == (100, 500)

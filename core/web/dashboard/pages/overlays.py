@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
 
-from core.features.overlays.settings import KINDS, OverlayRefused, milestones_text
+from core.features.overlays.settings import KINDS, OverlayRefused, milestones_words
 from core.features.typed_numbers import whole_in
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import config, done, installed, page
@@ -35,7 +35,7 @@ def _show(guild_id: int, errors: dict[str, str] | None = None):  # type: ignore[
         "alert_vip": "on" if chosen.alert_vip else "off",
         "alert_gifts": "on" if chosen.alert_gifts else "off",
         "alert_milestones": "on" if chosen.alert_milestones else "off",
-        "milestones": milestones_text(chosen.milestones),
+        "milestones": milestones_words(chosen.milestones),
         "alert_seconds": str(chosen.alert_seconds),
         "accent_colour": chosen.accent_colour,
         "text_colour": chosen.text_colour,
