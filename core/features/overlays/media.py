@@ -53,9 +53,11 @@ def check_upload(data: bytes, max_bytes: int) -> Sniffed:
     if not data:
         raise OverlayRefused("Choose a file to upload.", field="file")
     if len(data) > max_bytes:
+        # in kB, as the page lists files: the file's rounded up and the cap's down, so the two
+        # never read the same
         raise OverlayRefused(
-            f"That file is {len(data) / 1_000_000:.1f} MB; the largest this server takes is "
-            f"{max_bytes / 1_000_000:.1f} MB.",
+            f"That file is {-(-len(data) // 1000):,} kB; the largest this server takes is "
+            f"{max_bytes // 1000:,} kB.",
             field="file",
         )
     found = sniff(data)

@@ -91,6 +91,15 @@ def test_a_style_is_saved_and_an_unknown_field_is_refused_in_words(site):
     assert (style.enabled, style.template, style.seconds) == (False, "Hi {who}!", 8)
 
 
+def test_a_file_over_the_cap_is_refused_with_its_real_size(site):
+    # 1,000,000 bytes against the default 900,000: the streamer reads how big it is and how
+    # far over, not "0.9 MB; the largest is 0.9 MB"
+    too_big = upload(site.client(), "horn.wav", wav() + b"\x00" * (1_000_000 - len(wav())))
+    assert too_big.status_code == 400
+    assert "That file is 1,000 kB; the largest this server takes is 900 kB." in too_big.text
+    assert media_ids(site) == {}
+
+
 def test_the_older_kinds_keep_their_switch_in_the_overlay_settings(site):
     post(site.client(), f"{PAGE}style/gifted_subs", template="{who} x{amount}", seconds="6")
     assert site.runtime.overlays.settings(GUILD).alert_gifts is False
@@ -104,7 +113,7 @@ def test_uploads_are_checked_by_their_bytes_and_the_size_cap(site):
     site.runtime.overlays.alert_settings.media_max_bytes = 1_000
     too_big = upload(client, "big.wav", wav() + b"\x00" * 2_000)
     assert too_big.status_code == 400
-    assert "the largest this server takes is 0.0 MB" in too_big.text
+    assert "That file is 4 kB; the largest this server takes is 1 kB." in too_big.text
     site.runtime.overlays.alert_settings.media_max_bytes = 900_000
     assert media_ids(site) == {}
     assert "Uploaded cheer.png (image)" in upload(client, "cheer.png", png()).text

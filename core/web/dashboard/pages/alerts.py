@@ -111,7 +111,7 @@ def upload(guild_id: int):  # type: ignore[no-untyped-def]
     sent = request.files.get("file")
     if sent is None:
         return _show(guild_id, {"media-file": "Choose a file to upload."})
-    data = sent.stream.read(settings.media_max_bytes + 1)
+    data = sent.stream.read()  # the whole file (the request is capped), so its size is told
     try:
         info = settings.upload(guild_id, sent.filename or "", data)
     except OverlayRefused as refusal:
