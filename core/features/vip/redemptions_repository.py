@@ -164,6 +164,17 @@ def redemption_state(
     return row.state, row.outcome
 
 
+def redemption_recorded_at(
+    conn: Connection, guild_id: int, platform: Platform, redemption_id: str
+) -> datetime | None:
+    """When the redemption was first claimed (its first Add VIP came after), or None."""
+    return conn.execute(
+        sa.select(vip_redemptions.c.recorded_at).where(
+            _redemption(guild_id, platform, redemption_id)
+        )
+    ).scalar_one_or_none()
+
+
 def finish_redemption(
     conn: Connection, guild_id: int, platform: Platform, redemption_id: str
 ) -> bool:

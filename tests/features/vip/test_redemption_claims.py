@@ -8,12 +8,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import Engine
 
-from core.events import system_clock
+from core.events import VipAdded, system_clock
 from core.features.vip.redemptions import LEASE, RedemptionInFlight, VipRedemptions
 from core.features.vip.redemptions_repository import ADDING, claim_redemption
 from core.ownership import claims
 from tests.features.vip.conftest import Vip
 from tests.features.vip.doubles import GUILD, make_discord_calls, redemption
+from tests.features.vip.test_expiry import vip_event
 from tests.features.vip.test_redemptions import actions
 from tests.outbox.test_claims import beating, end_heartbeat
 
@@ -111,3 +112,26 @@ async def test_the_taking_process_stamps_its_name(vip: Vip, engine: Engine) -> N
     beating(engine, "living")
     with pytest.raises(RedemptionInFlight):  # now held by "living", which beats
         await taking_over(vip, "third").handle(GUILD, event)
+
+
+async def test_a_dead_processs_add_whose_vip_added_came_first_is_granted_not_refunded(
+    vip: Vip, engine: Engine
+) -> None:
+    """Twitch's "VIP added" for the dead process's add arrives before the takeover: it is that
+    add, so the viewer gets the VIP for its hours, not their points back and a VIP for good."""
+    event = redemption("42", vip.reward_id, username="Alice")
+    beating(engine, "dead")
+    await claimed_by(vip, "dead", event)
+    await vip.service.effects.add_vip(GUILD, event.broadcaster_user_id, "42")  # it reached Twitch
+    await vip.service.expiry.handle_vip_added(
+        GUILD, vip_event(VipAdded, "42", "Alice", vip.clock())
+    )
+    beating(engine, "living")
+
+    end_heartbeat(engine, "dead")
+    await taking_over(vip, "living").handle(GUILD, event)
+
+    assert vip.twitch.statuses == {event.event_id: "FULFILLED"}
+    [grant] = await vip.service.list_vips(GUILD)
+    assert (grant.platform_user_id, grant.source) == ("42", "redemption")
+    assert grant.expires_at is not None
