@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Connection
 
 from core.events import Platform, RewardRedeemed
-from core.features.vip import channel_repository, repository, texts
+from core.features.vip import channel_repository, redemptions_repository, repository, texts
 from core.features.vip.expiry import track_outside
 from core.features.vip.ports import Refusal
 from core.features.vip.redemptions_repository import redemption_key
-from core.features.vip.repository import REDEMPTION, RULE, AuditEntry, Grant, VipSettings
+from core.features.vip.repository import OUTSIDE, REDEMPTION, RULE, AuditEntry, Grant, VipSettings
 from core.features.vip.rules_repository import VipRule
 
 
@@ -89,6 +89,19 @@ def is_held_elsewhere(conn: Connection, earned: Earned) -> bool:
         )
         is not None
     )
+
+
+def is_echo_of_our_add(conn: Connection, earned: Earned, grant: Grant | None) -> bool:
+    """Whether ``grant``, an outside VIP seen since the event was claimed, is Twitch's "VIP
+    added" for the Add VIP an earlier try made (its process stopped before it stored the grant):
+    that add, for the earned hours, not a VIP given by hand and kept for good. Only asked of a
+    try resumed from "adding"."""
+    if grant is None or grant.source != OUTSIDE or earned.platform is not Platform.TWITCH:
+        return False
+    claimed = redemptions_repository.redemption_recorded_at(
+        conn, earned.guild_id, earned.platform, earned.key
+    )
+    return claimed is not None and grant.granted_at >= claimed
 
 
 def decide_new_grant(

@@ -65,18 +65,6 @@ SETTLED = frozenset({"fulfilled", "canceled"})  # a status update, not a new red
 LEASE = timedelta(minutes=2)
 
 
-def _is_our_echo(conn: Connection, event: RewardRedeemed, grant: Grant) -> bool:
-    """Whether ``grant``, an outside VIP seen since the redemption was claimed, is Twitch's
-    "VIP added" for the Add VIP an earlier try of it made (its process stopped before it stored
-    the grant): that add, not a VIP given by hand, so it is not refunded and kept for good."""
-    if grant.source != repository.OUTSIDE:
-        return False
-    claimed = redemptions_repository.redemption_recorded_at(
-        conn, grant.guild_id, event.platform, redemption_key(event)
-    )
-    return claimed is not None and grant.granted_at >= claimed
-
-
 class RedemptionInFlight(NotReady):
     """Another delivery of this redemption is asking Twitch right now: the bus tries this one
     again later, when it finds the redemption done (or abandoned, and takes it over)."""
@@ -226,8 +214,8 @@ class VipRedemptions:
     ) -> Decision:
         viewer_id, hours = earned.viewer_id, earned.hours
         grant = repository.open_grant(conn, guild_id, event.platform, viewer_id)
-        if grant is not None and resuming == ADDING and _is_our_echo(conn, event, grant):
-            grant = None  # the add taken over below adopts it (decisions.store_outcome)
+        if resuming == ADDING and decisions.is_echo_of_our_add(conn, earned, grant):
+            grant = None  # the add resumed below adopts it (decisions.store_outcome)
         is_ours = grant is not None and grant.source != repository.OUTSIDE
         if not is_ours and decisions.is_held_elsewhere(conn, earned):
             return Decision("refuse", texts.HELD_ELSEWHERE)  # refunded, as "already a VIP" is

@@ -55,6 +55,7 @@ from core.features.vip.decisions import (
     Earned,
     decide_extension,
     decide_new_grant,
+    is_echo_of_our_add,
     is_held_elsewhere,
     store_outcome,
 )
@@ -236,7 +237,7 @@ class RuleGrants:
             return Done("granted before")
         settings = await self.effects.settings(guild_id)
         decision, member = await self.effects.in_transaction(
-            lambda conn: self._decide(conn, earned, settings, now)
+            lambda conn: self._decide(conn, earned, settings, now, state)
         )
         try:
             if decision.action == "add":
@@ -275,7 +276,7 @@ class RuleGrants:
         return Done(f"{decision.action} by {earned.why()}")
 
     def _decide(
-        self, conn: Connection, earned: Earned, settings: Any, now: datetime
+        self, conn: Connection, earned: Earned, settings: Any, now: datetime, state: str | None
     ) -> tuple[Decision, int | None]:
         """The decision, and (Kick) the linked member the role goes to."""
         member = None
@@ -285,6 +286,8 @@ class RuleGrants:
                 return Decision("refuse", texts.NOT_LINKED), None
             member = link.discord_user_id
         grant = repository.open_grant(conn, earned.guild_id, earned.platform, earned.viewer_id)
+        if state == ADDING and is_echo_of_our_add(conn, earned, grant):
+            grant = None  # the add resumed below adopts it (store_outcome)
         is_ours = grant is not None and grant.source != repository.OUTSIDE
         if not is_ours and is_held_elsewhere(conn, earned):
             return Decision(ELSEWHERE), member  # even over an outside row: Twitch's echo of it

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from core.events import Cheered, Platform, Subscribed, SubscriptionsGifted, Viewer
+from core.events import Cheered, Platform, Subscribed, SubscriptionsGifted, Viewer, VipAdded
 from core.features.vip import redemptions_repository, rule_grants
 from core.features.vip.ports import TwitchBusy
 from core.features.vip.rule_grants import _claim_key, earning_of
@@ -24,6 +24,7 @@ from tests.features.vip.doubles import (
     make_helix_calls,
     outbox_states,
 )
+from tests.features.vip.test_expiry import vip_event
 
 SCOPES = ("bits:read", "channel:read:subscriptions")
 
@@ -156,6 +157,23 @@ async def test_an_add_resumed_after_reaching_twitch_is_ours(ruled: Vip) -> None:
     await earn(ruled, event)
     [grant] = await ruled.service.list_vips(GUILD)
     assert (grant.platform_user_id, grant.source) == ("42", "rule")
+
+
+async def test_an_add_resumed_after_its_vip_added_arrived_expires_with_the_rule(
+    ruled: Vip,
+) -> None:
+    """Twitch's "VIP added" for the stopped try's add came before the retry: that VIP is the
+    rule's, for its hours, not one given by hand and kept for good."""
+    event = cheer("42", 500)
+    key = _claim_key("bits", event.key)
+    with transaction(ruled.service.effects.engine) as conn:  # a stop after Twitch added it
+        redemptions_repository.claim_redemption(conn, GUILD, Platform.TWITCH, key, T0, T0)
+    ruled.twitch.vips.add("42")
+    await ruled.service.expiry.handle_vip_added(GUILD, vip_event(VipAdded, "42", "viewer42", T0))
+    await earn(ruled, event)
+    [grant] = await ruled.service.list_vips(GUILD)
+    assert (grant.platform_user_id, grant.source) == ("42", "rule")
+    assert grant.expires_at == T0 + timedelta(hours=10)
 
 
 async def test_a_rule_removed_before_its_grant_is_made_grants_nothing(ruled: Vip) -> None:
