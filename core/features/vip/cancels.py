@@ -159,13 +159,13 @@ async def _settle_after_adding(
             )
         ):
             return WAIT  # moved meanwhile (the catch-up queued it again): look again
-        is_ours = is_vip and (
-            repository.open_grant(conn, guild_id, event.platform, earned.viewer_id) is None
-        )
+        grant = repository.open_grant(conn, guild_id, event.platform, earned.viewer_id)
+        # Twitch's "VIP added" of that attempt's add, seen first, is that add too.
+        is_echo = decisions.is_echo_of_our_add(conn, earned, grant)
+        is_ours = is_vip and (grant is None or is_echo)
         if is_ours:  # that attempt's VIP: it expires as the redemption earned
             decision = Decision("add", expires_at=now + timedelta(hours=earned.hours))
-            decisions.record_decision(conn, earned, decision, now)
-            repository.add_grant(conn, decisions.earned_grant(earned, decision, now))
+            decisions.store_outcome(conn, earned, decision, now)
         if not is_refunded:
             return GRANTED if is_ours else ACCEPTED_OUTCOME
         reason = CANCELED_AFTER if is_ours else CANCELED_BEFORE

@@ -5,12 +5,13 @@ VIP" taken as that attempt's add (the grant is written, nothing refunded)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from datetime import timedelta
 
 import pytest
 
-from core.events import Platform, RewardRedeemed
+from core.events import Platform, RewardRedeemed, VipAdded
 from core.features.vip.cancels import (
     ACCEPTED_OUTCOME,
     CANCELED_AFTER,
@@ -31,6 +32,7 @@ from core.features.vip.redemptions_repository import (
 from core.features.vip.rules import RuleAsked
 from tests.features.vip.conftest import Vip
 from tests.features.vip.doubles import GUILD, expire, make_helix_calls, redemption
+from tests.features.vip.test_expiry import vip_event
 from tests.features.vip.test_redemptions import actions
 
 
@@ -364,3 +366,33 @@ async def test_a_cancel_of_a_waiting_redemption_twitch_never_saw_closes_it_at_on
     await vip.service.redemptions.handle(GUILD, event)  # its add delivered again: nothing
     assert vip.twitch.vips == set()
     assert vip.twitch.statuses == {}
+
+
+async def test_a_cancel_after_an_add_whose_vip_added_came_first_keeps_the_vip_expiring(
+    vip: Vip,
+) -> None:
+    """As above, but Twitch's "VIP added" for that attempt's add arrived before its retry: it
+    is that add (not a VIP given by hand), so the refunded redemption's VIP still expires."""
+    event = redemption("42", vip.reward_id, redemption_id="r1", username="Alice")
+    now = vip.clock()
+
+    def earlier_attempt(conn) -> None:  # type: ignore[no-untyped-def]
+        claim_redemption(conn, GUILD, event.platform, event.event_id, now, now + LEASE)
+        end_lease(conn, GUILD, event.platform, event.event_id)
+
+    await vip.service.effects.in_transaction(earlier_attempt)
+    vip.twitch.vips.add("42")
+    await vip.service.expiry.handle_vip_added(GUILD, vip_event(VipAdded, "42", "Alice", now))
+    mark(vip, True)
+    await vip.service.redemptions.handle(GUILD, event)
+    mark(vip, False)
+    await vip.service.drain_missed()
+    await make_helix_calls(vip.service)
+    with contextlib.suppress(RedemptionInFlight):
+        await vip.service.queued.handle(GUILD, canceled(event))
+
+    [grant] = await vip.service.list_vips(GUILD)
+    assert grant.expires_at is not None, "a refunded redemption left a VIP for good"
+    vip.clock.advance(hours=25)
+    await expire(vip.service)
+    assert "42" not in vip.twitch.vips
