@@ -90,6 +90,22 @@ def test_a_guild_without_rules_says_so(env, make_runtime) -> None:
     assert (listed.returncode, listed.stdout) == (0, "No VIP rules in guild 42.\n")
 
 
+def test_a_server_with_a_nineteen_digit_id_is_served(env, make_runtime) -> None:
+    """Discord's ids have 19 digits since 2022: such a server's rules are listed and added."""
+    guild = "1234567890123456789"
+    runtime = make_runtime(DATA_DIR=env["DATA_DIR"])
+    runtime.guilds.ensure_guild(int(guild))
+    with transaction(runtime.engine) as conn:
+        repository.save_settings(conn, int(guild), {"kick_role_id": 555}, AT)
+    listed = cli(env, "vip", "rules", "--guild", guild)
+    assert (listed.returncode, listed.stdout) == (0, f"No VIP rules in guild {guild}.\n")
+    added = cli(
+        env, "vip", "rule", "add", "--guild", guild, "--platform", "kick", "--when", "gift",
+        "--at-least", "5", "--hours", "48",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [

@@ -23,6 +23,7 @@ from core.cli import (
     require_guild_or_data,
 )
 from core.features.quoting import shown
+from core.features.typed_numbers import whole_in
 
 USAGE = (
     "Say what to do: 'vip rules --guild <id>', 'vip rule add --guild <id> --platform "
@@ -78,10 +79,11 @@ def register(command: AddCommand) -> None:
 def _number(text: str | None, what: str) -> int | None:
     if text is None:
         return None
-    raw = text.strip().replace(",", "").replace("_", "")
-    if not (raw.isascii() and raw.isdecimal()) or len(raw) > 18:  # "١٢" is no number here
+    # ASCII digits ("١٢" is no number here) up to 2**63 - 1: a Discord id has 19 digits.
+    number = whole_in(text.replace(",", "").replace("_", ""))
+    if number is None:
         raise BadInput(f"{what} is a whole number, got {shown(text)}.")
-    return int(raw)
+    return number
 
 
 def _guild(text: str) -> int:
