@@ -102,7 +102,10 @@ class KickWatchtimeBotImport:
                         f"({_listed(there)}) is a guild in StreamKeeper: add the guild first, "
                         "or name one with --guild."
                     )
-            self.not_guilds = [server for server in there if server not in wanted]
+            # With --guild, the others that are guilds here were only not asked for.
+            self.not_guilds = [
+                server for server in there if server not in wanted and not self._is_guild(server)
+            ]
             return [kwb_source.read_server(source, server) for server in wanted]
 
     def _is_guild(self, guild_id: int) -> bool:

@@ -67,6 +67,15 @@ def test_the_dry_run_and_the_import_print_the_same_counts(env, source_url):
     ]
 
 
+def test_one_guild_named_calls_no_other_guild_here_missing(env, source_url):
+    """Server B is a guild here too, only not named: it is not said to be no such guild."""
+    dry = cli(env, "import", "kick-watchtime-bot", "--from", source_url, "--guild",
+              str(SERVER_A), "--dry-run")  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    [line] = [line for line in dry.stdout.splitlines() if line.startswith("Not imported")]
+    assert line == f"Not imported (no such guild in StreamKeeper): servers {SERVER_C}."
+
+
 def test_an_unreachable_database_is_one_line_and_exit_2(env):
     result = cli(env, "import", "kick-watchtime-bot", "--from",
                  "postgresql://someone:hunter22@127.0.0.1:1/gone")  # fmt: skip
