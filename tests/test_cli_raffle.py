@@ -90,3 +90,13 @@ def test_a_ledger_that_cannot_be_written_leaves_no_proof_behind(exported, tmp_pa
     _, result = exported(out)
     assert_one_line(result, f"Could not write to {out}: Is a directory")
     assert [path.name for path in out.iterdir()] == [f"raffle-{period_id}-ledger.json"]
+
+
+def test_raffle_alone_says_what_to_type_on_standard_error(tmp_path):
+    """As every command run without its action: the usage line is an error, not output."""
+    result = run_cli({"DATA_DIR": str(tmp_path / "data")}, "raffle", cwd=tmp_path)
+    assert_one_line(
+        result,
+        "Say what to do: 'raffle export <period> [--out DIR]', 'raffle verify <proof> <ledger>' "
+        "or 'raffle admins --period <period>'.",
+    )

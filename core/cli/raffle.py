@@ -10,17 +10,22 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.cli import AddCommand, BadInput, CommandFailed, id_number, open_runtime
+from core.cli import AddCommand, BadInput, CommandFailed, fails_with, id_number, open_runtime
 from core.features.quoting import one_line
 
 if TYPE_CHECKING:
     from core.features.raffle.draws.verification import Verification
 
+USAGE = (
+    "Say what to do: 'raffle export <period> [--out DIR]', 'raffle verify <proof> <ledger>' "
+    "or 'raffle admins --period <period>'."
+)
+
 
 def register(command: AddCommand) -> None:
     raffle = command(
         "raffle",
-        _raffle_help,
+        fails_with(USAGE),
         "Export a raffle period's draw proof, verify one, or map its admins' pseudonyms back.",
     )
     raffle_sub = raffle.add_subparsers(dest="raffle_command", metavar="action")
@@ -45,14 +50,6 @@ def register(command: AddCommand) -> None:
     )
     raffle_admins.add_argument("--period", type=id_number, required=True, help="the period number")
     raffle_admins.set_defaults(handler=_raffle_admins)
-
-
-def _raffle_help(_args: argparse.Namespace) -> int:
-    print(  # noqa: T201
-        "Usage: python -m core raffle export <period> | verify <proof> <ledger>"
-        " | admins --period <period>"
-    )
-    return 2
 
 
 def _raffle_export(args: argparse.Namespace) -> int:
