@@ -17,6 +17,7 @@ import contextlib
 import secrets
 import signal
 import struct
+import sys
 import tempfile
 import zlib
 from collections.abc import Callable
@@ -205,7 +206,10 @@ def run_demo_site(
     """Serve the demo until Ctrl+C (or until ``ready`` raises SystemExit/KeyboardInterrupt, for
     tests); 2 when ``host`` is not a loopback address."""
     if not is_loopback_host(host):
-        print(f"The demo runs on this computer only: {host!r} is not a loopback address.")  # noqa: T201
+        print(  # noqa: T201
+            f"The demo runs on this computer only: {host!r} is not a loopback address.",
+            file=sys.stderr,
+        )
         return 2
     configure_logging(LoggingSettings(level="WARNING"))
     with tempfile.TemporaryDirectory(prefix="streamkeeper-demo-site-") as tmp:
@@ -225,7 +229,7 @@ def run_demo_site(
         try:
             return asyncio.run(_serve(runtime, host, ready))
         except NotLoopback as refused:
-            print(refused)  # noqa: T201
+            print(refused, file=sys.stderr)  # noqa: T201
             return 2
         finally:
             runtime.close()
@@ -249,7 +253,7 @@ async def _serve(runtime: Runtime, host: str, ready: Callable[[str], None] | Non
         words = cannot_listen(exc, host, port, "--port (make demo DASHBOARD=1 PORT=...)")
         if words is None:
             raise
-        print(words)  # noqa: T201
+        print(words, file=sys.stderr)  # noqa: T201
         await runtime.shutdown()
         return 1
     url = server.url

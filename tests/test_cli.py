@@ -242,6 +242,14 @@ def test_a_demo_number_out_of_range_is_a_usage_error(cli_env, args, message):
     assert "Traceback" not in result.stderr
 
 
+def test_a_demo_dashboard_off_loopback_is_refused_on_standard_error(cli_env):
+    result = cli(cli_env, "demo", "--dashboard", "--host", "0.0.0.0")  # noqa: S104
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        "The demo runs on this computer only: '0.0.0.0' is not a loopback address."
+    ]
+
+
 @given(st.one_of(st.text(st.characters(exclude_categories=())), st.integers().map(str)))
 def test_the_id_type_gives_an_id_in_range_or_argparses_refusal(text):
     try:

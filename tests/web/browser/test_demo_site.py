@@ -106,6 +106,7 @@ def test_a_port_in_use_is_one_plain_line(tmp_path):  # type: ignore[no-untyped-d
             command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=STARTS_WITHIN_S
         )
     assert done.returncode == 1, done.stdout + done.stderr
-    assert f"Cannot listen on 127.0.0.1:{port}: another program uses that port" in done.stdout
-    assert "set --port (make demo DASHBOARD=1 PORT=...) to a free port" in done.stdout
+    assert f"Cannot listen on 127.0.0.1:{port}: another program uses that port" in done.stderr
+    assert "set --port (make demo DASHBOARD=1 PORT=...) to a free port" in done.stderr
+    assert done.stdout == ""  # an error, not output
     assert "Traceback" not in done.stdout + done.stderr
