@@ -7,12 +7,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
 
+from core.features.quoting import shown
 from core.settings_reader import SettingsError, SettingsReader
 from core.settings_urls import database_url_problems, redis_url_problems
 from core.storage.timeouts import SessionTimeouts
@@ -375,13 +377,22 @@ def load_settings(
             f"DISCORD_TOKEN holds a character no bot token has (a pasted space or quote?); "
             f"{len(token)} characters"
         )
-    if settings.kick.channel and settings.discord.guild_id is None:
+    channel = settings.kick.channel
+    if channel and settings.discord.guild_id is None:
         read.problems.append(
             "KICK_CHANNEL needs DISCORD_GUILD_ID, the id of the Discord server that follows it"
+        )
+    elif channel and not _KICK_SLUG.fullmatch(channel.lstrip("@")):  # as guild add takes it
+        read.problems.append(
+            "KICK_CHANNEL must be a Kick channel name (letters, digits, - and _, at most 25), "
+            f"got {shown(channel)}"
         )
     if read.problems:
         raise SettingsError(read.problems)
     return settings
+
+
+_KICK_SLUG = re.compile(r"[A-Za-z0-9_-]{1,25}")
 
 
 def _plain_ascii(secret: str) -> bool:

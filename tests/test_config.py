@@ -400,3 +400,19 @@ def test_a_blank_shard_setting_counts_as_unset(shard_id, count):
     assert refused.value.problems == [
         "DISCORD_SHARD_ID and DISCORD_SHARD_COUNT go together: set both or neither"
     ]
+
+
+@pytest.mark.parametrize("channel", ["https://kick.com/streamer", "my streamer", "kick.com/x"])
+def test_a_kick_channel_that_is_no_channel_name_is_refused_at_start(channel):
+    """Not left to a log line after the start (Kick has no channel of that name)."""
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"KICK_CHANNEL": channel, "DISCORD_GUILD_ID": "42"}, env_file=None)
+    assert raised.value.problems == [
+        "KICK_CHANNEL must be a Kick channel name (letters, digits, - and _, at most 25), "
+        f"got {channel!r}"
+    ]
+
+
+def test_a_kick_channel_typed_with_its_at_sign_is_taken():
+    settings = load_settings({"KICK_CHANNEL": "@Streamer_1", "DISCORD_GUILD_ID": "42"}, None)
+    assert settings.kick.channel == "@Streamer_1"
