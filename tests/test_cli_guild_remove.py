@@ -286,3 +286,10 @@ def test_yes_deletes_what_is_kept_per_channel_unless_another_server_follows_the_
         "webhook_arrivals": [],
         "twitch_revocations": [],
     }
+
+
+def test_guild_alone_names_every_action_it_has(cli_env):  # noqa: F811
+    done = cli(cli_env, "guild")
+    assert (done.returncode, done.stdout) == (2, "")
+    [line] = done.stderr.splitlines()
+    assert all(f"'guild {action} " in line for action in ("add", "show", "remove")), line

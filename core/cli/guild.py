@@ -8,13 +8,15 @@ import argparse
 from core.cli import AddCommand, BadInput, fails_with, id_number, open_runtime
 
 USAGE = (
-    "Say what to do: 'guild add <guild_id> --kick-channel ... --twitch-channel ...' "
-    "or 'guild show <guild_id>'."
+    "Say what to do: 'guild add <guild_id> --kick-channel ... --twitch-channel ...', "
+    "'guild show <guild_id>' or 'guild remove <guild_id> [--yes]'."
 )
 
 
 def register(command: AddCommand) -> None:
-    guild = command("guild", fails_with(USAGE), "Add or show a guild's platform channels.")
+    guild = command(
+        "guild", fails_with(USAGE), "Add or show a guild's platform channels, or remove a guild."
+    )
     guild_sub = guild.add_subparsers(dest="guild_command", metavar="action")
     add = guild_sub.add_parser("add", help="Tie a guild to a Kick and/or a Twitch channel.")
     add.add_argument("guild_id", type=id_number, help="Discord server id")
