@@ -46,6 +46,20 @@ async def state_of(vip: Vip, event) -> tuple[str, str | None]:  # type: ignore[n
     )
 
 
+async def an_earlier_attempt(vip: Vip, event: RewardRedeemed, *, has_added: bool) -> None:
+    """An attempt claimed the redemption and sent Add VIP (which Twitch made, or not), then its
+    process stopped."""
+    now = vip.clock()
+
+    def earlier_attempt(conn) -> None:  # type: ignore[no-untyped-def]
+        claim_redemption(conn, GUILD, event.platform, event.event_id, now, now + LEASE)
+        end_lease(conn, GUILD, event.platform, event.event_id)
+
+    await vip.service.effects.in_transaction(earlier_attempt)
+    if has_added:
+        vip.twitch.vips.add("42")
+
+
 async def test_a_new_redemption_waits_and_is_then_decided_as_new(vip: Vip) -> None:
     event = redemption("42", vip.reward_id)
     vip.twitch.vips.add("42")  # a permanent VIP someone else made
@@ -66,15 +80,7 @@ async def test_a_new_redemption_waits_and_is_then_decided_as_new(vip: Vip) -> No
 
 async def test_an_attempt_that_may_have_reached_twitch_keeps_that_after_waiting(vip: Vip) -> None:
     event = redemption("42", vip.reward_id)
-    now = vip.clock()
-
-    def earlier_attempt(conn) -> None:  # type: ignore[no-untyped-def]
-        # claimed, Add VIP sent (Twitch made the VIP), then the process stopped
-        claim_redemption(conn, GUILD, event.platform, event.event_id, now, now + LEASE)
-        end_lease(conn, GUILD, event.platform, event.event_id)
-
-    await vip.service.effects.in_transaction(earlier_attempt)
-    vip.twitch.vips.add("42")
+    await an_earlier_attempt(vip, event, has_added=True)
     assert (await state_of(vip, event))[0] == ADDING
     mark(vip, True)
 
@@ -228,15 +234,7 @@ async def refunds(vip: Vip) -> list[str]:
 async def an_attempt_then_waiting(vip: Vip, event: RewardRedeemed, *, has_added: bool) -> None:
     """An attempt claimed the redemption and sent Add VIP (which Twitch made, or not), then its
     process stopped; the streamer's token was revoked meanwhile, so its retry waits."""
-    now = vip.clock()
-
-    def earlier_attempt(conn) -> None:  # type: ignore[no-untyped-def]
-        claim_redemption(conn, GUILD, event.platform, event.event_id, now, now + LEASE)
-        end_lease(conn, GUILD, event.platform, event.event_id)
-
-    await vip.service.effects.in_transaction(earlier_attempt)
-    if has_added:
-        vip.twitch.vips.add("42")
+    await an_earlier_attempt(vip, event, has_added=has_added)
     mark(vip, True)
     await vip.service.redemptions.handle(GUILD, event)
     assert (await state_of(vip, event))[0] == WAITING
@@ -375,13 +373,7 @@ async def test_a_cancel_after_an_add_whose_vip_added_came_first_keeps_the_vip_ex
     is that add (not a VIP given by hand), so the refunded redemption's VIP still expires."""
     event = redemption("42", vip.reward_id, redemption_id="r1", username="Alice")
     now = vip.clock()
-
-    def earlier_attempt(conn) -> None:  # type: ignore[no-untyped-def]
-        claim_redemption(conn, GUILD, event.platform, event.event_id, now, now + LEASE)
-        end_lease(conn, GUILD, event.platform, event.event_id)
-
-    await vip.service.effects.in_transaction(earlier_attempt)
-    vip.twitch.vips.add("42")
+    await an_earlier_attempt(vip, event, has_added=True)
     await vip.service.expiry.handle_vip_added(GUILD, vip_event(VipAdded, "42", "Alice", now))
     mark(vip, True)
     await vip.service.redemptions.handle(GUILD, event)
