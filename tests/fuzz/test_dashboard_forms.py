@@ -187,14 +187,25 @@ def test_a_whole_number_is_in_the_range_asked_or_refused_in_a_sentence(
     try:
         number = whole_number(text, "Tickets", low, high)
     except FormRefused as refused:
-        _refused_briefly(refused, text, f"Tickets takes a whole number from {low:,} to {high:,}.")
+        # the range, or (a comma that reads two ways, "1,5") how to type it
+        two_ways = str(refused).startswith("Tickets: ")
+        words = f"Tickets takes a whole number from {low:,} to {high:,}."
+        _refused_briefly(refused, text, "Tickets: " if two_ways else words)
+        if two_ways:
+            _says_how_to_type_it(refused)
         record("dashboard-forms-whole-number", "refused")
         return
     assert type(number) is int
     assert low <= number <= high
     assert text is not None
-    assert text.strip().lstrip("0") == (str(number) if number else "")
+    # as the commands read it: thousands grouped with commas or underscores ("1,500", "1_500")
+    digits = text.strip().replace(",", "").replace("_", "")
+    assert digits.lstrip("0") == (str(number) if number else "")
     record("dashboard-forms-whole-number", "number")
+
+
+def _says_how_to_type_it(refused: FormRefused) -> None:
+    assert "can be read two ways: type it without commas, like 1500" in str(refused)
 
 
 def test_a_whole_number_is_read_exactly():
