@@ -388,3 +388,24 @@ def test_revoking_a_kick_vip_while_discord_is_away_is_a_400_in_words(discord, en
     )
     assert roles.members[4242] == {7000}
     assert len(run(service.list_vips(GUILD))) == 1
+
+
+def test_a_refused_settings_form_shows_what_was_typed_not_what_is_saved(client, vip):
+    """The stacking cap, the most at once and the boxes as typed come back with the refusal, to
+    be mended; nothing was saved."""
+    service, _twitch, run = vip
+    before = run(service.settings(GUILD))
+    typed = {"is_auto_removal": "on", "max_hours": "72", "max_concurrent": "1000"}
+    typed["notice_channel_id"] = ""
+
+    answer = _post(client, "settings", **typed)
+
+    assert answer.status_code == 400
+    assert "The most temporary VIPs" in answer.text
+    form = answer.text[answer.text.index('id="settings"') :]
+    form = form[: form.index("</form>")]
+    assert re.search(r'id="max-hours"[^>]*value="72"', form)
+    assert re.search(r'id="max-concurrent"[^>]*value="1000"', form)
+    boxes = dict(re.findall(r'name="(is_\w+)" ?(checked)?', form))
+    assert boxes == {"is_stacking": "", "is_chat_notices": "", "is_auto_removal": "checked"}
+    assert run(service.settings(GUILD)) == before
