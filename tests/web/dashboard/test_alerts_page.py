@@ -203,6 +203,20 @@ def test_the_variation_with_the_highest_threshold_at_or_below_the_amount_wins(si
     ]
 
 
+def test_deleting_a_variation_says_whether_it_was_there(site):
+    """A variation deleted in another tab (or by a double click) is said to be gone already,
+    not deleted again."""
+    client = site.client()
+    post(client, f"{PAGE}variation/cheer", threshold="100", template="{who} cheered big!")
+
+    first = post(client, f"{PAGE}variation/cheer/delete", follow_redirects=True, threshold="100")
+    again = post(client, f"{PAGE}variation/cheer/delete", follow_redirects=True, threshold="100")
+
+    assert "Variation deleted." in first.text
+    assert "That variation was deleted already." in again.text
+    assert "Variation deleted." not in again.text
+
+
 def test_a_kind_turned_off_records_nothing(site):
     post(site.client(), f"{PAGE}style/follow", template="{who}", seconds="5")
     event = Followed(

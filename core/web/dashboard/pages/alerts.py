@@ -99,9 +99,13 @@ def variation(guild_id: int, kind: str):  # type: ignore[no-untyped-def]
 def delete_variation(guild_id: int, kind: str):  # type: ignore[no-untyped-def]
     settings = installed(config().overlays).alert_settings
     try:
-        settings.delete_variation(guild_id, kind[:32], str(request.form.get("threshold", "")))
+        gone = settings.delete_variation(
+            guild_id, kind[:32], str(request.form.get("threshold", ""))
+        )
     except OverlayRefused as refusal:
         return _refused(guild_id, f"{kind[:32]}-variation-", refusal)
+    if not gone:
+        return done(".index", guild_id, "That variation was deleted already.")
     return done(".index", guild_id, "Variation deleted.")
 
 
