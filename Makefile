@@ -19,9 +19,11 @@ help:
 	@echo "make lint     ruff check and format check"
 	@echo "make screenshots  refresh docs/screenshots/: every page (desktop, 360 px) and the walk from make run to a set-up server"
 
+# A venv that failed half-way (Debian or Ubuntu without python3-venv leaves bin/python and no
+# pip) is removed, so the next make builds it again instead of failing on a missing pip.
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("StreamKeeper needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 
 $(STAMP): requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
