@@ -329,3 +329,35 @@ def test_every_python_m_core_the_docs_name_exists_with_its_options() -> None:
         if unknown:
             problems.append(f"{where}: no {sorted(unknown)}")
     assert not problems, "\n".join(problems)
+
+
+def test_a_docker_run_with_a_copy_of_env_example_listens_where_the_image_does() -> None:
+    """``docker run --env-file .env`` puts every value of ``.env`` (a copy of .env.example)
+    over the image's own ``ENV``: where the two differ (``HOST=127.0.0.1`` inside a container
+    answers no published port), the page's command sets the image's value back with ``-e``."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    workdir = Path(re.search(r"^WORKDIR (\S+)", dockerfile, re.MULTILINE).group(1))
+    env_block = re.search(r"^ENV (.*?)^\S", dockerfile, re.MULTILINE | re.DOTALL).group(1)
+    image = dict(re.findall(r"\b([A-Z_]+)=(\S+)", env_block))
+    example = dict(re.findall(r"^([A-Z_]+)=(.*)$", (ROOT / ".env.example").read_text(), re.M))
+    # Compared as the container reads them: DATA_DIR=data is the image's /app/data.
+    differing = {
+        name: value
+        for name, value in image.items()
+        if name in example and workdir / example[name] != workdir / value
+    }
+    assert "HOST" in image
+    runs = [
+        (page, line)
+        for page in DOC_PAGES
+        for line in re.findall(r"^docker run .*$", code_blocks(page), re.MULTILINE)
+        if "--env-file .env" in line
+    ]
+    assert runs  # the pattern found docs/deploy.md's
+    wrong = [
+        f"{page.relative_to(ROOT)}: {line}: needs -e {name}={value}"
+        for page, line in runs
+        for name, value in differing.items()
+        if f"-e {name}={value}" not in line
+    ]
+    assert not wrong, "\n".join(wrong)
