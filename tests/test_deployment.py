@@ -4,6 +4,7 @@ the code imports is pinned."""
 from __future__ import annotations
 
 import ast
+import importlib
 import importlib.metadata
 import json
 import re
@@ -100,13 +101,17 @@ def test_compose_has_healthchecks_for_bot_postgres_and_redis():
     assert compose.count("healthcheck:") == 3
 
 
-def test_gunicorn_factory_builds_an_app_from_the_environment(tmp_path, monkeypatch, kick_keys):
+@pytest.mark.parametrize("module", ["core.wsgi", "core.web"])  # the second is DESIGN.md's form
+def test_gunicorn_factory_builds_an_app_from_the_environment(
+    tmp_path, monkeypatch, kick_keys, module
+):
+    """``gunicorn "core.wsgi:create_app()"`` (the Procfile's) and ``"core.web:create_app()"``
+    (DESIGN.md's entry point) both serve the app built from the environment."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("KICK_WEBHOOK_PUBLIC_KEY", kick_keys[1])
-    from core.wsgi import create_app
 
-    app = create_app()
+    app = importlib.import_module(module).create_app()
     response = app.test_client().get("/health")
     assert response.status_code == 200
 
