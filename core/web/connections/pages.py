@@ -135,6 +135,30 @@ def verified(
         return page("Link not valid", LINK_PROBLEMS[problem.reason], 403)
 
 
+def names_of(guild_id: int, discord_user_id: int) -> tuple[str | None, str | None]:
+    """The server's name and the member's in it, as the bot last saw them (None for a name it
+    never learnt): a start page says whom and where its link is for."""
+    directory = services().directory
+    if directory is None:
+        return None, None
+    server = directory.server_names([guild_id]).get(guild_id)
+    member = directory.member_names(guild_id, [discord_user_id]).get(discord_user_id)
+    return server, member
+
+
+def viewer_intro(intro: str, claims: LinkClaims) -> str:
+    """A viewer's start page: ``intro``, then the member and server the link is for, so that
+    someone handed another member's link sees it is not theirs before pressing the button."""
+    server, member = names_of(claims.guild_id, claims.discord_user_id)
+    if member is None:
+        return intro if server is None else f"{intro} It was asked for in {server}."
+    where = "" if server is None else f" in the Discord server {server}"
+    return (
+        f"{intro} It links to the Discord account of {member}{where}: if that is not you, "
+        "close this page."
+    )
+
+
 def browser_nonce() -> str | None:
     nonce = request.cookies.get(BROWSER_COOKIE, "")
     return nonce if _NONCE.match(nonce) else None

@@ -47,8 +47,10 @@ from core.web.connections.pages import (
     go_to_consent,
     guard,
     link_viewer,
+    names_of,
     page,
     verified,
+    viewer_intro,
     viewer_refused,
 )
 from core.web.services import WebServices, services
@@ -107,7 +109,7 @@ def signin_blueprint(site: SignInSite) -> Blueprint:
         if found.is_link_used(claims.link_id):
             return page("Link already used", flow.LINK_USED_MESSAGES[purpose], 410)
         if purpose == flow.VIEWER_PURPOSE:
-            title, intro = f"Link your {name} account", site.viewer_intro
+            title, intro = f"Link your {name} account", viewer_intro(site.viewer_intro, claims)
         else:
             title, intro = f"Connect a {name} channel", streamer_intro(found, claims)
         start = page(title, intro, button=f"Continue to {name}")
@@ -121,10 +123,12 @@ def signin_blueprint(site: SignInSite) -> Blueprint:
                 f"no {name} channel set up any more: a server admin should run "
                 f"{flow.SETUP_COMMAND} <channel> first."
             )
+        server = names_of(claims.guild_id, claims.discord_user_id)[0]
+        where = "a Discord server" if server is None else f"the Discord server {server}"
         return (
             f"This link lets StreamKeeper act for the {name} channel {channel.channel_slug} in "
-            f"a Discord server. Sign in on {name} as {channel.channel_slug}, its owner: any "
-            "other account is refused."
+            f"{where}. Sign in on {name} as {channel.channel_slug}, its owner: any other "
+            "account is refused."
         )
 
     def begin(purpose: str) -> Response:
