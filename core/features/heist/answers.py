@@ -4,9 +4,21 @@ cog word them)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from core.features.heist.ports import CrewMember, HeistResult
 from core.features.heist.repository import RESOLVED, Heist, Participant
+from core.features.watchtime.durations import describe_seconds
+
+
+def seconds_between(later: datetime, earlier: datetime) -> int:
+    """Whole seconds from ``earlier`` to ``later``, rounded up; 0 when ``later`` is past."""
+    return max(0, int((later - earlier).total_seconds() + 0.999))
+
+
+def lying_low(seconds: int) -> str:
+    """The refusal of a join during the cooldown, and ``!heist``'s answer then."""
+    return f"The crew is lying low: the next heist can start in {describe_seconds(seconds)}."
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from core.features.chat_commands.queued import queue_line
 from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ANSWERED, ChatCommand, ChatInvocation, Permission
 from core.features.chat_commands.text import chat_safe
-from core.features.heist.answers import Cancelled, Joined
+from core.features.heist.answers import Cancelled, Joined, lying_low
 from core.features.heist.ports import HeistAnnouncer, HeistResult
 from core.features.heist.rules import HeistRefused, parse_join, tier_bonus_text
 from core.features.heist.service import HeistService
@@ -215,8 +215,9 @@ class HeistChat:
 
     def _status(self, invocation: ChatInvocation) -> str:
         found = self.service.status(invocation.guild_id, invocation.platform)
-        if found is None:
-            return f"No heist is under way; start one, {JOIN_HINT}"
+        if found is None:  # a join during the cooldown is refused: say when, invite none
+            wait = self.service.rest_left(invocation.guild_id, invocation.platform)
+            return lying_low(wait) if wait else f"No heist is under way; start one, {JOIN_HINT}"
         heist, crew = found
         now = self.service.clock()
         if heist.closes_at <= now:  # the window closed: a join now is refused, so invite none

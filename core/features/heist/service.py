@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from core.events import Platform
-from core.features.heist import history_repository, repository
+from core.features.heist import answers, history_repository, repository
 from core.features.heist.answers import Cancelled, Joined, heist_result
 from core.features.heist.payments import SOURCE, SeStake, hold_stake, ledger_ref, pay, se_free
 from core.features.heist.ports import HeistResult, ResultLine, SubTier, SubTiers
@@ -38,14 +38,9 @@ from core.features.points import se_wallet
 from core.features.points.repository import NotEnough, PointsEntry
 from core.features.points.se_wallet import SeWallet
 from core.features.points.service import NotEnoughPoints, PointsRefused, PointsService
-from core.features.watchtime.durations import describe_seconds
 
 log = logging.getLogger(__name__)
 IN_CREW = "You are already in this heist's crew."
-
-
-def seconds_between(later: datetime, earlier: datetime) -> int:
-    return max(0, int((later - earlier).total_seconds() + 0.999))
 
 
 class HeistService:
@@ -131,7 +126,8 @@ class HeistService:
         with self.engine.begin() as conn:
             heist = repository.open_heist_of(conn, guild_id, platform, lock=True)
             if heist is None:
-                self._check_cooldown(conn, guild_id, platform, rules, now)
+                if wait := self._rest_left(conn, guild_id, platform, rules, now):
+                    raise HeistRefused(answers.lying_low(wait))
             elif heist.closes_at <= now:
                 raise HeistRefused("The crew is already on the job; the results come in a moment.")
             elif repository.in_crew(conn, heist.id, user_id):  # before the stake's checks
@@ -180,7 +176,7 @@ class HeistService:
                 raise HeistRefused(IN_CREW)
             crew = repository.crew_size(conn, heist.id)
         tier = self._tier_at_join(guild_id, platform, user_id, has_sub_badge, badge_version)
-        seconds_left = seconds_between(heist.closes_at, now)
+        seconds_left = answers.seconds_between(heist.closes_at, now)
         return Joined(
             heist,
             opened,
@@ -215,16 +211,16 @@ class HeistService:
             raise HeistRefused(str(refused)) from None
         return SeStake(se_wallet.checked_username(login), balance, read_at)
 
-    def _check_cooldown(
-        self, conn, guild_id: int, platform: Platform, rules: HeistRules, now: datetime
-    ) -> None:
+    def rest_left(self, guild_id: int, platform: Platform) -> int:
+        """Seconds until this chat's next heist can open (the cooldown); 0: now."""
+        rules = self.rules(guild_id)
+        with self.engine.connect() as conn:
+            return self._rest_left(conn, guild_id, platform, rules, self.clock())
+
+    def _rest_left(self, conn, guild_id: int, platform: Platform, rules: HeistRules, now) -> int:
         last = repository.last_resolved_at(conn, guild_id, platform)
-        if last is None:
-            return
-        free_at = last + timedelta(seconds=rules.cooldown_seconds)
-        if now < free_at:
-            wait = describe_seconds(seconds_between(free_at, now))
-            raise HeistRefused(f"The crew is lying low: the next heist can start in {wait}.")
+        free_at = now if last is None else last + timedelta(seconds=rules.cooldown_seconds)
+        return answers.seconds_between(free_at, now)
 
     def _tier_at_join(
         self,

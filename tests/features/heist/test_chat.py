@@ -404,3 +404,23 @@ async def test_a_heist_that_fails_to_resolve_holds_up_no_other_guilds_heist(
     assert points.balance(other, Platform.KICK, "1") == 1100
     assert service.status(GUILD, Platform.KICK) is not None  # still open, tried again next time
     assert points.balance(GUILD, Platform.KICK, "1") == 800
+
+
+async def test_heist_status_while_the_crew_lies_low_says_when_the_next_can_start(
+    chat, heist_chat, points, draws
+):
+    """After a heist, ``!heist`` said "No heist is under way; start one, join with: ..." and
+    the join it invited was refused for the cooldown."""
+    give(points, "1", 1000)
+    await chat.say("!join 100", "1")
+    chat.clock.advance(120)
+    draws.push(LOSE)
+    await heist_chat.resolve_due()
+    chat.clock.advance(60)
+    assert await chat.say("!heist", "2") == (
+        "The crew is lying low: the next heist can start in 4 min."
+    )
+    chat.clock.advance(240)
+    assert await chat.say("!heist", "2") == (
+        "No heist is under way; start one, join with: !join <amount> [low|medium|high]"
+    )
