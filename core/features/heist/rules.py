@@ -279,6 +279,11 @@ def checked_stake(request: JoinRequest, balance: int, rules: HeistRules, currenc
     if request.portion is not None and balance <= 0:
         raise HeistRefused(f"You have no {currency} to stake yet.")
     if stake < rules.min_bet:
+        if request.portion == "half" and balance >= rules.min_bet:  # enough for a smaller stake
+            raise HeistRefused(
+                f"Half of your {balance:,} {currency} is {stake:,}; the smallest stake is "
+                f"{rules.min_bet:,}."
+            )
         if request.portion is not None:
             raise HeistRefused(
                 f"You have only {balance:,} {currency}; the smallest stake is {rules.min_bet:,}."

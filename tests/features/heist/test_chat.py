@@ -424,3 +424,16 @@ async def test_heist_status_while_the_crew_lies_low_says_when_the_next_can_start
     assert await chat.say("!heist", "2") == (
         "No heist is under way; start one, join with: !join <amount> [low|medium|high]"
     )
+
+
+async def test_half_below_the_smallest_stake_says_what_half_is(chat, points):
+    """``!join half`` with 15 points was answered "You have only 15 points; the smallest stake
+    is 10.": 15 is more than 10, so the viewer could not tell why they were refused."""
+    give(points, "1", 15)
+    assert await chat.say("!join half", "1") == (
+        "Half of your 15 points is 7; the smallest stake is 10."
+    )
+    assert await chat.say("!join all", "1") == (
+        "A heist is being planned! You are in with 15 points (medium risk). The crew gathers "
+        "for 120 s, join with: !join <amount> [low|medium|high]"
+    )
