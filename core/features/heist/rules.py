@@ -101,6 +101,19 @@ ALIASES = {
     "channel_id": "channel",
     "sub_bonus": "sub_bonus_on",
 }
+# Lengths of time are typed in seconds (300) or as !heist settings shows them (5 min, 1 h 30 min).
+LENGTHS = ("join_window_seconds", "cooldown_seconds")
+_UNITS = {
+    unit: seconds
+    for seconds, units in (
+        (1, "s sec secs second seconds"),
+        (60, "m min mins minute minutes"),
+        (3600, "h hr hrs hour hours"),
+        (86_400, "d day days"),
+    )
+    for unit in units.split()
+}
+_LENGTH = re.compile(r"(?:\s*\d{1,5}\s*[a-z]{1,7})+\s*", re.ASCII)
 _SWITCH = {"on": True, "true": True, "yes": True, "off": False, "false": False, "no": False}
 
 
@@ -146,14 +159,31 @@ def parse_setting(name: str, raw: str) -> str:
             raise HeistRefused(f"{name} is from {lowest / 100:g} to {highest / 100:g}.")
         return str(value)
     words = f"{name} is a whole number from {lowest:,} to {highest:,}."
+    if name in LENGTHS:
+        words = words.removesuffix(".") + " (seconds), or a length like 5 min."
     try:  # as a stake is typed: 50000, 50,000 or 50_000 (and 70% for a chance)
         number = text.removesuffix("%") if kind == "percent" else text
         value = parse_whole_amount(number, max_digits=AMOUNT_DIGITS)
     except AmountNotUnderstood as exc:
-        raise HeistRefused(f"{name}: {exc}" if exc.ambiguous else words) from None
+        value = length_seconds(text) if name in LENGTHS else None
+        if value is None:
+            raise HeistRefused(f"{name}: {exc}" if exc.ambiguous else words) from None
     if not lowest <= value <= highest:
         raise HeistRefused(words)
     return str(value)
+
+
+def length_seconds(text: str) -> int | None:
+    """The seconds of a length typed with units (``5 min``, ``1 h 30 min``, ``1h30m``, ``90 s``,
+    ``2 days``); None when ``text`` is not one."""
+    if _LENGTH.fullmatch(text) is None:
+        return None
+    total = 0
+    for number, unit in re.findall(r"(\d+)\s*([a-z]+)", text, re.ASCII):
+        if unit not in _UNITS:
+            return None
+        total += int(number) * _UNITS[unit]
+    return total
 
 
 def rules_from(stored: dict[str, str], defaults: HeistRules) -> HeistRules:

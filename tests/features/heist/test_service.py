@@ -569,3 +569,34 @@ def test_recent_results_read_every_crew_at_once(service, points, clock, draws, e
     assert all(len(result.crew) == 2 for result in results)
     assert len(statements) <= 3, statements
     assert [r.crew for r in results] == [service.result_of(r.heist_id).crew for r in results]
+
+
+@pytest.mark.parametrize(
+    ("name", "typed", "shown"),
+    [
+        ("cooldown", "10 min", "10 min"),
+        ("cooldown", "2 h 30 min", "2 h 30 min"),
+        ("cooldown", "1h30m", "1 h 30 min"),
+        ("cooldown", "1 day", "1 day"),
+        ("cooldown", "2 hours", "2 h"),
+        ("window", "90 s", "90 s"),
+        ("window", "3 minutes", "3 min"),
+        ("window", "150", "2 min 30 s"),
+    ],
+)
+def test_a_length_is_typed_as_the_settings_show_it(service, name, typed, shown):
+    """!heist settings shows the rest between heists as "5 min", and !heistset cooldown 5 min
+    was refused as no whole number; a plain number is still seconds."""
+    assert service.set_setting(GUILD, name, typed)[1] == shown
+    listed = dict(service.settings_listing(GUILD))
+    setting = "cooldown_seconds" if name == "cooldown" else "join_window_seconds"
+    assert service.set_setting(GUILD, name, listed[setting])[1] == shown  # typed back as shown
+
+
+@pytest.mark.parametrize("typed", ["5 weeks", "1.5 min", "min", "5 min 5", "25 h", "5 s"])
+def test_a_length_outside_the_range_or_unreadable_is_refused_with_the_range(service, typed):
+    with pytest.raises(HeistRefused) as refused:
+        service.set_setting(GUILD, "window", typed)
+    assert str(refused.value) == (
+        "join_window_seconds is a whole number from 10 to 3,600 (seconds), or a length like 5 min."
+    )

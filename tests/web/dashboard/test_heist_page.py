@@ -307,3 +307,13 @@ def test_a_reason_past_200_characters_is_refused_beside_its_field_not_cut(site):
     assert post(client, PAGE + "points/give", viewer="viewer_one", amount="5",
                 reason=whole, reference="f" * 32).status_code == 302  # fmt: skip
     assert _ledger(site) == [(GUILD, 5, ADMIN, "dashboard", whole)]
+
+
+def test_a_length_may_be_typed_with_its_unit(site):
+    """The rest between heists typed as "10 min" (as !heist settings shows lengths) was refused
+    as no whole number; a plain number is still seconds."""
+    crew = {"join_window_seconds": "90", "default_risk": "medium"}
+    saved = post(site.client(), PAGE + "settings/crew", cooldown_seconds="10 min", **crew)
+    assert saved.status_code == 302
+    rules = site.runtime.heist.rules(GUILD)
+    assert (rules.cooldown_seconds, rules.join_window_seconds) == (600, 90)
