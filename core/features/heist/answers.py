@@ -10,6 +10,10 @@ from core.features.heist.ports import CrewMember, HeistResult
 from core.features.heist.repository import RESOLVED, Heist, Participant
 from core.features.watchtime.durations import describe_seconds
 
+# A join typed before this chat's last heist ended was for that heist: run only now (again, by
+# another process, after the one that ran it was killed) it would stake on the next one.
+TYPED_BEFORE_THE_END = "That !join was typed before the last heist ended; type it again to join."
+
 
 def seconds_between(later: datetime, earlier: datetime) -> int:
     """Whole seconds from ``earlier`` to ``later``, rounded up; 0 when ``later`` is past."""

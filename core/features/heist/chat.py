@@ -196,6 +196,7 @@ class HeistChat:
                 has_sub_badge=has_badge,
                 badge_version=event.subscriber_badge_version,
                 se=se,
+                typed_at=utc(event.occurred_at),
             )
         except HeistRefused as refused:
             return str(refused)

@@ -159,6 +159,18 @@ def last_resolved_at(conn: Connection, guild_id: int, platform: Platform) -> dat
     ).scalar_one_or_none()
 
 
+def ended_after(conn: Connection, guild_id: int, platform: Platform, moment: datetime) -> bool:
+    """Whether a heist of the guild's chat was resolved or cancelled after ``moment``."""
+    h = heists.c
+    ended = sa.select(h.id).where(
+        h.guild_id == guild_id,
+        h.platform == str(platform),
+        h.state.in_((RESOLVED, CANCELLED)),
+        h.resolved_at > moment,
+    )
+    return conn.execute(ended.limit(1)).first() is not None
+
+
 def recent_resolved_with_crews(
     conn: Connection, guild_id: int, limit: int
 ) -> list[tuple[Heist, list[Participant]]]:

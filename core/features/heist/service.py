@@ -115,16 +115,20 @@ class HeistService:
         has_sub_badge: bool = False,
         badge_version: str | None = None,
         se: SeStake | None = None,
+        typed_at: datetime | None = None,
     ) -> Joined:
         """Join (or open) the heist of this guild's chat with the stake ``arguments`` name:
         taken from our ledger, or with ``se`` held on the viewer's StreamElements balance.
-        Raises HeistRefused with the reason; then nothing was taken."""
+        Raises HeistRefused with the reason (a join ``typed_at`` before the last heist ended
+        too); then nothing was taken."""
         request = parse_join(arguments)
         rules = self.rules(guild_id)
         currency = self.points.name(guild_id)
         now = self.clock()
         with self.engine.begin() as conn:
             heist = repository.open_heist_of(conn, guild_id, platform, lock=True)
+            if typed_at is not None and repository.ended_after(conn, guild_id, platform, typed_at):
+                raise HeistRefused(answers.TYPED_BEFORE_THE_END)
             if heist is None:
                 if wait := self._rest_left(conn, guild_id, platform, rules, now):
                     raise HeistRefused(answers.lying_low(wait))

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from core.events import Platform
+from core.features.chat_commands.router import ChatInvocation, Permission
+from core.features.heist.answers import TYPED_BEFORE_THE_END
 from core.features.heist.chat import TOO_LATE
 from core.features.heist.rules import HeistRules
 from tests.features.heist.conftest import GUILD, chat_message, give
@@ -40,3 +42,55 @@ async def test_a_join_delivered_again_after_its_heist_took_no_second_stake(
     assert chat.sender.sent[-1].text == TOO_LATE
     assert points.balance(GUILD, Platform.KICK, "1") == 900
     assert service.status(GUILD, Platform.KICK) is None
+
+
+async def run_again(heist_chat, message) -> str | None:
+    """What another bot process does with a command whose process was killed after running it
+    and before forgetting it (``ChatCommandRouter.recover``): it runs it again."""
+    invocation = ChatInvocation(GUILD, message, "join", "100", Permission.EVERYONE)
+    return await heist_chat.join(invocation)
+
+
+async def test_a_join_run_again_after_its_heist_was_called_off_takes_no_stake(
+    chat, heist_chat, points, service, clock
+):
+    """A cancelled heist sets no cooldown: the join run again opened a new heist nobody heard
+    of (its reply is never said twice) and took the refunded stake again."""
+    give(points, "1", 1000)
+    join = chat_message("!join 100", "1", at=clock.now)
+    await chat.router.handle(GUILD, join)
+    await chat.router.flush()
+    clock.advance(5)
+    await chat.say("!heist cancel", "9", badges=("moderator",))
+    assert points.balance(GUILD, Platform.KICK, "1") == 1000
+    clock.advance(5)
+
+    assert await run_again(heist_chat, join) == TYPED_BEFORE_THE_END
+
+    assert points.balance(GUILD, Platform.KICK, "1") == 1000
+    assert service.status(GUILD, Platform.KICK) is None
+
+
+async def test_a_join_run_again_after_its_heist_resolved_joins_no_other_heist(
+    chat, heist_chat, points, service, draws, clock
+):
+    """With no rest between heists, the join run again after its heist resolved took a second
+    stake for the heist another viewer opened next."""
+    service.set_setting(GUILD, "cooldown", "0")
+    give(points, "1", 1000)
+    give(points, "2", 1000)
+    join = chat_message("!join 100", "1", at=clock.now)
+    await chat.router.handle(GUILD, join)
+    await chat.router.flush()
+    clock.advance(HeistRules().join_window_seconds)
+    draws.push(LOSE)
+    service.resolve_due()
+    clock.advance(1)
+    await chat.say("!join 100", "2")  # the next heist
+    clock.advance(1)
+
+    assert await run_again(heist_chat, join) == TYPED_BEFORE_THE_END
+
+    assert points.balance(GUILD, Platform.KICK, "1") == 900
+    _heist, crew = service.status(GUILD, Platform.KICK)
+    assert crew == 1  # viewer 2 alone
