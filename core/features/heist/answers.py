@@ -13,6 +13,7 @@ from core.features.watchtime.durations import describe_seconds
 # A join typed before this chat's last heist ended was for that heist: run only now (again, by
 # another process, after the one that ran it was killed) it would stake on the next one.
 TYPED_BEFORE_THE_END = "That !join was typed before the last heist ended; type it again to join."
+CANCEL_TYPED_BEFORE = "That !heist cancel was typed before this heist began; type it again."
 
 
 def seconds_between(later: datetime, earlier: datetime) -> int:

@@ -207,7 +207,10 @@ class HeistChat:
             return MODERATORS_ONLY
         try:
             cancelled = await asyncio.to_thread(
-                self.service.cancel, invocation.guild_id, invocation.platform
+                self.service.cancel,
+                invocation.guild_id,
+                invocation.platform,
+                utc(invocation.event.occurred_at),
             )
         except HeistRefused as refused:
             return str(refused)

@@ -148,13 +148,8 @@ class HeistService:
                     conn, guild_id, platform, broadcaster_user_id, now, closes_at
                 )
                 opened = new_id is not None
-                heist = (
-                    repository.heist_by_id(conn, new_id)
-                    if new_id is not None
-                    else repository.open_heist_of(
-                        conn, guild_id, platform, lock=True
-                    )  # opened meanwhile
-                )
+                heist = repository.heist_by_id(conn, new_id) if new_id is not None else None
+                heist = heist or repository.open_heist_of(conn, guild_id, platform, lock=True)
                 if heist is None:
                     raise HeistRefused("The heist just ended; try again in a moment.")
             risk = request.risk or rules.default_risk
@@ -367,11 +362,16 @@ class HeistService:
 
     # --- cancelling ----------------------------------------------------------------------------
 
-    def cancel(self, guild_id: int, platform: Platform) -> Cancelled:
-        """Cancel the open heist of this chat and give every stake back, once."""
+    def cancel(
+        self, guild_id: int, platform: Platform, typed_at: datetime | None = None
+    ) -> Cancelled:
+        """Cancel the open heist of this chat and give every stake back, once; not one opened
+        after the cancel was ``typed_at``."""
         now = self.clock()
         with self.engine.begin() as conn:
             heist = repository.open_heist_of(conn, guild_id, platform, lock=True)
+            if heist is not None and typed_at is not None and heist.opened_at > typed_at:
+                raise HeistRefused(answers.CANCEL_TYPED_BEFORE)
             if heist is None or not repository.finish(conn, heist.id, CANCELLED, now):
                 raise HeistRefused("No heist is under way.")
             crew = repository.crew_of(conn, heist.id)

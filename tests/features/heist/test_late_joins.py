@@ -8,7 +8,7 @@ import pytest
 
 from core.events import Platform
 from core.features.chat_commands.router import ChatInvocation, Permission
-from core.features.heist.answers import TYPED_BEFORE_THE_END
+from core.features.heist.answers import CANCEL_TYPED_BEFORE, TYPED_BEFORE_THE_END
 from core.features.heist.chat import TOO_LATE
 from core.features.heist.rules import HeistRules
 from tests.features.heist.conftest import GUILD, chat_message, give
@@ -94,3 +94,27 @@ async def test_a_join_run_again_after_its_heist_resolved_joins_no_other_heist(
     assert points.balance(GUILD, Platform.KICK, "1") == 900
     _heist, crew = service.status(GUILD, Platform.KICK)
     assert crew == 1  # viewer 2 alone
+
+
+async def test_a_cancel_run_again_calls_off_no_heist_opened_after_it(
+    chat, heist_chat, points, service, clock
+):
+    """A cancel run again (another process, after the one that ran it was killed) called off
+    the heist a viewer opened right after, and nobody heard of it (its reply is said once)."""
+    give(points, "1", 1000)
+    give(points, "2", 1000)
+    await chat.say("!join 100", "1")
+    clock.advance(5)
+    cancel = chat_message("!heist cancel", "9", badges=("moderator",), at=clock.now)
+    await chat.router.handle(GUILD, cancel)
+    await chat.router.flush()
+    clock.advance(2)
+    await chat.say("!join 200", "2")  # a new heist: a called-off one sets no cooldown
+    clock.advance(2)
+
+    invocation = ChatInvocation(GUILD, cancel, "heist", "cancel", Permission.MODERATOR)
+    assert await heist_chat.heist(invocation) == CANCEL_TYPED_BEFORE
+
+    assert points.balance(GUILD, Platform.KICK, "2") == 800
+    _heist, crew = service.status(GUILD, Platform.KICK)
+    assert crew == 1
