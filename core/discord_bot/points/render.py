@@ -21,6 +21,12 @@ def platform_title(row: BalanceRow) -> str:
     return str(row.platform).capitalize()
 
 
+def title_case(name: str) -> str:
+    """The points' name at the start of a line: its first letter made a capital, the others
+    kept as the streamer typed them ("StreamCoins", "XP"; ``str.capitalize`` lowers them)."""
+    return name[:1].upper() + name[1:]
+
+
 def amount(points: int, name: str) -> str:
     return f"{points:,} {inert(name)}"
 
@@ -54,7 +60,7 @@ def board_embed(
         for ranked in rows
     ]
     embed = discord.Embed(
-        title=f"{inert(name).capitalize()} in {inert(guild_name)}", description="\n".join(lines)
+        title=f"{title_case(inert(name))} in {inert(guild_name)}", description="\n".join(lines)
     )
     embed.set_footer(text=f"Page {page + 1} of {pages}")
     return embed
@@ -72,7 +78,7 @@ def se_board_embed(guild_name: str, rows: list[tuple[str, int]], name: str) -> d
         for rank, (login, points) in enumerate(rows, start=1)
     ]
     embed = discord.Embed(
-        title=f"{inert(name).capitalize()} in {inert(guild_name)} (StreamElements)",
+        title=f"{title_case(inert(name))} in {inert(guild_name)} (StreamElements)",
         description="\n".join(lines),
     )
     embed.set_footer(text=SE_BOARD_NOTE)
@@ -89,7 +95,7 @@ def se_change_text(change: QueuedChange, row: BalanceRow, login: str, name: str)
 
 
 def rates_text(rates: Rates, name: str, prefix: str) -> str:
-    lines = [f"**{inert(name).capitalize()}** are earned like this:"]
+    lines = [f"**{title_case(inert(name))}** are earned like this:"]
     lines += [f"- `{key}` {value}: {meaning}" for key, value, meaning in named_rates(rates)]
     lines.append(f"Change one with `{prefix}points rate <name> <value>` (Manage Server).")
     return "\n".join(lines)

@@ -220,3 +220,19 @@ async def test_members_without_manage_server_are_refused(viewers, alice, command
     assert points.name(guild_a.id) == "points"
     assert points.balance(guild_a.id, Platform.KICK, "77") == 0
     await dpytest.empty_queue()
+
+
+async def test_a_points_name_keeps_its_capitals_on_the_board_and_the_rates(
+    points, guild_a, manager, alice
+):
+    """A name like "StreamCoins" or "XP" was shown "Streamcoins" and "Xp": the capital letter
+    at the start was added by lowering every other one."""
+    await say("!points name StreamCoins", manager)
+    points.give(guild_a.id, Platform.KICK, "501", 100)
+    [rates] = await say("!points rate", alice)
+    [board] = await say("!pointsboard", alice)
+    assert rates.content.startswith("**StreamCoins** are earned like this:")
+    assert board.embeds[0].title == f"StreamCoins in {guild_a.name}"
+    await say("!points name pixels", manager)
+    [rates] = await say("!points rate", alice)
+    assert rates.content.startswith("**Pixels** are earned like this:")

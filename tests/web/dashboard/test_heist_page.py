@@ -317,3 +317,13 @@ def test_a_length_may_be_typed_with_its_unit(site):
     assert saved.status_code == 302
     rules = site.runtime.heist.rules(GUILD)
     assert (rules.cooldown_seconds, rules.join_window_seconds) == (600, 90)
+
+
+def test_the_points_name_keeps_its_capitals_in_the_balance_tables(site):
+    """Points named "StreamCoins" headed the balances "Streamcoins" (every letter but the first
+    was lowered)."""
+    site.runtime.points.set_name(GUILD, "StreamCoins")
+    _viewer(site, "1", "rich_viewer", 5000)
+    page = site.client().get(PAGE)
+    assert '<th scope="col">StreamCoins</th>' in page.text
+    assert "Streamcoins" not in page.text
