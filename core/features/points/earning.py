@@ -313,6 +313,7 @@ class PointsEarning:
         with self.engine.begin() as conn:
             rates_of = read_rates_many(conn, list(by_guild))
             clocks = accrual.earned_until_many(conn, list(by_guild))
+            streams = ticks_repository.streams_of(conn, list(by_guild))
             for guild_id in sorted(by_guild):
                 rates = rates_of[guild_id]
                 if rates.chat_points <= 0 or rates.chat_cap <= 0:
@@ -327,7 +328,8 @@ class PointsEarning:
                         chat_digest(event.content.strip()),
                     )
                     for event in by_guild[guild_id]
-                    if since is None or utc(event.occurred_at) >= since
+                    if (since is None or utc(event.occurred_at) >= since)
+                    and _said_live(streams, guild_id, event)
                 ]
                 if not chats:
                     continue
@@ -340,6 +342,18 @@ class PointsEarning:
                     window_minutes=rates.post_minutes,
                     earned_until=until,
                 )
+
+
+def _said_live(
+    streams: dict[tuple[int, str, str], ticks_repository.StreamState],
+    guild_id: int,
+    event: ChatMessageSent,
+) -> bool:
+    """Whether the message was said while its channel was live (chat between streams earns
+    nothing, as it counts for no watchtime); a channel whose state was never seen counts as
+    live, as for watchtime."""
+    state = streams.get((guild_id, str(event.platform), event.broadcaster_user_id))
+    return state is None or state.live_at(event.occurred_at)
 
 
 def _may_earn(event: ChatMessageSent) -> bool:

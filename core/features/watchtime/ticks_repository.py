@@ -6,7 +6,7 @@ Each guild's clock still moves by its own compare-and-set (``WITH moves AS (VALU
 for this instant is left out of the credit, exactly as in ``repository.advance_tick``. Present
 viewers are those of ``repository.present_in``, for the guilds that advanced. Points for watching
 read many guilds' tick states and credited crowds here too (``tick_states_of``,
-``credited_at_many``).
+``credited_at_many``), and points for chatting whether a channel was live (``streams_of``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.events import utc
 from core.features.watchtime.repository import _KEEP_ROWCOUNT, TickState, present_in
-from core.features.watchtime.tables import watch_presence, watch_settings, watchtime
+from core.features.watchtime.tables import watch_presence, watch_settings, watch_streams, watchtime
 
 
 @dataclass(frozen=True)
@@ -186,3 +187,35 @@ def credited_at_many(
     for row in rows:
         found[row.guild_id].append((row.platform, row.platform_user_id))
     return found
+
+
+@dataclass(frozen=True)
+class StreamState:
+    is_live: bool
+    changed_at: datetime
+
+    def live_at(self, at: datetime) -> bool:
+        """Whether the channel was live at ``at``, by the rule a tick counts presence with
+        (``repository.present_in``): live since before it, or offline only since it."""
+        if self.is_live:
+            return utc(self.changed_at) < utc(at)
+        return utc(self.changed_at) >= utc(at)
+
+
+def streams_of(
+    conn: Connection, guild_ids: Sequence[int]
+) -> dict[tuple[int, str, str], StreamState]:
+    """``(guild, platform, broadcaster user id)`` -> the channel's live state, for the
+    channels of ``guild_ids`` whose state was seen (one never seen counts as live)."""
+    s = watch_streams.c
+    rows = conn.execute(
+        sa.select(s.guild_id, s.platform, s.broadcaster_user_id, s.is_live, s.changed_at).where(
+            s.guild_id.in_(guild_ids)
+        )
+    )
+    return {
+        (row.guild_id, str(row.platform), row.broadcaster_user_id): StreamState(
+            bool(row.is_live), row.changed_at
+        )
+        for row in rows
+    }

@@ -3,6 +3,7 @@ chat caps, and one ledger row per viewer per window (not per tick), on both back
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.config import WatchtimeSettings
-from core.events import ChatMessageSent, Platform, Viewer
+from core.events import ChatMessageSent, Platform, StreamEnded, StreamStarted, Viewer
 from core.features.points.earning import PointsEarning
 from core.features.points.ports import NobodySubscribes
 from core.features.points.service import PointsRefused, PointsService
@@ -193,6 +194,30 @@ def test_chat_earns_per_message_but_not_commands_repeats_or_redeliveries(world):
     world.earning.record_chat(GUILD, chat(ALICE, at - timedelta(seconds=30), "late"))
     close_window(world)
     assert world.balance(ALICE) == 2  # "hello there" and "gg"
+
+
+def stream(started: bool, at: datetime) -> StreamStarted | StreamEnded:
+    kind = StreamStarted if started else StreamEnded
+    return kind(
+        platform=Platform.KICK,
+        event_id=uuid.uuid4().hex,
+        broadcaster_user_id=BROADCASTER,
+        occurred_at=at,
+    )
+
+
+def test_chat_earns_only_while_the_stream_is_live(world):
+    """Chatting in an offline channel (between streams) earned points, though the bot tells
+    viewers they earn by watching and chatting while the stream is live."""
+    world.watchtime.tick(GUILD, T0)
+    world.earning.earn_all()
+    world.watchtime.record_stream_state(GUILD, stream(False, T0 + timedelta(seconds=10)))
+    world.earning.record_chat(GUILD, chat(ALICE, T0 + timedelta(seconds=20), "anyone here?"))
+    world.earning.record_chat(GUILD, chat(BOB, T0 + timedelta(seconds=5), "gg, good stream"))
+    world.watchtime.record_stream_state(GUILD, stream(True, T0 + timedelta(seconds=60)))
+    world.earning.record_chat(GUILD, chat(ALICE, T0 + timedelta(seconds=70), "we are live"))
+    close_window(world)
+    assert (world.balance(ALICE), world.balance(BOB)) == (1, 1)  # the live lines only
 
 
 def test_a_chat_delivered_again_after_its_viewer_went_quiet_counts_once(world):
