@@ -205,6 +205,17 @@ def test_give_and_remove_points_with_reason_and_actor(site):
                              (GUILD, -500, ADMIN, "dashboard", "oops")]  # fmt: skip
 
 
+def test_an_amount_with_a_comma_that_reads_two_ways_is_refused_saying_how_to_type_it(site):
+    """ "1,5" (fifteen, or one and a half?) was refused as "The amount is a whole number from 1
+    to 1,000,000,000.", where !pointsgive and the page's other numbers say how to type it."""
+    _viewer(site, "1", "viewer_one")
+    form = {"viewer": "viewer_one", "amount": "1,5", "reason": "", "reference": "e" * 32}
+    refused = post(site.client(), PAGE + "points/give", **form)
+    assert refused.status_code == 400
+    assert "can be read two ways: type it without commas, like 1500" in refused.text
+    assert site.runtime.points.balance(GUILD, Platform.KICK, "1") == 0
+
+
 def test_a_give_or_take_sent_twice_changes_the_balance_once(site):
     """A double click (or a resent form) carries the form's one reference: the second answer
     is the same balance, and a second removal is not refused for what the first took."""

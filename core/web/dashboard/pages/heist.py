@@ -20,14 +20,13 @@ from core.features.points.rates import RATE_LABELS, RATE_NAMES, named_rates, rat
 from core.features.points.se_logins import kick_without_twitch
 from core.features.points.se_wallet import SeWallet
 from core.features.points.se_words import queued_change_words
-from core.features.points.service import MAX_AMOUNT, PointsRefused, checked_reason
+from core.features.points.service import PointsRefused, checked_reason, parse_amount
 from core.features.refusals import Refused
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
     channel_choices,
     checked_channel,
     config,
-    count_or_none,
     done,
     in_words,
     installed,
@@ -189,11 +188,10 @@ def points_rate(guild_id: int):  # type: ignore[no-untyped-def]
 def points_change(guild_id: int, action: str):  # type: ignore[no-untyped-def]
     points = installed(config().points)
     form = request.form
-    amount = count_or_none(form.get("amount"))
-    if amount is None or not 0 < amount <= MAX_AMOUNT:
-        return _show(
-            guild_id, {"amount": f"The amount is a whole number from 1 to {MAX_AMOUNT:,}."}
-        )
+    try:  # read as !pointsgive reads it, refused in its words ("1,5" reads two ways)
+        amount = parse_amount(form.get("amount") or "")
+    except PointsRefused as refused:
+        return _show(guild_id, {"amount": str(refused)})
     try:
         row = points.holder_named(guild_id, form.get("viewer", ""))
     except PointsRefused as refused:
