@@ -20,6 +20,7 @@ from core.events import Platform, utc
 from core.features.points import repository
 from core.features.points.repository import PointsEntry
 from core.features.points.tables import points_accrual, points_settings
+from core.features.watchtime.tables import watch_presence
 from core.storage.db import insert_for
 
 EARN_SOURCE = "earn"
@@ -27,6 +28,27 @@ UNITS_PER_POINT = 60  # point-seconds in a point
 QUIET = timedelta(hours=1)  # a row left with nothing is dropped once its viewer is this quiet
 MINIMUM = datetime.min.replace(tzinfo=UTC)
 _CHUNK = 500  # rows per statement: within every backend's limit on bound parameters
+
+
+# A crowd's viewer (``w``, a ``watchtime`` row) who is not the streamer in their own stream:
+# never seen chatting in a channel that is their own. They earn nothing by chatting there
+# either (``earning._may_earn``); paying them for watching put them at the top of the board.
+NOT_STREAMER = """NOT EXISTS (SELECT 1 FROM watch_presence AS own
+    WHERE own.guild_id = w.guild_id AND own.platform = w.platform
+      AND own.platform_user_id = w.platform_user_id
+      AND own.broadcaster_user_id = w.platform_user_id)"""
+
+
+def streamers_of(conn: Connection, guild_id: int) -> set[tuple[str, str]]:
+    """``(platform, user id)`` of the guild's streamers seen chatting in their own channel
+    (:data:`NOT_STREAMER`, for one guild)."""
+    p = watch_presence.c
+    rows = conn.execute(
+        sa.select(p.platform, p.platform_user_id).where(
+            p.guild_id == guild_id, p.platform_user_id == p.broadcaster_user_id
+        )
+    )
+    return {(str(row.platform), row.platform_user_id) for row in rows}
 
 
 def window_phase(guild_id: int, minutes: int) -> int:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from core.events import utc
 from core.features.points import repository
-from core.features.points.accrual import EARN_SOURCE, QUIET, UNITS_PER_POINT, Posted
+from core.features.points.accrual import EARN_SOURCE, NOT_STREAMER, QUIET, UNITS_PER_POINT, Posted
 from core.features.points.rates import Rates
 from core.features.points.tables import points_accrual, points_settings
 
@@ -95,14 +95,14 @@ class TickCredit:
 # Credited from the rows the tick wrote, without carrying the crowd through Python: the guilds'
 # claims and the subscribers (usually few) travel as JSON arrays, the crowd is joined in place.
 # A viewer appears once per statement (one watchtime row; subscriber keys are unique).
-_ACCRUE_POSTGRES = sa.text("""
+_ACCRUE_POSTGRES = sa.text(f"""
 WITH crowd AS (
     SELECT w.guild_id, w.platform, w.platform_user_id, c.window_start,
            CASE WHEN s.guild_id IS NULL THEN c.units ELSE c.sub_units END AS watch_units
     FROM json_to_recordset(CAST(:claims AS json)) AS c(
         guild_id BIGINT, at TIMESTAMPTZ, window_start TIMESTAMPTZ, units BIGINT, sub_units BIGINT)
     JOIN watchtime AS w ON w.guild_id = c.guild_id AND w.last_seen = c.at
-         AND w.guild_id = ANY(:guild_ids)
+         AND w.guild_id = ANY(:guild_ids) AND {NOT_STREAMER}
     LEFT JOIN json_to_recordset(CAST(:subs AS json)) AS s(
         guild_id BIGINT, platform TEXT, user_id TEXT)
       ON s.guild_id = w.guild_id AND s.platform = w.platform AND s.user_id = w.platform_user_id
@@ -116,16 +116,16 @@ added AS (
     DO UPDATE SET watch_units = points_accrual.watch_units + excluded.watch_units
 )
 SELECT guild_id, count(*) AS viewers FROM crowd GROUP BY guild_id
-""")
+""")  # noqa: S608 (a constant condition put in; the parameters are bound)
 
-_COUNT_SQLITE = sa.text("""
+_COUNT_SQLITE = sa.text(f"""
 SELECT w.guild_id, count(*) AS viewers
 FROM json_each(:claims) AS c
 JOIN watchtime AS w
-  ON w.guild_id = c.value ->> '$.guild_id' AND w.last_seen = c.value ->> '$.at'
+  ON w.guild_id = c.value ->> '$.guild_id' AND w.last_seen = c.value ->> '$.at' AND {NOT_STREAMER}
 GROUP BY w.guild_id
-""")
-_ACCRUE_SQLITE = sa.text("""
+""")  # noqa: S608 (a constant condition put in; the parameters are bound)
+_ACCRUE_SQLITE = sa.text(f"""
 INSERT INTO points_accrual (guild_id, platform, platform_user_id, window_start, watch_units)
 SELECT guild_id, platform, platform_user_id, window_start, watch_units
 FROM (
@@ -136,6 +136,7 @@ FROM (
     FROM json_each(:claims) AS c
     JOIN watchtime AS w
       ON w.guild_id = c.value ->> '$.guild_id' AND w.last_seen = c.value ->> '$.at'
+         AND {NOT_STREAMER}
     LEFT JOIN json_each(:subs) AS s
       ON s.value ->> '$.guild_id' = w.guild_id AND s.value ->> '$.platform' = w.platform
      AND s.value ->> '$.user_id' = w.platform_user_id
@@ -144,7 +145,7 @@ WHERE watch_units > 0
 ORDER BY guild_id, platform, platform_user_id
 ON CONFLICT (guild_id, platform, platform_user_id)
 DO UPDATE SET watch_units = points_accrual.watch_units + excluded.watch_units
-""")
+""")  # noqa: S608 (a constant condition put in; the parameters are bound)
 
 
 def accrue_tick_crowds(

@@ -246,7 +246,9 @@ class PointsEarning:
                 # step missed earns nothing here, rather than the present crowd earning it).
                 elapsed = (utc(now) - utc(previous)) // ONE_SECOND
                 seconds = min(elapsed, tick.last_tick_seconds)
-                present = watchtime.credited_at(conn, guild_id, now)
+                streamers = accrual.streamers_of(conn, guild_id)
+                credited = watchtime.credited_at(conn, guild_id, now)
+                present = [viewer for viewer in credited if viewer not in streamers]
             if seconds > 0 and present:
                 # The interval up to this tick belongs to the window it started in.
                 started = accrual.window_start(previous, rates.post_minutes, guild_id)  # type: ignore[arg-type]

@@ -133,6 +133,20 @@ def test_a_viewer_who_stops_chatting_earns_only_while_present(world):
     assert watched.entry.seconds == 5 * 60  # the same crowd as watchtime
 
 
+@pytest.mark.parametrize("one_by_one", [False, True])
+def test_the_streamer_earns_nothing_for_watching_their_own_stream(world, one_by_one):
+    """A streamer who chatted in their own chat earned the watch rate for every minute of the
+    stream and topped the board (their chat lines, already, earn nothing)."""
+    if one_by_one:  # the path a failed batch falls back on
+        world.earning.earn_all = lambda: world.earning.earn(GUILD)  # type: ignore[method-assign]
+    streamer = Viewer(BROADCASTER, "the_streamer")
+    world.tick()
+    world.minutes(30, streamer, ALICE)
+    assert (world.balance(streamer), world.balance(ALICE)) == (0, 30)
+    [top] = world.points.leaderboard(GUILD)
+    assert top.row.username == "Alice"
+
+
 def test_tracking_off_earns_nothing(world):
     world.tick()
     world.watchtime.set_tracking(GUILD, False)
