@@ -17,6 +17,7 @@ from core.features.points.se_logins import kick_without_twitch
 from core.features.points.se_wallet import SeWallet
 from core.features.points.se_words import held_words
 from core.features.points.service import PointsRefused, PointsService
+from core.platforms.streamelements.api import checked_username
 
 NAME_PATTERN = re.compile(r"@?[A-Za-z0-9_][A-Za-z0-9_.\-]{0,39}")
 NOT_A_NAME = "That is not a viewer's name: type !points, or !points <name>."
@@ -115,7 +116,18 @@ class PointsChat:
             balance = await wallet.balance(guild_id, login)
             held = await asyncio.to_thread(wallet.held, guild_id, login)
         except (PointsRefused, ValueError) as refused:
-            return str(refused) if own else f"StreamElements has no points for {shown}."
+            if own or _is_login(login):  # StreamElements did not answer: said as it is
+                return str(refused)
+            return f"StreamElements has no points for {shown}."
         free = amount_text(max(balance - held.total, 0), name)
         who = "You have" if own else f"{shown} has"
         return f"{who} {free} on StreamElements{held_words(held)}."
+
+
+def _is_login(name: str) -> bool:
+    """Whether ``name`` is one StreamElements could keep points for (a Twitch login)."""
+    try:
+        checked_username(name)
+    except ValueError:
+        return False
+    return True
