@@ -186,11 +186,15 @@ def draw_line(draw: Draw, names: Mapping[tuple[str, str], str] | None = None) ->
 
 
 def draw_requested(draw: Draw, names: dict[str, str] | None = None) -> str:
+    if draw.status == "waiting" and draw.beacon_round is None:  # no round fixed (yet)
+        why = draw.last_error or "not tried yet"
+        force = "" if "!raffleforce" in why else " !raffleforce draws without it."
+        return f"Draw #{draw.id} waits for the beacon: {inert(why)}.{force}"
     if draw.status == "waiting":
         return (
-            f"Draw #{draw.id} waits for beacon round {draw.beacon_round or '(not fixed yet)'}: "
-            f"{inert(draw.last_error or '')}. It runs by itself once the round is out; "
-            "!raffleforce draws without it."
+            f"Draw #{draw.id} waits for beacon round {draw.beacon_round}: "
+            f"{inert(draw.last_error or 'not tried yet')}. It runs by itself once the round is "
+            "out; !raffleforce draws without it."
         )
     if not draw.winners and draw.first_counter:
         return f"Draw #{draw.id}: nobody was left to win (everyone who could has won already)."

@@ -30,6 +30,24 @@ async def test_fair_for_a_draw_waiting_for_the_beacon_says_it_waits(
     assert fields["Draw #2"].startswith("Not drawn yet: it waits for beacon round ")
 
 
+async def test_a_draw_waiting_for_its_round_names_that_round(manager, alice, sqlite_engine) -> None:
+    """`!raffledraw` before the round was out answered "waits for beacon round (not fixed
+    yet): beacon round 462242 is not out yet": the round was fixed at the close, and `!fair`
+    named it."""
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    await say("!rafflestart", manager)
+    await say(f"!rafflegive {alice.mention} 3", manager)
+    await say("!raffleend", manager)
+    [fair] = await say("!fair", alice)
+    round_ = {field.name: field.value for field in fair.embeds[0].fields}["Beacon round"]
+    assert round_.isdigit()
+
+    [waiting] = await say("!raffledraw", manager)
+
+    assert waiting.content.startswith(f"Draw #1 waits for beacon round {round_}: ")
+    assert "not fixed yet" not in waiting.content
+
+
 async def test_raffleinfo_names_as_many_winners_as_fit_and_keeps_the_line_to_check_it(
     manager, alice, guild_a, sqlite_engine, raffle
 ) -> None:

@@ -205,9 +205,11 @@ class RaffleDraws:
                 beacon_round = period.beacon_round
                 fetched = self._fetch(period)
             except BeaconUnavailable as exc:
-                return self._note(draw_id, str(exc))
+                return self._note(draw_id, str(exc), beacon_round)
             if fetched is None:
-                return self._note(draw_id, f"beacon round {beacon_round} is not out yet")
+                return self._note(
+                    draw_id, f"beacon round {beacon_round} is not out yet", beacon_round
+                )
         randomness = fetched.randomness if fetched else None
         now = utc(self.clock())
         with self.engine.begin() as conn:
@@ -307,12 +309,14 @@ class RaffleDraws:
             raise BeaconUnavailable("the beacon gave a round without its signature")
         return fetched
 
-    def _note(self, draw_id: int, error: str) -> Draw:
+    def _note(self, draw_id: int, error: str, beacon_round: int | None) -> Draw:
+        """The waiting draw, with the round it waits for (None: not fixed), which a draw
+        records only once done."""
         with self.engine.begin() as conn:
             draws_repository.note_draw_attempt(conn, draw_id, error)
             draw = draws_repository.get_draw(conn, draw_id)
         log.info("draw #%s waits: %s", draw_id, error)
-        return draw
+        return dataclasses.replace(draw, beacon_round=beacon_round)
 
     # --- proofs ----------------------------------------------------------------------------
 
