@@ -16,7 +16,8 @@ pinned chain and ``published=`` some of its real rounds, it replays those (and 4
 ``Content-Length`` when ``says_length = False``, with ``odd_headers`` (a ``Content-Encoding``,
 say) added; ``accept_encodings`` keeps each request's ``Accept-Encoding``. ``bad_signature =
 True`` answers every round with one byte of its signature changed (and the randomness to match),
-as a lying relay would.
+as a lying relay would. ``between_halves`` is called between the two halves of every 200's body
+(a test moves its clock there: a relay that sends its answer slowly).
 
     with FakeBeacon(clock=clock) as beacon:
         HttpBeacon(beacon.url).fetch_round(3, HttpBeacon(beacon.url).info())
@@ -86,6 +87,8 @@ class FakeBeacon(StdlibServer):
         self.odd_headers: dict[str, str] = {}  # sent with odd_body
         self.requests: list[str] = []
         self.accept_encodings: list[str | None] = []
+        # Called between the two halves of every 200's body: a relay that sends it slowly.
+        self.between_halves: Callable[[], None] | None = None
 
     def start(self) -> FakeBeacon:
         fake = self
@@ -107,6 +110,12 @@ class FakeBeacon(StdlibServer):
                     self.send_header("Content-Length", str(len(encoded)))
                 self.end_headers()
                 with contextlib.suppress(ConnectionError):  # a client that stopped reading
+                    if fake.between_halves is not None and status == 200:
+                        half = len(encoded) // 2
+                        self.wfile.write(encoded[:half])
+                        self.wfile.flush()
+                        fake.between_halves()
+                        encoded = encoded[half:]
                     self.wfile.write(encoded)
 
             def log_message(self, format: str, *args: object) -> None:

@@ -68,6 +68,22 @@ def test_a_round_not_out_yet_on_one_relay_waits_even_if_another_lies(clock):
         assert beacon.fetch_round(99, beacon.info()) is None
 
 
+def test_a_relay_sending_its_answer_slowly_is_skipped_once_its_time_is_up(clock, caplog):
+    """Each read had its own time limit and the whole answer none: a relay sending a byte every
+    few seconds held the draw (and `!raffledraw`, and every guild's waiting draws) for hours."""
+    seconds = [0.0]
+    with FakeBeacon(clock=clock) as slow, FakeBeacon(clock=clock) as honest:
+        slow.between_halves = lambda: seconds.__setitem__(0, seconds[0] + 11)
+        beacon = HttpBeacon([slow.url, honest.url], timeout=10, clock=lambda: seconds[0])
+        chain = beacon.info()
+        caplog.set_level(logging.WARNING, "core.features.raffle.beacons.relays")
+        fetched = beacon.fetch_round(2, chain)
+        assert fetched.signature == fake_signature(2)
+        assert honest.requests[-1] == f"/{chain.chain_hash}/public/2"
+        skipped = [r.getMessage() for r in caplog.records]
+        assert any(slow.url in m and "took over 10 s to answer" in m for m in skipped)
+
+
 def test_a_relay_whose_randomness_is_not_the_hash_of_its_signature_is_skipped(clock):
     with FakeBeacon(clock=clock) as relay:
         beacon = HttpBeacon([relay.url])

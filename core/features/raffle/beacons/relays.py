@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import httpx
 
@@ -54,16 +55,23 @@ def pinned_info(chain: drand_chains.Chain) -> BeaconInfo:
 
 class HttpBeacon:
     """``urls``: one relay or several; ``chain``: the chain new periods use (``quicknet``,
-    ``default`` or a hash), or None for the chain the first relay serves at its root."""
+    ``default`` or a hash), or None for the chain the first relay serves at its root;
+    ``timeout``: the seconds each relay has for a whole answer, by ``clock``."""
 
     def __init__(
-        self, urls: str | Sequence[str], *, chain: str | None = None, timeout: float = 10.0
+        self,
+        urls: str | Sequence[str],
+        *,
+        chain: str | None = None,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         listed = [urls] if isinstance(urls, str) else list(urls)
         self.urls = tuple(url.rstrip("/") for url in listed if url)
         self.url = self.urls[0] if self.urls else ""
         self.chain_hash = drand_chains.chain_hash_of(chain) if chain else None
         self.timeout = timeout
+        self.clock = clock
 
     def info(self) -> BeaconInfo:
         chain = drand_chains.pinned(self.chain_hash)
@@ -153,7 +161,10 @@ class HttpBeacon:
 
     def _get(self, url: str, path: str) -> httpx.Response:
         """The relay's answer: its status, and its body when that is 200 (nothing reads another
-        one), read up to :data:`REPLY_MAX_BYTES`; BeaconUnavailable past that."""
+        one), read up to :data:`REPLY_MAX_BYTES`; BeaconUnavailable past that, or when the
+        whole answer takes more than ``timeout`` (httpx's own limit is per read: a relay
+        sending a byte every few seconds would hold the draw for hours)."""
+        deadline = self.clock() + self.timeout
         try:
             with httpx.stream(
                 "GET",
@@ -162,19 +173,27 @@ class HttpBeacon:
                 timeout=self.timeout,
                 verify=tls_context(),
             ) as response:
-                body = _bounded_body(response) if response.status_code == 200 else b""
+                body = b""
+                if response.status_code == 200:
+                    body = _bounded_body(response, lambda: self._in_time(deadline))
+                self._in_time(deadline)
         except httpx.HTTPError as exc:
             raise BeaconUnavailable("it did not answer") from exc
         return httpx.Response(response.status_code, content=body, request=response.request)
+
+    def _in_time(self, deadline: float) -> None:
+        if self.clock() > deadline:
+            raise BeaconUnavailable(f"it took over {self.timeout:g} s to answer")
 
 
 def _summary(head: str, problems: list[str]) -> str:
     return f"{head}: " + "; ".join(problems) if problems else f"{head} (no relay configured)"
 
 
-def _bounded_body(response: httpx.Response) -> bytes:
+def _bounded_body(response: httpx.Response, in_time: Callable[[], None]) -> bytes:
     """The body, read up to :data:`REPLY_MAX_BYTES` as it is and as it inflates
-    (:mod:`core.platforms.bounded_body`); BeaconUnavailable past that, or unreadable."""
+    (:mod:`core.platforms.bounded_body`); BeaconUnavailable past that, or unreadable, or when
+    ``in_time()`` (asked after each chunk) says its time is up."""
     too_big = BeaconUnavailable(f"its answer is over {REPLY_MAX_BYTES // 1024} KiB")
     declared = as_int(response.headers.get("content-length"))
     if declared is not None and declared > REPLY_MAX_BYTES:
@@ -182,6 +201,7 @@ def _bounded_body(response: httpx.Response) -> bytes:
     try:
         body = BoundedBody(response.headers.get("content-encoding"), REPLY_MAX_BYTES)
         for chunk in response.iter_raw():
+            in_time()
             body.add(chunk)
         return body.read()
     except TooLarge:
