@@ -164,3 +164,27 @@ def test_the_raffle_close_announcement_names_the_ledger_hash_and_the_beacon_roun
     )
     assert "ab" * 32 in text
     assert "beacon round 1234" in text
+
+
+def test_the_raffle_close_announcement_of_a_period_without_a_round_promises_none() -> None:
+    """Closed while the beacon was never reachable, a period has no round and never gets one:
+    the announcement said "The draw follows as soon as the beacon round is out"."""
+    from core.discord_bot.raffle.announcements import closed_announcement
+    from core.features.raffle.ports import PeriodAnnouncement
+
+    text = closed_announcement(
+        PeriodAnnouncement(
+            guild_id=1,
+            period_id=2,
+            starts_at=datetime(2026, 3, 1, tzinfo=UTC),
+            ends_at=datetime(2026, 4, 1, tzinfo=UTC),
+            time_zone="UTC",
+            commitment="c" * 64,
+            beacon_round=None,
+            snapshot_hash="ab" * 32,
+        )
+    )
+    assert "ab" * 32 in text
+    assert "as soon as" not in text
+    assert "no beacon round was fixed" in text
+    assert "!raffleforce" in text

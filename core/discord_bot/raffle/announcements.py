@@ -22,11 +22,16 @@ def opened_announcement(period: PeriodAnnouncement) -> str:
 
 def closed_announcement(period: PeriodAnnouncement) -> str:
     # Posted before the round is out, this fixes the frozen ledger and the round in public.
-    return (
+    head = (
         f"The raffle period {period_dates(period)} is over and its tickets are frozen "
         f"(ledger hash `{period.snapshot_hash}`). "
-        f"The draw follows as soon as {_beacon(period, 'the')} is out."
     )
+    if not period.beacon_round:  # the close fixes the round: without one, none ever comes
+        return head + (
+            "The beacon could not be reached, so no beacon round was fixed: an admin draws "
+            "with !raffleforce, and the proof will say it was drawn without the beacon."
+        )
+    return head + f"The draw follows as soon as {_beacon(period, 'the')} is out."
 
 
 def _beacon(period: PeriodAnnouncement, article: str) -> str:

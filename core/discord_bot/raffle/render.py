@@ -16,6 +16,7 @@ from core.discord_bot.render import inert, truncate
 from core.events import utc
 from core.features.raffle.admin import ExclusionChange, Given
 from core.features.raffle.beacons import verification as beacon_verification
+from core.features.raffle.draws.fairness import ROUND_FIXED_FROM
 from core.features.raffle.draws.repository import Draw, Winner
 from core.features.raffle.draws.service import Proof
 from core.features.raffle.periods.repository import Period
@@ -210,9 +211,7 @@ def proof_embed(proof: Proof, draw_id: int | None) -> discord.Embed:
     )
     embed.add_field(name="Dates", value=period_dates(period), inline=False)
     embed.add_field(name="Seed commitment (SHA-256)", value=f"`{period.commitment}`", inline=False)
-    embed.add_field(
-        name="Beacon round", value=str(period.beacon_round or "not fixed yet"), inline=True
-    )
+    embed.add_field(name="Beacon round", value=_round_of(period), inline=True)
     embed.add_field(name="Ledger snapshot", value=short(period.snapshot_hash), inline=True)
     for waiting in (d for d in proof.draws if d.id == draw_id and d.status != "done"):
         round_ = waiting.beacon_round or period.beacon_round or "(not fixed yet)"
@@ -252,6 +251,14 @@ def proof_embed(proof: Proof, draw_id: int | None) -> discord.Embed:
             inline=False,
         )
     return embed
+
+
+def _round_of(period: Period) -> str:
+    """The period's beacon round; a period whose close fixed none never gets one."""
+    if period.beacon_round:
+        return str(period.beacon_round)
+    closed = period.status == "closed" and period.snapshot_version >= ROUND_FIXED_FROM
+    return "none: the beacon was not known when the period closed" if closed else "not fixed yet"
 
 
 # Discord refuses an embed of more than 25 fields or 6,000 characters in all; room is kept for

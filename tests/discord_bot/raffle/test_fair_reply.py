@@ -48,6 +48,27 @@ async def test_a_draw_waiting_for_its_round_names_that_round(manager, alice, sql
     assert "not fixed yet" not in waiting.content
 
 
+async def test_fair_of_a_period_closed_without_a_round_says_none_was_fixed(
+    manager, alice, sqlite_engine, beacon
+) -> None:
+    """A period that closed while the beacon was never reachable has no round, and never will:
+    `!fair` said "Beacon round: not fixed yet", as if one were still to come (the proof page
+    says none was fixed)."""
+    beacon.down = True
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    await say("!rafflestart", manager)
+    await say(f"!rafflegive {alice.mention} 3", manager)
+    await say("!raffleend", manager)
+    beacon.down = False
+    await say("!raffledraw", manager)
+    await say("!raffleforce", manager)
+
+    [reply] = await say("!fair", alice)
+
+    fields = {field.name: field.value for field in reply.embeds[0].fields}
+    assert fields["Beacon round"] == "none: the beacon was not known when the period closed"
+
+
 async def test_raffleinfo_names_as_many_winners_as_fit_and_keeps_the_line_to_check_it(
     manager, alice, guild_a, sqlite_engine, raffle
 ) -> None:
