@@ -4,7 +4,7 @@ participants), proofs tampered with in one place, and draws kept to their own se
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -186,3 +186,26 @@ def test_a_close_that_freezes_late_fixes_a_round_not_out_when_it_froze(engine, m
         raffle.draws.request(GUILD, actor_id=1)
     proof = raffle.views.export(closed.id)
     assert verification.verify(proof.document, proof.ledger).matches
+
+
+def test_a_round_long_due_that_no_relay_has_is_not_said_to_be_not_out_yet(engine, clock):
+    """Relays that answer 404 for every round (a RAFFLE_BEACON_URLS with a wrong path, a relay
+    not serving the chain) made the draw say "beacon round N is not out yet" for days, though
+    the round was out: nothing told the admin the relays were the trouble."""
+    with FakeBeacon(clock=clock, published={}) as relay:  # it knows no round
+        raffle = make_service(engine, clock, relay.url)
+        _closed_month(engine, raffle, clock, [3, 4])
+        period = raffle.views.info(GUILD).last_closed
+        round_at = fairness.round_time(
+            period.beacon_round, period.beacon_genesis_time, period.beacon_period_seconds
+        )
+        clock.now = datetime.fromtimestamp(round_at, UTC) + timedelta(seconds=30)
+        soon = raffle.draws.request(GUILD, actor_id=1)
+        assert soon.last_error == f"beacon round {period.beacon_round} is not out yet"
+        clock.now = datetime.fromtimestamp(round_at, UTC) + timedelta(hours=2)
+        [late] = raffle.draws.complete_waiting() or [raffle.views.info(GUILD).last_draw]
+
+    assert late.status == "waiting"
+    assert "not out yet" not in late.last_error
+    assert f"beacon round {period.beacon_round} is out since" in late.last_error
+    assert "RAFFLE_BEACON_URLS" in late.last_error

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -21,6 +21,7 @@ from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.draws.actors import ActorPseudonyms
 from core.features.raffle.draws.proofs import Proof, snapshot_entries
 from core.features.raffle.draws.repository import Draw, Winner
+from core.features.raffle.draws.snapshot_repository import snapshot_digest
 from core.features.raffle.errors import DrawNotDue, RaffleRefused, checked_text, visible
 from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.periods import resume_repository
@@ -31,29 +32,9 @@ __all__ = ["MAX_WINNERS", "Proof", "RaffleDraws", "snapshot_digest", "snapshot_e
 
 log = logging.getLogger(__name__)
 MAX_WINNERS = 25
-
-
-def snapshot_digest(
-    conn: Connection,
-    guild_id: int,
-    period_id: int,
-    eligible: list[str],
-    actors: ActorPseudonyms | None = None,
-    fix: fairness.RoundFix | None = None,
-) -> str:
-    """The frozen ledger's hash (docs/raffle.md), hashed as the rows stream from the database:
-    version 3 with ``fix`` in its header and the admins named by ``actors``' pseudonyms,
-    version 2 without ``fix``, version 1 (their Discord ids) without ``actors``."""
-    version = 1 if actors is None else 2 if fix is None else 3
-    hasher = fairness.SnapshotHasher(guild_id, period_id, version, fix)
-    if conn.dialect.name == "postgresql":
-        texts = snapshot_repository.iter_snapshot_text(conn, guild_id, period_id, actors=actors)
-        for text in texts:
-            hasher.add_text(text)
-        return hasher.finish(eligible)
-    for lines in snapshot_repository.iter_snapshot_lines(conn, guild_id, period_id, actors=actors):
-        hasher.add_lines(lines)
-    return hasher.finish(eligible)
+# How long after its time a round may still be missing from the relays (they publish it
+# within seconds); later, the relays are the trouble, not the round.
+RELAY_LAG = timedelta(minutes=5)
 
 
 class RaffleDraws:
@@ -207,9 +188,7 @@ class RaffleDraws:
             except BeaconUnavailable as exc:
                 return self._note(draw_id, str(exc), beacon_round)
             if fetched is None:
-                return self._note(
-                    draw_id, f"beacon round {beacon_round} is not out yet", beacon_round
-                )
+                return self._note(draw_id, _not_out(period, utc(self.clock())), beacon_round)
         randomness = fetched.randomness if fetched else None
         now = utc(self.clock())
         with self.engine.begin() as conn:
@@ -345,6 +324,19 @@ def chain_of(period: Period) -> BeaconInfo | None:
         period.beacon_chain_hash,
         period.beacon_scheme,
         period.beacon_public_key,
+    )
+
+
+def _not_out(period: Period, now: datetime) -> str:
+    """Why a fixed round was not drawn: it is not out yet, or out a while but on no relay."""
+    genesis, seconds = period.beacon_genesis_time or 0, period.beacon_period_seconds or 0
+    number = period.beacon_round or 0
+    due = datetime.fromtimestamp(fairness.round_time(number, genesis, seconds), UTC)
+    if now - due < RELAY_LAG:
+        return f"beacon round {number} is not out yet"
+    since = due.strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"beacon round {number} is out since {since}, but no relay has it: check RAFFLE_BEACON_URLS"
     )
 
 

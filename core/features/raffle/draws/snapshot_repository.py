@@ -257,3 +257,26 @@ def list_eligible_keys(
         *eligible_conditions(guild_id, period_id, linked_only=linked_only)
     )
     return sorted(conn.execute(query).scalars())
+
+
+def snapshot_digest(
+    conn: Connection,
+    guild_id: int,
+    period_id: int,
+    eligible: list[str],
+    actors: ActorPseudonyms | None = None,
+    fix: fairness.RoundFix | None = None,
+) -> str:
+    """The frozen ledger's hash (docs/raffle.md), hashed as the rows stream from the database:
+    version 3 with ``fix`` in its header and the admins named by ``actors``' pseudonyms,
+    version 2 without ``fix``, version 1 (their Discord ids) without ``actors``."""
+    version = 1 if actors is None else 2 if fix is None else 3
+    hasher = fairness.SnapshotHasher(guild_id, period_id, version, fix)
+    if conn.dialect.name == "postgresql":
+        texts = iter_snapshot_text(conn, guild_id, period_id, actors=actors)
+        for text in texts:
+            hasher.add_text(text)
+        return hasher.finish(eligible)
+    for lines in iter_snapshot_lines(conn, guild_id, period_id, actors=actors):
+        hasher.add_lines(lines)
+    return hasher.finish(eligible)
