@@ -368,7 +368,17 @@ def end(guild_id: int):  # type: ignore[no-untyped-def]
 
 
 def _draw_note(draw) -> str:  # type: ignore[no-untyped-def]
+    if draw.status == "waiting" and draw.beacon_round is None:  # no round fixed (yet)
+        why = draw.last_error or "not tried yet"
+        return (
+            f"Draw #{draw.id} waits for the beacon: {why}. "
+            '"Draw now without the beacon" completes it.'
+        )
     if draw.status == "waiting":
-        return f"Draw #{draw.id} is queued; it completes when the beacon round is out."
+        why = draw.last_error or "not tried yet"
+        return (
+            f"Draw #{draw.id} waits for beacon round {draw.beacon_round}: {why}. It completes "
+            "by itself once the round is out."
+        )
     count = len(draw.winners)
     return f"Draw #{draw.id} is done: {count} winner{'s' if count != 1 else ''}."

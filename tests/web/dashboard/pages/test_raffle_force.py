@@ -59,3 +59,13 @@ def test_forcing_needs_the_pages_token_and_a_server_you_manage(pages, raffle):
     )
     assert other.status_code == 403
     assert raffle.views.info(GUILD).last_draw.status == "waiting"  # neither drew it
+
+
+def test_a_draw_asked_for_on_the_page_says_why_it_waits(pages, raffle):
+    """With no beacon to ask, the page said "Draw #1 is queued; it completes when the beacon
+    round is out", though no round would ever come: only forcing draws it."""
+    answer = pages.post("raffle", "draw", {"winners": "1", "prize": ""})
+    assert answer.status_code == 303
+    shown = pages.client.get(answer.headers["Location"]).text
+    assert "Draw #1 waits for the beacon: no beacon is configured (RAFFLE_BEACON_URLS)." in shown
+    assert "completes when the beacon round is out" not in shown
