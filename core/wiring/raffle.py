@@ -29,6 +29,7 @@ def install(rt: Assembly) -> None:
         # Wagers up to a period's end count in it.
         before_transitions=lambda now: rt.wagers.poll_ending(now),
         on_this_shard=rt.on_discord_shard,
+        proof_base_url=settings.web.oauth_base_url,
     )
     rt.wagers = WagerService(
         rt.engine,

@@ -84,7 +84,9 @@ class RaffleCog(commands.Cog, name="Raffle"):
         guild = guild_of(ctx)
         await ctx.defer()
         proof = await asyncio.to_thread(self.raffle.views.proof, guild.id, draw)
-        await ctx.send(embed=render_raffle.proof_embed(proof, draw), allowed_mentions=NO_MENTIONS)
+        page = self.raffle.proof_page(proof.period.id) if proof.document is not None else None
+        embed = render_raffle.proof_embed(proof, draw, page)
+        await ctx.send(embed=embed, allowed_mentions=NO_MENTIONS)
 
     # --- periods (Manage Server) -----------------------------------------------------------
 

@@ -204,10 +204,11 @@ def draw_requested(draw: Draw, names: dict[str, str] | None = None) -> str:
     return f"Draw #{draw.id} is done; the winners are announced. Check it with !fair {draw.id}."
 
 
-def proof_embed(proof: Proof, draw_id: int | None) -> discord.Embed:
+def proof_embed(proof: Proof, draw_id: int | None, page: str | None = None) -> discord.Embed:
+    """``page``: the period's public proof page, linked once its proof is public."""
     period = proof.period
     embed = discord.Embed(
-        title=f"Fairness proof: period #{period.id}", colour=discord.Colour.blue()
+        title=f"Fairness proof: period #{period.id}", colour=discord.Colour.blue(), url=page
     )
     embed.add_field(name="Dates", value=period_dates(period), inline=False)
     embed.add_field(name="Seed commitment (SHA-256)", value=f"`{period.commitment}`", inline=False)
@@ -232,6 +233,9 @@ def proof_embed(proof: Proof, draw_id: int | None) -> discord.Embed:
             inline=False,
         )
     embed.set_footer(text="Anyone can check it: python -m core raffle verify <proof> <ledger>")
+    if page:
+        check = f"{page}: the proof and the ledger, and a check in your browser."
+        embed.add_field(name="Check it yourself", value=check, inline=False)
     draws = [d for d in proof.document["draws"] if draw_id is None or d["id"] == draw_id]
     fields: list[tuple[str, str]] = []  # the latest draws, as many as one embed takes
     room = ROOM - len(embed)

@@ -61,13 +61,17 @@ class RaffleService:
         before_transitions: Callable[[datetime | None], Awaitable[object]] | None = None,
         on_this_shard: Callable[[int], bool] = lambda guild_id: True,
         snapshot_version: int = fairness.SNAPSHOT_VERSION,
+        proof_base_url: str | None = None,
     ) -> None:
         """``on_this_shard(guild_id)``: whether this process's Discord client reaches the guild
         (it posts only those guilds' announcements; the process of each other shard posts its).
         ``actor_secret``: the deployment's secret (``link_secret``) that keys the admins'
-        pseudonyms in the public ledger; ``snapshot_version`` as in :class:`RafflePeriods`."""
+        pseudonyms in the public ledger; ``snapshot_version`` as in :class:`RafflePeriods`;
+        ``proof_base_url``: the dashboard's public address (``OAUTH_BASE_URL``), where each
+        closed period's proof page is."""
         self.engine = engine
         self.clock = clock
+        self.proof_base_url = proof_base_url
         self.announcer = announcer
         self.posts = ShardPosts(on_this_shard)
         # Work that must finish before periods close (the wager poll at a period's end).
@@ -79,6 +83,13 @@ class RaffleService:
         self.admin = RaffleAdmin(engine, clock)
         self.views = RaffleViews(engine, settings, self.draws)
         self.announcements = RaffleAnnouncements(engine, settings)
+
+    def proof_page(self, period_id: int) -> str | None:
+        """The period's public proof page (its proof, ledger and the browser's check); None
+        when the dashboard's address is not set."""
+        if not self.proof_base_url:
+            return None
+        return f"{self.proof_base_url.rstrip('/')}/raffle/{period_id}"
 
     # --- the scheduler ---------------------------------------------------------------------
 

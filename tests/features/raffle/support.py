@@ -66,6 +66,7 @@ def make_service(
     *,
     auto_draw: bool = False,
     snapshot_version: int = SNAPSHOT_VERSION,
+    proof_base_url: str | None = None,
 ) -> RaffleService:
     return RaffleService(
         engine,
@@ -76,6 +77,7 @@ def make_service(
         beacon=HttpBeacon(beacon_url) if beacon_url else None,
         announcer=announcer,
         new_seed=seeds(),
+        proof_base_url=proof_base_url,
     )
 
 
