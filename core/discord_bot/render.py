@@ -7,6 +7,7 @@ through :func:`inert` before it reaches Discord. Each feature renders its own me
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,6 +28,7 @@ __all__ = [
     "link_expiry",
     "relative",
     "truncate",
+    "whole_lines",
     "works_until",
 ]
 
@@ -93,3 +95,21 @@ def in_messages(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
         else:
             messages.append(line)
     return messages
+
+
+def whole_lines(
+    lines: Sequence[str], more: Callable[[int], str], limit: int = MESSAGE_LIMIT
+) -> str:
+    """As many of ``lines`` as fit whole in one message of ``limit`` characters, then
+    ``more(n)`` saying how many were left out: a long list is never cut mid-line, and its reader
+    learns that it goes on (a line longer than half a message alone is cut short)."""
+    lines = [truncate(line, limit // 2) for line in lines]
+    text = ""
+    for index, line in enumerate(lines):
+        after = len(lines) - index - 1  # left out when this line is the last one shown
+        room = limit - (len("\n" + more(after)) if after else 0)
+        joined = f"{text}\n{line}" if text else line
+        if len(joined) > room:
+            return f"{text}\n{more(after + 1)}" if text else more(after + 1)
+        text = joined
+    return text

@@ -6,7 +6,7 @@ from __future__ import annotations
 import discord
 
 from core.discord_bot.linking.outbound import role_problem
-from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate
+from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate, whole_lines
 from core.features.vip.limits import describe_limits, limits_of
 from core.features.vip.repository import AuditEntry, Grant, VipSettings
 from core.features.vip.rules_repository import VipRule
@@ -113,7 +113,10 @@ def grant_line(grant: Grant) -> str:
 def vip_list(grants: list[Grant]) -> str:
     if not grants:
         return "No VIPs are tracked."
-    return truncate("\n".join(grant_line(g) for g in grants), MESSAGE_LIMIT)
+    return whole_lines(
+        [grant_line(g) for g in grants],
+        lambda n: f"...and {n} more; the dashboard's VIP page lists them all.",
+    )
 
 
 def audit_line(entry: AuditEntry) -> str:
@@ -130,4 +133,7 @@ def audit_line(entry: AuditEntry) -> str:
 def audit_log(entries: list[AuditEntry]) -> str:
     if not entries:
         return "Nothing in the VIP log."
-    return truncate("\n".join(audit_line(e) for e in entries), MESSAGE_LIMIT)
+    return whole_lines(
+        [audit_line(e) for e in entries],
+        lambda n: f"...and {n} older; the dashboard's VIP log has them all.",
+    )

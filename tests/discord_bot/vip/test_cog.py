@@ -283,3 +283,24 @@ async def test_vip_list_says_why_an_expired_vip_is_still_there(
     await expire(vip_service)  # Twitch takes it now: the VIP is gone and so is the line
     [listing] = await say("!vip list", manager)
     assert listing.content == "No VIPs are tracked."
+
+
+async def test_a_long_vip_list_and_log_show_whole_lines_and_say_how_many_more(
+    manager, followed, twitch, vip_service, guild_a
+):
+    twitch.slots = 100  # a big channel's
+    await say("!vip setup VIP for a day 5000 24", manager)
+    [reward] = twitch.rewards.values()
+    for number in range(30):
+        event = redemption(str(100 + number), reward.id, username=f"viewer_number_{number:02}")
+        await vip_service.redemptions.handle(guild_a.id, event)
+
+    [listing] = await say("!vip list", manager)
+    *shown, more = listing.content.splitlines()
+    assert all(line.endswith(", redemption") for line in shown), shown[-1]
+    assert more == f"...and {30 - len(shown)} more; the dashboard's VIP page lists them all."
+
+    [log] = await say("!vip log", manager)
+    *shown, more = log.content.splitlines()
+    assert all(line.endswith(")") and "**viewer" in line for line in shown), shown[-1]
+    assert more == f"...and {20 - len(shown)} older; the dashboard's VIP log has them all."
