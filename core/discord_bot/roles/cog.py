@@ -80,7 +80,7 @@ class RolesCog(commands.Cog, name="Roles"):
         out_of_reach = frozenset(
             t.role_id for t in tiers if t.role_id in existing and t.role_id not in reachable
         )
-        reply = render_roles.tier_list(
+        messages = render_roles.tier_list(
             tiers,
             settings,
             deleted=deleted,
@@ -88,7 +88,8 @@ class RolesCog(commands.Cog, name="Roles"):
             prefix=ctx.clean_prefix,
             can_manage_roles=guild.me.guild_permissions.manage_roles,
         )
-        await self._reply(ctx, reply)
+        for text in messages:
+            await self._reply(ctx, text)
 
     # ignore_extra=False: "!roles add @Regular 10 hours" is refused, not a tier of 10 minutes.
     @roles_group.command(name="add", ignore_extra=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate
+from core.discord_bot.render import MESSAGE_LIMIT, in_messages, inert, truncate
 from core.features.roles.repository import RoleSettings, RoleTier
 from core.features.roles.sync import SyncResult
 from core.features.watchtime.durations import format_duration
@@ -53,12 +53,14 @@ def tier_list(
     out_of_reach: frozenset[int],
     prefix: str,
     can_manage_roles: bool = True,
-) -> str:
+) -> list[str]:
+    """The list in as many messages as it needs: 25 roles, each above the bot's, are more than
+    one message holds, and each of them and the settings after them must be read."""
     if not tiers:
-        return (
+        return [
             "No watchtime roles yet. A server manager adds one with "
             f"{prefix}roles add <@role> <minutes>."
-        )
+        ]
     lines = ["**Watchtime roles**"]
     for tier in tiers:
         if tier.role_id in deleted:
@@ -76,7 +78,7 @@ def tier_list(
     if not can_manage_roles:
         lines.append(NO_MANAGE_ROLES)
     lines.append(settings_line(settings))
-    return truncate("\n".join(lines), MESSAGE_LIMIT)
+    return in_messages("\n".join(lines))
 
 
 def _when_given(tier: RoleTier, roles_on: bool, prefix: str) -> str:

@@ -960,3 +960,21 @@ async def test_roles_sync_while_a_round_of_the_server_runs_says_so_at_once(
         "once it ends."
     ]
     assert len(member_edits.calls) == 2  # the periodic round's alone
+
+
+async def test_a_list_of_25_roles_out_of_reach_names_every_one_and_the_settings(
+    guild_a: discord.Guild, manager: discord.Member, roles: RolesService
+) -> None:
+    await give_bot_a_role(guild_a, manage_roles=False)
+    for number in range(25):  # the most a server may have, each above the bot's role
+        role = make_role(guild_a, f"Tier {number}", 30 + number)
+        roles.add_tier(guild_a.id, role.id, 100_000 + number)
+
+    replies = await say("!roles list", manager)
+    lines = [line for reply in replies for line in reply.content.splitlines()]
+    assert all(len(reply.content) <= 2000 for reply in replies)
+    tier_lines = [line for line in lines if line.startswith("- <@&")]
+    assert len(tier_lines) == 25
+    assert all(line.endswith("so I can't give it") for line in tier_lines)
+    assert lines[-2] == render_roles.NO_MANAGE_ROLES
+    assert lines[-1].startswith("Role sync is on;")
