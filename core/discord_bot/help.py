@@ -5,7 +5,8 @@ is what works, not ``!setup``), and a command that declares a ``usage`` shows th
 of its raw parameter names, the same line its own "Usage:" reply gives; other arguments are
 described in the slash command's words. ``!help <command>`` of a
 command the caller may not run here says so instead of showing it (discord.py's default shows
-any command asked for by name, whatever its checks)."""
+any command asked for by name, whatever its checks). In a direct message, where no command
+works, it says to ask in a server rather than listing nothing."""
 
 from __future__ import annotations
 
@@ -58,6 +59,18 @@ class StreamKeeperHelp(commands.DefaultHelpCommand):
                 entry += f" (default: {shown})" if shown else " (optional)"
             self.paginator.add_line(entry)
 
+    async def send_bot_help(self, mapping: Any, /) -> None:
+        if self.context.guild is None:
+            await self.get_destination().send(self._in_a_server())
+            return
+        await super().send_bot_help(mapping)
+
+    async def send_cog_help(self, cog: commands.Cog, /) -> None:
+        if self.context.guild is None:
+            await self.get_destination().send(self._in_a_server())
+            return
+        await super().send_cog_help(cog)
+
     async def send_command_help(self, command: commands.Command[Any, ..., Any], /) -> None:
         if await self._may_run(command):
             await super().send_command_help(command)
@@ -93,7 +106,21 @@ class StreamKeeperHelp(commands.DefaultHelpCommand):
         return f'Command "{command.qualified_name}" has no subcommands.'
 
     def _not_for_you(self, command: commands.Command[Any, ..., Any]) -> str:
-        return f"You can't use {self.context.clean_prefix}{command.qualified_name} here."
+        prefix = self.context.clean_prefix
+        if self.context.guild is None:
+            return (
+                f"{prefix}{command.qualified_name} only works in a server, not in direct "
+                f"messages: use it in one of its channels ({prefix}help there lists what you "
+                "may use)."
+            )
+        return f"You can't use {prefix}{command.qualified_name} here."
+
+    def _in_a_server(self) -> str:
+        return (
+            "My commands work in a server, not in direct messages: type "
+            f"{self.context.clean_prefix}help in one of its channels to see those you may use "
+            "there."
+        )
 
 
 def _typed(name: str) -> str:

@@ -49,6 +49,31 @@ async def test_help_for_one_command_shows_its_usage(alice: discord.Member) -> No
     assert "No description given" not in reply.content
 
 
+@pytest.mark.parametrize("text", ["!help", "!help Watchtime"])
+async def test_help_in_a_dm_says_the_commands_work_in_a_server(
+    text: str, alice: discord.Member
+) -> None:
+    """Every command is a server's: a list of them in a DM was empty ("help: Shows this
+    message"), which told a viewer nothing."""
+    [reply] = await say(text, alice, channel=await alice.create_dm())
+
+    assert reply.content == (
+        "My commands work in a server, not in direct messages: type !help in one of its "
+        "channels to see those you may use there."
+    )
+
+
+async def test_help_for_one_command_in_a_dm_says_to_use_it_in_a_server(
+    alice: discord.Member,
+) -> None:
+    [reply] = await say("!help watchtime", alice, channel=await alice.create_dm())
+
+    assert reply.content == (
+        "!watchtime only works in a server, not in direct messages: use it in one of its "
+        "channels (!help there lists what you may use)."
+    )
+
+
 async def test_help_describes_every_argument_of_every_command(manager: discord.Member) -> None:
     """Each argument in the words its slash command shows ("No description given" was every
     hybrid command's), optional ones marked so."""
