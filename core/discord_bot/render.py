@@ -97,19 +97,18 @@ def in_messages(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     return messages
 
 
-def whole_lines(
-    lines: Sequence[str], more: Callable[[int], str], limit: int = MESSAGE_LIMIT
-) -> str:
-    """As many of ``lines`` as fit whole in one message of ``limit`` characters, then
-    ``more(n)`` saying how many were left out: a long list is never cut mid-line, and its reader
-    learns that it goes on (a line longer than half a message alone is cut short)."""
-    lines = [truncate(line, limit // 2) for line in lines]
-    text = ""
-    for index, line in enumerate(lines):
-        after = len(lines) - index - 1  # left out when this line is the last one shown
-        room = limit - (len("\n" + more(after)) if after else 0)
-        joined = f"{text}\n{line}" if text else line
-        if len(joined) > room:
-            return f"{text}\n{more(after + 1)}" if text else more(after + 1)
-        text = joined
-    return text
+def whole_lines(lines: Sequence[str], limit: int, more: Callable[[int], str]) -> str:
+    """As many of ``lines`` as fit in ``limit`` characters, whole, with ``more(n)`` saying how
+    many are left out; a line that alone would not fit is shortened. A long list is so never
+    cut mid-line, and its reader learns that it goes on."""
+    room = limit - len(more(len(lines))) - 1
+    lines = [truncate(line, room) for line in lines]
+    shown: list[str] = []
+    for line in lines:
+        left = len(lines) - len(shown) - 1
+        if len("\n".join([*shown, line, *([more(left)] if left else [])])) > limit:
+            break
+        shown.append(line)
+    if len(shown) < len(lines):
+        shown.append(more(len(lines) - len(shown)))
+    return "\n".join(shown)

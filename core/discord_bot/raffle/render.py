@@ -6,13 +6,13 @@ only in the draw announcement, and only they (see ``winner_mentions``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import discord
 
-from core.discord_bot.render import inert, truncate
+from core.discord_bot.render import inert, truncate, whole_lines
 from core.events import utc
 from core.features.raffle.admin import ExclusionChange, Given
 from core.features.raffle.beacons import verification as beacon_verification
@@ -97,22 +97,6 @@ def _share(chance: float) -> str:
     if 0.99995 <= chance < 1:
         return "more than 99.99%"
     return f"about {chance:.2%}"
-
-
-def whole_lines(lines: list[str], limit: int, more: Callable[[int], str]) -> str:
-    """As many of ``lines`` as fit in ``limit`` characters, whole, with ``more(n)`` saying how
-    many are left out; a line that alone would not fit is shortened."""
-    room = limit - len(more(len(lines))) - 1
-    lines = [truncate(line, room) for line in lines]
-    shown: list[str] = []
-    for line in lines:
-        left = len(lines) - len(shown) - 1
-        if len("\n".join([*shown, line, *([more(left)] if left else [])])) > limit:
-            break
-        shown.append(line)
-    if len(shown) < len(lines):
-        shown.append(more(len(lines) - len(shown)))
-    return "\n".join(shown)
 
 
 def board_embed(guild_name: str, view: BoardView) -> discord.Embed:

@@ -115,6 +115,7 @@ def vip_list(grants: list[Grant]) -> str:
         return "No VIPs are tracked."
     return whole_lines(
         [grant_line(g) for g in grants],
+        MESSAGE_LIMIT,
         lambda n: f"...and {n} more; the dashboard's VIP page lists them all.",
     )
 
@@ -135,5 +136,6 @@ def audit_log(entries: list[AuditEntry]) -> str:
         return "Nothing in the VIP log."
     return whole_lines(
         [audit_line(e) for e in entries],
+        MESSAGE_LIMIT,
         lambda n: f"...and {n} older; the dashboard's VIP log has them all.",
     )
