@@ -71,24 +71,31 @@ class RaffleWagersCog(commands.Cog, name="Wager tickets"):
         reply = verified_reply(member, verified, role_note)
         await ctx.send(reply, allowed_mentions=NO_MENTIONS)
 
+    # A discord.User too, as !unlink takes: someone who left is named by their user id.
     @commands.hybrid_command(name="unlinkshuffle")
     @commands.guild_only()
     @manage_server()
-    async def unlink_shuffle(self, ctx: Context, member: discord.Member) -> None:
+    @app_commands.describe(member="The member (or user id, for someone who left)")
+    async def unlink_shuffle(self, ctx: Context, member: discord.Member | discord.User) -> None:
         """Forget a member's Shuffle account; tickets already given stay (Manage Server)."""
         guild = guild_of(ctx)
         link = await asyncio.to_thread(self.wagers.unlink, guild.id, member.id)
+        who = (
+            member.mention
+            if isinstance(member, discord.Member)
+            else f"{inert(member.name)} (no longer in this server)"
+        )
         if link is None:
-            reply = f"{member.mention} has no verified Shuffle account here (any request is gone)."
+            reply = f"{who} has no verified Shuffle account here (any request is gone)."
             await ctx.send(reply, allowed_mentions=NO_MENTIONS)
             return
         role_id = await asyncio.to_thread(self.wagers.verified_role, guild.id)
         role = guild.get_role(role_id) if role_id else None
-        if role is not None and role in member.roles:
+        if isinstance(member, discord.Member) and role is not None and role in member.roles:
             with contextlib.suppress(discord.HTTPException):
                 await member.remove_roles(role, reason=f"Shuffle account unlinked by {ctx.author}")
         reply = (
-            f"{member.mention} is no longer linked to **{inert(link.username)}** on Shuffle; "
+            f"{who} is no longer linked to **{inert(link.username)}** on Shuffle; "
             "the tickets they earned stay."
         )
         await ctx.send(reply, allowed_mentions=NO_MENTIONS)

@@ -10,6 +10,7 @@ from datetime import timedelta
 import discord
 import discord.ext.test as dpytest
 import pytest
+from discord.ext import commands
 from sqlalchemy.engine import Engine
 
 from core.discord_bot.services import BotServices
@@ -226,6 +227,38 @@ async def test_unlink_forgets_the_account_and_takes_the_role_back(
     assert role not in member_of(guild_a, "alice").roles
 
 
+async def test_an_account_held_by_someone_who_left_is_unlinked_by_their_user_id(
+    manager: discord.Member,
+    alice: discord.Member,
+    guild_a: discord.Guild,
+    wagers: WagerService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Alice was verified as high_roller and left: the admin is told her id, and unlinks it by
+    that id, so the account can be verified for the member who really owns it."""
+    await say("!linkshuffle high_roller", alice)
+    await say(f"!verifyshuffle {alice.mention} high_roller", manager)
+
+    async def unknown_member(*_args: object) -> None:
+        return None  # Discord answers 404 Unknown Member (dpytest would answer the author)
+
+    monkeypatch.setattr(commands.MemberConverter, "query_member_by_id", unknown_member)
+    guild_a._remove_member(alice)
+
+    [refused] = await say(f"!verifyshuffle {manager.mention} high_roller", manager)
+    assert refused.content.endswith(f"!unlinkshuffle {alice.id} first.")
+    [reply] = await say(f"!unlinkshuffle {alice.id}", manager)
+
+    assert reply.content == (
+        "alice (no longer in this server) is no longer linked to **high\\_roller** on Shuffle; "
+        "the tickets they earned stay."
+    )
+    assert wagers.link_of(guild_a.id, alice.id) is None
+    await say("!linkshuffle high_roller", manager)
+    [verified] = await say(f"!verifyshuffle {manager.mention} high_roller", manager)
+    assert wagers.link_of(guild_a.id, manager.id) is not None, verified.content
+
+
 async def test_unlink_needs_manage_server(alice: discord.Member) -> None:
     [reply] = await say(f"!unlinkshuffle {alice.mention}", alice)
     assert reply.content == NOT_ADMIN.format("unlinkshuffle")
@@ -392,7 +425,7 @@ async def test_verify_of_an_account_another_member_holds_is_refused(
     wagers.request_link(guild_a.id, bob.id, "shared")
     wagers.verify(guild_a.id, admin_id=1, discord_user_id=bob.id, name="shared")
     [reply] = await say(f"!verifyshuffle {alice.mention} shared", manager)
-    assert "already verified for another member; !unlinkshuffle them first" in reply.content
+    assert f"already verified for another member: !unlinkshuffle {bob.id} first" in reply.content
     assert wagers.link_of(guild_a.id, alice.id) is None
 
 

@@ -71,6 +71,14 @@ class ShuffleAccounts:
             current = repository.find_link_by_member(conn, guild_id, discord_user_id)
             if current is not None and current.account_key == key:
                 raise WagerRefused(f"That member is already verified as {current.username}.")
+            # Before the request: its holder cannot be asked for (!linkshuffle refuses it), so
+            # this names whom to unlink, by id, as one who left the server is named.
+            holder = repository.find_link_by_account(conn, guild_id, key)
+            if holder is not None:
+                raise WagerRefused(
+                    f"{holder.username} is already verified for another member: "
+                    f"!unlinkshuffle {holder.discord_user_id} first."
+                )
             if request is None:
                 raise WagerRefused(
                     "That member has not asked to link a Shuffle account: they use "
@@ -80,12 +88,6 @@ class ShuffleAccounts:
                 raise WagerRefused(
                     f"That member asked for {request.username}, not {name}. Check the name, "
                     "or have them ask again."
-                )
-            holder = repository.find_link_by_account(conn, guild_id, key)
-            if holder is not None:
-                raise WagerRefused(
-                    f"{holder.username} is already verified for another member; "
-                    "!unlinkshuffle them first."
                 )
             if current is not None:
                 repository.delete_link_of_member(conn, guild_id, discord_user_id)
