@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, utc
 from core.features.linking.repository import links_of_member
+from core.features.quoting import shown
 from core.features.raffle import ledger_repository
 from core.features.raffle.draws.fairness import participant_key
 from core.features.raffle.earning import repository as earning_repository
@@ -63,7 +64,7 @@ class RaffleAdmin:
         with self.engine.begin() as conn:
             gift = earning_repository.find_gift(conn, guild_id, reference)
             if gift is None:
-                raise RaffleRefused(f"No gift has the reference {reference!r} here.")
+                raise RaffleRefused(f"No gift has the reference {shown(reference)} here.")
             if gift.status == "voided":
                 raise RaffleRefused("That gift is already void.")
             period = periods_repository.get_period(conn, gift.period_id)

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from core.bus.base import NotReady
 from core.events import Platform
+from core.features.quoting import shown
 from core.features.vip import channel_repository, repository, texts
 from core.features.vip.channel_repository import HeldElsewhere
 from core.features.vip.effects import VipEffects
@@ -32,7 +33,7 @@ class ManualGrants:
         broadcaster_id = await self._broadcaster(guild_id)
         account = await self.effects.twitch.find_user(guild_id, login.strip().lstrip("@"))
         if account is None:
-            raise VipRefused(f"Twitch knows no user called {login.strip()!r}.")
+            raise VipRefused(f"Twitch knows no user called {shown(login.strip())}.")
 
         def read(conn: Connection) -> tuple[Grant | None, HeldElsewhere | None]:
             existing = repository.open_grant(conn, guild_id, Platform.TWITCH, account.user_id)
@@ -182,10 +183,10 @@ class ManualGrants:
         if broadcaster_id is not None and (grant is None or _is_twitch_outside(grant)):
             held = channel_repository.held_elsewhere(conn, guild_id, broadcaster_id, username=name)
             if held is not None:
-                shown = grant.username if grant is not None else name
-                raise VipRefused(texts.held_elsewhere(shown, held.expires_at))
+                holder = grant.username if grant is not None else name
+                raise VipRefused(texts.held_elsewhere(holder, held.expires_at))
         if grant is None:
-            raise VipRefused(f"{name!r} is not a VIP StreamKeeper knows of.")
+            raise VipRefused(f"{shown(name)} is not a VIP StreamKeeper knows of.")
         return grant
 
     def _entry(self, grant: Grant, action: str, actor_id: int, now: datetime) -> AuditEntry:

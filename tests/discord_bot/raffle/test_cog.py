@@ -89,6 +89,7 @@ async def test_words_after_raffleend_or_rafflerestart_close_nothing(
         ("!raffleset channel general", "channel takes a #channel, a channel id, or none."),
         ("!raffleset time_zone Mars/Base", "'Mars/Base' is not a time zone"),
         ("!rafflevoid gnothing", "No gift has the reference 'gnothing' here."),
+        ("!rafflevoid " + "g" * 3000, "No gift has the reference '" + "g" * 40 + "'... (3,000 "),
         ("!raffledraw", "There is no closed raffle period to draw from."),
         ("!raffledraw 0", "Pick a number from 1 to 25."),
         ("!rafflereroll 3 gone", "There is no draw #3 in this server."),

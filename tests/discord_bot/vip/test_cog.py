@@ -121,6 +121,9 @@ async def test_the_log_says_a_vip_earned_by_a_cheer_came_from_the_cheer_not_a_re
         ("!vip grant carol " + "9" * 30, "Hours go from 1 to 8760."),
         ("!vip extend carol -" + "9" * 40, "Hours go from 1 to 8760."),
         ("!vip extend carol 5", "'carol' is not a VIP StreamKeeper knows of."),
+        # A pasted wall of text is quoted by its start and length, not echoed whole.
+        ("!vip revoke " + "a" * 3000, "'" + "a" * 40 + "'... (3,000 characters) is not a VIP"),
+        ("!vip grant " + "b" * 3000 + " 5", "Twitch knows no user called '" + "b" * 40 + "'..."),
         ("!vip reward cost 5", "There is no VIP reward yet"),
         ("!vip set stacking maybe", "stacking is on or off."),
         ("!vip set max lots", "max is a whole number."),
