@@ -62,6 +62,7 @@ def discord_items(settings: Settings, bot: Answer | None, app: Answer | None) ->
         discord_token(settings, bot),
         discord_client_id(settings, app),
         discord_client_secret(settings),
+        discord_intents(settings, app),
     ]
 
 
@@ -128,6 +129,35 @@ def discord_client_id(settings: Settings, app: Answer | None) -> Item:
         )
     name = str(app.body.get("name") or "") if app else ""
     return Item(title, OK, f"{client_id}, the bot token's application {name}".rstrip(), env=env)
+
+
+# The privileged intents the bot asks for (core/discord_bot/bot.py), by the application flags
+# Discord sets when each is switched on: the plain bit for a verified bot, "_LIMITED" for one in
+# fewer than 100 servers.
+PRIVILEGED_INTENTS = (
+    ("Server Members", (1 << 14) | (1 << 15)),
+    ("Message Content", (1 << 18) | (1 << 19)),
+)
+
+
+def discord_intents(settings: Settings, app: Answer | None) -> Item:
+    """Without these the gateway refuses the bot's login, though its token is good."""
+    title, env = "Discord privileged intents", ()  # switched in the portal, not a setting
+    how = (
+        "Open your application in the Discord developer portal, Bot tab, and switch on Server "
+        "Members Intent and Message Content Intent under Privileged Gateway Intents, then Save."
+    )
+    flags = app.body.get("flags") if app is not None and app.ok else None
+    if not settings.discord.token or not isinstance(flags, int):
+        found = "checked once the bot token works"
+        if app is not None and not app.ok and not app.refused:
+            found = "checked when Discord answers"
+        return Item(title, UNCHECKED, found, "", env, DISCORD_PORTAL)
+    off = [name for name, bits in PRIVILEGED_INTENTS if not flags & bits]
+    if off:
+        found = f"off: {' and '.join(off)}; Discord refuses the bot's login until switched on"
+        return Item(title, WRONG, found, how, env, DISCORD_PORTAL)
+    return Item(title, OK, "Server Members and Message Content switched on", env=env)
 
 
 def discord_client_secret(settings: Settings) -> Item:

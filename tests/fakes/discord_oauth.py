@@ -7,7 +7,9 @@ URI) for a bearer token; ``/api/v10/users/@me`` and ``/users/@me/guilds`` answer
 guilds with their ``permissions`` bit field as a string, as Discord sends it. The same two
 ``@me`` routes answer a bot token (``Authorization: Bot ...``, as the setup page asks):
 ``BOT_TOKEN`` is the bot of application ``bot_application_id`` (``CLIENT_ID`` unless a test
-changes it), any other bot token is refused 401; ``bot_calls`` counts them. Beside
+changes it), any other bot token is refused 401; ``bot_calls`` counts them. The application's
+``flags`` are ``bot_application_flags`` (by default the Server Members and Message Content
+intents switched on, as an unverified bot has them: ``INTENTS_ON``). Beside
 tests/fakes/discord_api.py (the bot's REST API, aiohttp), this one is a plain WSGI app in a
 thread, since the browser tests drive it synchronously.
 """
@@ -28,6 +30,11 @@ CLIENT_ID = "123456789012345678"
 CLIENT_SECRET = "fake-discord-client-secret"
 BOT_TOKEN = "fake.discord.bot-token.0123456789abcdefghijklmnopqrstuvwxyz"
 BOT_NAME = "StreamKeeper Test Bot"
+# Discord's application flags for the Server Members and Message Content intents switched on in
+# the Developer Portal (the "_LIMITED" bits: a bot in fewer than 100 servers).
+GATEWAY_GUILD_MEMBERS_LIMITED = 1 << 15
+GATEWAY_MESSAGE_CONTENT_LIMITED = 1 << 19
+INTENTS_ON = GATEWAY_GUILD_MEMBERS_LIMITED | GATEWAY_MESSAGE_CONTENT_LIMITED
 MANAGE_GUILD = 1 << 5
 ADMINISTRATOR = 1 << 3
 
@@ -62,6 +69,7 @@ class FakeDiscordOAuth:
         self.next_access_token: str | None = None  # the token the next code is traded for
         self.guild_calls = 0
         self.bot_application_id = CLIENT_ID
+        self.bot_application_flags = INTENTS_ON
         self.bot_calls = 0
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
@@ -138,7 +146,8 @@ class FakeDiscordOAuth:
         if request.path == "/api/v10/users/@me" and request.method == "GET":
             return _json(bot)
         if request.path == "/api/v10/oauth2/applications/@me" and request.method == "GET":
-            return _json({"id": self.bot_application_id, "name": "StreamKeeper", "bot": bot})
+            app = {"id": self.bot_application_id, "name": "StreamKeeper", "bot": bot}
+            return _json({**app, "flags": self.bot_application_flags})
         return _json({"message": "404: Not Found", "code": 0}, 404)
 
     def _consent(self, request: Request) -> Response:

@@ -16,7 +16,15 @@ from core.health import Check, HealthReport
 from core.setup.checks import SetupReport, setup_report
 from core.setup.items import Item
 from tests.fakes import kick_server, twitch_server
-from tests.fakes.discord_oauth import BOT_NAME, BOT_TOKEN, CLIENT_ID, FakeDiscordOAuth
+from tests.fakes.discord_oauth import (
+    BOT_NAME,
+    BOT_TOKEN,
+    CLIENT_ID,
+    GATEWAY_GUILD_MEMBERS_LIMITED,
+    GATEWAY_MESSAGE_CONTENT_LIMITED,
+    INTENTS_ON,
+    FakeDiscordOAuth,
+)
 from tests.fakes.kick_server import FakeKick
 from tests.fakes.twitch_server import FakeTwitch
 
@@ -51,6 +59,7 @@ def twitch() -> Iterator[FakeTwitch]:
 @pytest.fixture(autouse=True)
 def _fresh_discord(discord):  # type: ignore[no-untyped-def]
     discord.bot_application_id = CLIENT_ID
+    discord.bot_application_flags = INTENTS_ON
     discord.bot_calls = 0
 
 
@@ -161,6 +170,39 @@ def test_discord_not_answering_leaves_the_token_unchecked(report):
     assert token.state == "unchecked"
     assert "could not connect" in token.detail
     assert item(checked, "Discord client id").state == "unchecked"
+
+
+def test_intents_switched_off_in_the_portal_are_wrong_not_a_working_bot(report, discord):
+    """The bot asks for Server Members and Message Content: with either off in the Developer
+    Portal, Discord refuses its gateway login, so the page must not call the bot fine."""
+    discord.bot_application_flags = GATEWAY_GUILD_MEMBERS_LIMITED  # Message Content off
+    checked = report()
+    intents = item(checked, "Discord privileged intents")
+    assert intents.state == "wrong"
+    assert "Message Content" in intents.detail
+    assert "Server Members" not in intents.detail
+    assert "Privileged Gateway Intents" in intents.fix
+    assert not checked.ok
+    discord.bot_application_flags = 0
+    both = item(report(), "Discord privileged intents")
+    assert "Server Members" in both.detail
+    assert "Message Content" in both.detail
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [INTENTS_ON, (1 << 14) | (1 << 18), GATEWAY_MESSAGE_CONTENT_LIMITED | (1 << 14)],
+    ids=["limited", "verified bot", "mixed"],
+)
+def test_intents_switched_on_are_ok(report, discord, flags):
+    discord.bot_application_flags = flags
+    assert item(report(), "Discord privileged intents").state == "ok"
+
+
+def test_intents_are_unchecked_while_the_token_does_not_work(report):
+    intents = item(report(DISCORD_TOKEN="not.the.right.token"), "Discord privileged intents")
+    assert intents.state == "unchecked"
+    assert item(report(DISCORD_TOKEN=""), "Discord privileged intents").state == "unchecked"
 
 
 def test_a_client_id_of_another_application_is_wrong(report, discord):
