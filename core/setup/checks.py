@@ -43,6 +43,7 @@ class Probes:
 
     discord_bot_user: Callable[[str, str], probes.Answer] = probes.discord_bot_user
     discord_application: Callable[[str, str], probes.Answer] = probes.discord_application
+    discord_client: Callable[[str, str, str], probes.Answer] = probes.discord_client
     app_token: Callable[[str, str, str], probes.Answer] = probes.app_token
 
 
@@ -61,6 +62,11 @@ def setup_report(
         token = discord.token
         calls["bot"] = lambda: probe.discord_bot_user(discord.api_base_url, token)
         calls["app"] = lambda: probe.discord_application(discord.api_base_url, token)
+    if discord.client_id and discord.client_id.isdigit() and discord.client_secret:
+        client_id, client_secret = discord.client_id, discord.client_secret
+        calls["client"] = lambda: probe.discord_client(
+            discord.api_base_url, client_id, client_secret
+        )
     if kick.client_id and kick.client_secret:
         kick_id, kick_secret = kick.client_id, kick.client_secret
         kick_url = f"{kick.oauth_base_url}/oauth/token"
@@ -79,7 +85,7 @@ def setup_report(
     app_id = items.application_id(answers.get("app"))
     client_id = discord.client_id or app_id
     sections = [
-        ("Discord", items.discord_items(settings, answers.get("bot"), answers.get("app"))),
+        ("Discord", items.discord_items(settings, answers)),
         ("Public address", [items.public_address(settings)]),
         ("Kick", [items.platform_app("Kick", settings, answers.get("kick"))]),
         (

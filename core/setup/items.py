@@ -57,11 +57,14 @@ def application_id(answer: Answer | None) -> str | None:
     return str(found) if isinstance(found, str | int) and str(found).isdigit() else None
 
 
-def discord_items(settings: Settings, bot: Answer | None, app: Answer | None) -> list[Item]:
+def discord_items(settings: Settings, answers: dict[str, Answer]) -> list[Item]:
+    """``answers``: Discord's to the bot token ("bot"), its application ("app") and the client
+    id and secret ("client"), each missing when not asked."""
+    bot, app = answers.get("bot"), answers.get("app")
     return [
         discord_token(settings, bot),
         discord_client_id(settings, app),
-        discord_client_secret(settings),
+        discord_client_secret(settings, answers.get("client")),
         discord_intents(settings, app),
     ]
 
@@ -160,28 +163,33 @@ def discord_intents(settings: Settings, app: Answer | None) -> Item:
     return Item(title, OK, "Server Members and Message Content switched on", env=env)
 
 
-def discord_client_secret(settings: Settings) -> Item:
+def discord_client_secret(settings: Settings, answer: Answer | None) -> Item:
     title, env = "Discord client secret", ("DISCORD_CLIENT_SECRET",)
     redirect = f"{public_base(settings)}/dashboard/callback"
+    how = (
+        "OAuth2 tab of the application: Reset Secret, put it in DISCORD_CLIENT_SECRET, and "
+        "add the redirect below under Redirects."
+    )
     secret = settings.discord.client_secret
     if not secret:
-        return Item(
-            title,
-            MISSING,
-            "not set: nobody can log in to the dashboard",
-            "OAuth2 tab of the application: Reset Secret, put it in DISCORD_CLIENT_SECRET, and "
-            "add the redirect below under Redirects.",
-            env,
-            DISCORD_PORTAL,
-            (redirect,),
+        found = "not set: nobody can log in to the dashboard"
+        return Item(title, MISSING, found, how, env, DISCORD_PORTAL, (redirect,))
+    shown = characters(secret)
+    if answer is None:
+        found = f"{shown}; compared with DISCORD_CLIENT_ID once that is a Discord id"
+        return Item(title, UNCHECKED, found, "", env, DISCORD_PORTAL, (redirect,))
+    if answer.status == 401:
+        found = (
+            f"Discord refused it for client id {settings.discord.client_id} ({shown}): it was "
+            "reset, or belongs to another application; nobody can log in to the dashboard"
         )
-    return Item(
-        title,
-        OK,
-        f"{characters(secret)}; the OAuth2 tab must list the redirect below",
-        env=env,
-        redirects=(redirect,),
-    )
+        return Item(title, WRONG, found, how, env, DISCORD_PORTAL, (redirect,))
+    if not answer.ok:
+        return Item(
+            title, UNCHECKED, _unanswered("Discord", answer), "", env, DISCORD_PORTAL, (redirect,)
+        )
+    found = f"Discord accepted it ({shown}); the OAuth2 tab must list the redirect below"
+    return Item(title, OK, found, env=env, redirects=(redirect,))
 
 
 # --- the public address --------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The outside calls the setup checks make: is the Discord bot token good, whose application is
-it, do Kick and Twitch take the app's id and secret. Each call is one short request with a
-short timeout; an answer is reduced to a status and a few fields, and no secret is ever part of
-what comes back (an error names only its kind)."""
+it, does Discord take the client secret, do Kick and Twitch take the app's id and secret. Each
+call is one short request with a short timeout; an answer is reduced to a status and a few
+fields, and no secret is ever part of what comes back (an error names only its kind)."""
 
 from __future__ import annotations
 
@@ -60,6 +60,19 @@ def discord_application(api_base_url: str, token: str) -> Answer:
         f"{api_base_url}/oauth2/applications/@me",
         headers={"Authorization": f"Bot {token}"},
     )
+
+
+def discord_client(api_base_url: str, client_id: str, client_secret: str) -> Answer:
+    """A client-credentials grant with the dashboard login's id and secret (as HTTP Basic, the
+    way the login's code exchange sends them): 200 when Discord takes them, 401 when the secret
+    is wrong. The token it hands out is dropped."""
+    answer = _call(
+        "POST",
+        f"{api_base_url}/oauth2/token",
+        data={"grant_type": "client_credentials", "scope": "identify"},
+        auth=(client_id, client_secret),
+    )
+    return Answer(answer.status, {}, answer.problem)
 
 
 def app_token(token_url: str, client_id: str, client_secret: str) -> Answer:

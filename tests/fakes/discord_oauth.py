@@ -3,15 +3,16 @@
 ``/oauth2/authorize`` shows a consent page with an "Authorize" button for the user the test
 chose (:meth:`FakeDiscordOAuth.sign_in_as`); pressing it redirects back with a single-use code.
 ``/api/v10/oauth2/token`` swaps the code (client id and secret by HTTP Basic, the same redirect
-URI) for a bearer token; ``/api/v10/users/@me`` and ``/users/@me/guilds`` answer for that token,
-guilds with their ``permissions`` bit field as a string, as Discord sends it. The same two
-``@me`` routes answer a bot token (``Authorization: Bot ...``, as the setup page asks):
-``BOT_TOKEN`` is the bot of application ``bot_application_id`` (``CLIENT_ID`` unless a test
-changes it), any other bot token is refused 401; ``bot_calls`` counts them. The application's
-``flags`` are ``bot_application_flags`` (by default the Server Members and Message Content
-intents switched on, as an unverified bot has them: ``INTENTS_ON``). Beside
-tests/fakes/discord_api.py (the bot's REST API, aiohttp), this one is a plain WSGI app in a
-thread, since the browser tests drive it synchronously.
+URI), or a client-credentials grant (the setup page's check of the secret), for a bearer token;
+``/api/v10/users/@me`` and ``/users/@me/guilds`` answer for that token, guilds with their
+``permissions`` bit field as a string, as Discord sends it. The same two ``@me`` routes answer
+a bot token (``Authorization: Bot ...``, as the setup page asks): ``BOT_TOKEN`` is the bot of
+application ``bot_application_id`` (``CLIENT_ID`` unless a test changes it), any other bot
+token is refused 401; ``bot_calls`` counts them. The application's ``flags`` are
+``bot_application_flags`` (by default the Server Members and Message Content intents switched
+on, as an unverified bot has them: ``INTENTS_ON``). Beside tests/fakes/discord_api.py (the
+bot's REST API, aiohttp), this one is a plain WSGI app in a thread, since the browser tests
+drive it synchronously.
 """
 
 from __future__ import annotations
@@ -186,6 +187,8 @@ class FakeDiscordOAuth:
         if request.headers.get("Authorization") != f"Basic {expected}":
             return _json({"error": "invalid_client"}, 401)
         form = request.form
+        if form.get("grant_type") == "client_credentials":  # the setup page's secret check
+            return _json({"access_token": secrets.token_urlsafe(24), "token_type": "Bearer"})
         with self._lock:
             grant = self.codes.pop(form.get("code", ""), None)  # single use
         if grant is None or grant[1] != form.get("redirect_uri"):

@@ -20,6 +20,7 @@ from tests.fakes.discord_oauth import (
     BOT_NAME,
     BOT_TOKEN,
     CLIENT_ID,
+    CLIENT_SECRET,
     GATEWAY_GUILD_MEMBERS_LIMITED,
     GATEWAY_MESSAGE_CONTENT_LIMITED,
     INTENTS_ON,
@@ -31,7 +32,7 @@ from tests.fakes.twitch_server import FakeTwitch
 EVENTSUB_SECRET = "eventsub-secret-0123456789"
 SECRETS = {
     "DISCORD_TOKEN": BOT_TOKEN,
-    "DISCORD_CLIENT_SECRET": "discord-client-secret-value",
+    "DISCORD_CLIENT_SECRET": CLIENT_SECRET,
     "KICK_CLIENT_SECRET": kick_server.CLIENT_SECRET,
     "TWITCH_CLIENT_SECRET": twitch_server.CLIENT_SECRET,
     "TWITCH_EVENTSUB_SECRET": EVENTSUB_SECRET,
@@ -230,6 +231,29 @@ def test_a_missing_client_secret_says_which_redirect_to_register(report):
     assert secret.state == "missing"
     assert secret.redirects == ("http://localhost:8080/dashboard/callback",)
     assert "OAuth2 tab" in secret.fix
+
+
+def test_a_client_secret_discord_refuses_is_wrong(report):
+    """A mistyped or reset secret: every dashboard login fails at Discord's callback, so the
+    page must not call it set up."""
+    secret = item(
+        report(DISCORD_CLIENT_SECRET="an-old-reset-client-secret"), "Discord client secret"
+    )
+    assert secret.state == "wrong"
+    assert "Discord refused" in secret.detail
+    assert "Reset Secret" in secret.fix
+    assert secret.redirects == ("https://bot.example.org/dashboard/callback",)
+
+
+def test_a_client_secret_discord_takes_is_ok(report):
+    secret = item(report(), "Discord client secret")
+    assert secret.state == "ok"
+    assert "Discord accepted it" in secret.detail
+
+
+def test_a_client_secret_is_unchecked_while_discord_does_not_answer(report):
+    secret = item(report(DISCORD_API_BASE_URL=closed_port_url()), "Discord client secret")
+    assert secret.state == "unchecked"
 
 
 # --- the invite link -----------------------------------------------------------------------------

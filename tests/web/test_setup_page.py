@@ -15,7 +15,7 @@ from core.discord_bot.permissions import bot_permissions
 from core.setup.access import SetupToken
 from core.web.setup import COOKIE
 from tests.fakes import kick_server, twitch_server
-from tests.fakes.discord_oauth import BOT_TOKEN, CLIENT_ID
+from tests.fakes.discord_oauth import BOT_TOKEN, CLIENT_ID, CLIENT_SECRET
 from tests.setup.test_checks import discord as discord  # the fakes on 127.0.0.1, one per module
 from tests.setup.test_checks import kick as kick
 from tests.setup.test_checks import twitch as twitch
@@ -23,7 +23,7 @@ from tests.setup.test_checks import twitch as twitch
 REMOTE = {"REMOTE_ADDR": "203.0.113.7"}
 SECRETS = {
     "DISCORD_TOKEN": BOT_TOKEN,
-    "DISCORD_CLIENT_SECRET": "discord-client-secret-value",
+    "DISCORD_CLIENT_SECRET": CLIENT_SECRET,
     "KICK_CLIENT_SECRET": kick_server.CLIENT_SECRET,
     "TWITCH_CLIENT_SECRET": twitch_server.CLIENT_SECRET,
     "TWITCH_EVENTSUB_SECRET": "eventsub-secret-0123456789",
