@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.config import KickSettings, SettingsError
 from core.events import Platform
-from core.features.connections.channel_setup import ConnectLinks
+from core.features.connections.channel_setup import ConnectLinks, given_back_words
 from core.features.connections.event_arrivals import EventArrivals, newest
 from core.features.connections.kick.arrivals import WebhookArrivals
 from core.features.connections.kick.public_key import CHECK_EVERY, KickPublicKeys
@@ -142,9 +142,20 @@ def install(rt: Assembly) -> None:
         client_configured=configured,
         operator_guild_id=rt.settings.discord.guild_id,
     )
+
     # KICK_CHANNEL + DISCORD_GUILD_ID: that guild follows that channel, no command needed.
+    async def release_other(guild_id: int, broadcaster: str) -> str | None:
+        replaced = await rt.kick_setup.release_other_streamer(guild_id, broadcaster)
+        if replaced is None:
+            return None
+        return f"{replaced.account}. {given_back_words('Kick', replaced.given_back)}"
+
     rt.default_channel = DefaultChannel(
-        rt.guilds, rt.settings.discord.guild_id, kick.channel, rt.kick_setup.find_channel
+        rt.guilds,
+        rt.settings.discord.guild_id,
+        kick.channel,
+        rt.kick_setup.find_channel,
+        release_other=release_other,
     )
     rt.scheduler.loop("KICK_CHANNEL's default channel", rt.default_channel.run)
     rt.chat_senders[Platform.KICK] = lambda: rt.kick.chat

@@ -4,8 +4,10 @@ channel from the start, without any command.
 At every start the bot makes sure the guild follows the channel: nothing happens when it already
 does (no request to Kick); otherwise the channel's ids are looked up (Kick's API with the app
 token, or Kick's site) and the guild's Kick channel is set, replacing one set earlier with
-``!kick setup`` or ``python -m core guild add``: the setting is what the operator declared. When
-Kick cannot be asked, the step tries again every few minutes until it succeeds or the bot stops.
+``!kick setup`` or ``python -m core guild add``: the setting is what the operator declared (a
+streamer connected for the channel before is disconnected, as ``!kick setup`` of another channel
+does). When Kick cannot be asked, the step tries again every few minutes until it succeeds or the
+bot stops.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ class ChannelLookupFailed(Exception):
 
 # The slug's ids, None when Kick has no such channel; ChannelLookupFailed when Kick can't tell.
 FindChannel = Callable[[str], Awaitable[FoundChannel | None]]
+# ``(guild_id, broadcaster_user_id)``: disconnect the guild's streamer when they are another
+# broadcaster; says whom, and what Kick did with their tokens (None: nobody was disconnected).
+ReleaseOther = Callable[[int, str], Awaitable[str | None]]
 
 
 class DefaultChannel:
@@ -48,12 +53,14 @@ class DefaultChannel:
         slug: str | None,
         find_channel: FindChannel,
         *,
+        release_other: ReleaseOther | None = None,
         retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         self.guilds = guilds
         self.guild_id = guild_id
         self.slug = slug.strip().lstrip("@").lower() if slug else None
         self.find_channel = find_channel
+        self.release_other = release_other
         self.retry_seconds = retry_seconds
 
     async def ensure(self) -> str:
@@ -90,6 +97,14 @@ class DefaultChannel:
         except InvalidGuildInput as exc:
             log.error("KICK_CHANNEL %s / DISCORD_GUILD_ID: %s", self.slug, exc)
             return "invalid"
+        if self.release_other is not None:
+            released = await self.release_other(self.guild_id, found.broadcaster_user_id)
+            if released is not None:
+                log.warning(
+                    "guild %s: disconnected the Kick account connected for the channel before: %s",
+                    self.guild_id,
+                    released,
+                )
         if current is not None:
             log.warning(
                 "guild %s followed Kick channel %s; it follows %s now, as KICK_CHANNEL says",

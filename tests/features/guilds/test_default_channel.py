@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from core.events import Platform
+from core.features.connections.tables import kick_connections
 from core.features.guilds.repository import TrackedChannel
 from core.runtime import Runtime
 from tests.fakes.kick_runtime import runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
+from tests.support.connections import store_connection
 
 GUILD = 424242424242424242
 STREAMER_ID = 7777
@@ -92,6 +94,42 @@ def test_a_changed_kick_channel_replaces_the_earlier_one(
     followed = runtime.guilds.kick_channel_of(GUILD)
     assert followed is not None
     assert (followed.channel_slug, followed.broadcaster_user_id) == ("other", "8888")
+
+
+def test_a_changed_kick_channel_disconnects_the_streamer_of_the_earlier_one(
+    fake_kick: FakeKick, tmp_path: Path, runtimes: list[Runtime]
+) -> None:
+    """As !kick setup of another channel does: the earlier streamer's grant is given back to
+    Kick, not kept (and refreshed) for a channel the server no longer follows."""
+    runtime = runtime_with(
+        fake_kick, tmp_path, runtimes, KICK_CHANNEL="other", DISCORD_GUILD_ID=str(GUILD)
+    )
+    runtime.guilds.set_kick_channel(GUILD, "streamer", str(STREAMER_ID))
+    tokens = (fake_kick.issue_user_token(), fake_kick.issue_refresh_token())
+    streamer = (str(STREAMER_ID), "streamer")
+    store_connection(runtime.engine, runtime.cipher, kick_connections, GUILD, streamer, tokens)
+
+    start(runtime)
+
+    assert not runtime.kick_connections.status(GUILD).is_connected
+    assert not fake_kick.is_token_active(tokens[0])
+
+
+def test_the_same_kick_channel_keeps_its_streamer_connected(
+    fake_kick: FakeKick, tmp_path: Path, runtimes: list[Runtime]
+) -> None:
+    runtime = runtime_with(
+        fake_kick, tmp_path, runtimes, KICK_CHANNEL="streamer", DISCORD_GUILD_ID=str(GUILD)
+    )
+    tokens = (fake_kick.issue_user_token(), fake_kick.issue_refresh_token())
+    streamer = (str(STREAMER_ID), "streamer")
+    store_connection(runtime.engine, runtime.cipher, kick_connections, GUILD, streamer, tokens)
+
+    start(runtime)
+
+    assert runtime.guilds.kick_channel_of(GUILD) is not None
+    assert runtime.kick_connections.status(GUILD).is_connected
+    assert fake_kick.is_token_active(tokens[0])
 
 
 def test_without_a_kick_app_the_site_gives_the_broadcaster(

@@ -115,17 +115,22 @@ class KickSetup(ChannelSetup):
             raise SetupFailed(str(exc)) from exc
         broadcaster = found.broadcaster_user_id
         tracked = next(c for c in view.channels if c.broadcaster_user_id == broadcaster)
-        connected = await asyncio.to_thread(self.connections.status, guild_id)
-        replaced = None
-        if connected.broadcaster_user_id not in (None, broadcaster):
-            # Another channel now: its streamer's grant is given back, not kept subscribing a
-            # channel this server no longer follows.
-            given_back = await self.connections.give_back(guild_id)
-            if given_back is not None:
-                account = connected.username or f"Kick user {connected.broadcaster_user_id}"
-                replaced = Replaced(account, given_back)
+        replaced = await self.release_other_streamer(guild_id, broadcaster)
         link = self.connect_link(guild_id, admin_id)
         return KickSetupResult(tracked, link, replaced, chatroom_found=chatroom_found)
+
+    async def release_other_streamer(self, guild_id: int, broadcaster: str) -> Replaced | None:
+        """The guild follows ``broadcaster``'s channel now (``!kick setup``, ``KICK_CHANNEL``):
+        a streamer connected for another channel is disconnected, their grant given back, not
+        kept subscribing a channel this server no longer follows. None when there was none."""
+        connected = await asyncio.to_thread(self.connections.status, guild_id)
+        if connected.broadcaster_user_id in (None, broadcaster):
+            return None
+        given_back = await self.connections.give_back(guild_id)
+        if given_back is None:
+            return None
+        account = connected.username or f"Kick user {connected.broadcaster_user_id}"
+        return Replaced(account, given_back)
 
     async def sync(self, guild_id: int) -> SyncReport:
         await asyncio.to_thread(self.connections.request_sync, guild_id)
