@@ -62,7 +62,7 @@ def setup_report(
         token = discord.token
         calls["bot"] = lambda: probe.discord_bot_user(discord.api_base_url, token)
         calls["app"] = lambda: probe.discord_application(discord.api_base_url, token)
-    if discord.client_id and discord.client_id.isdigit() and discord.client_secret:
+    if items.is_discord_id(discord.client_id) and discord.client_secret:
         client_id, client_secret = discord.client_id, discord.client_secret
         calls["client"] = lambda: probe.discord_client(
             discord.api_base_url, client_id, client_secret
@@ -82,8 +82,10 @@ def setup_report(
             futures = {name: pool.submit(call) for name, call in calls.items()}
             answers = {name: future.result() for name, future in futures.items()}
 
-    app_id = items.application_id(answers.get("app"))
-    client_id = discord.client_id or app_id
+    # The bot that joins is the token's application: a DISCORD_CLIENT_ID of another one (the
+    # page says so) would invite a bot that never comes online, and one that is no id, nothing.
+    typed_id = discord.client_id if items.is_discord_id(discord.client_id) else None
+    client_id = items.application_id(answers.get("app")) or typed_id
     sections = [
         ("Discord", items.discord_items(settings, answers)),
         ("Public address", [items.public_address(settings)]),

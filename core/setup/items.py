@@ -50,6 +50,10 @@ def _unanswered(service: str, answer: Answer) -> str:
 # --- Discord -------------------------------------------------------------------------------------
 
 
+def is_discord_id(value: str | None) -> bool:
+    return value is not None and value.isascii() and value.isdigit()
+
+
 def application_id(answer: Answer | None) -> str | None:
     if answer is None or not answer.ok:
         return None
@@ -115,7 +119,7 @@ def discord_client_id(settings: Settings, app: Answer | None) -> Item:
         invite = "the invite link uses the token's application" if found else "no invite link"
         found_text = f"not set: no dashboard login, and {invite}"
         return Item(title, MISSING, found_text, how + hint, env, DISCORD_PORTAL)
-    if not client_id.isdigit():
+    if not is_discord_id(client_id):
         return Item(title, WRONG, f"{client_id!r} is not a Discord id", how, env, DISCORD_PORTAL)
     if found is None:
         why = "once the bot token works" if app is None or app.refused else "when Discord answers"

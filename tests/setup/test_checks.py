@@ -268,6 +268,17 @@ def test_without_a_client_id_the_invite_link_uses_the_tokens_application(report,
     assert report(DISCORD_CLIENT_ID="").invite_url == invite_url("555555555555555555")
 
 
+def test_a_client_id_of_another_application_does_not_make_the_invite_link(report, discord):
+    """The bot that joins is the token's: a link for another application would add a bot that
+    never comes online."""
+    discord.bot_application_id = "555555555555555555"
+    assert report().invite_url == invite_url("555555555555555555")
+
+
+def test_a_client_id_that_is_no_id_makes_no_invite_link(report):
+    assert report(DISCORD_CLIENT_ID="my-bot", DISCORD_TOKEN="").invite_url is None
+
+
 def test_no_client_id_and_no_working_token_means_no_invite_link(report):
     assert report(DISCORD_CLIENT_ID="", DISCORD_TOKEN="").invite_url is None
 
