@@ -53,12 +53,39 @@ def _guild_add(args: argparse.Namespace) -> int:
         view = runtime.guilds.set_channels(
             args.guild_id, {platform: pair for platform, pair in channels.items() if pair}
         )
+        released = _release_others(runtime, args.guild_id, kick, twitch)
     except InvalidGuildInput as exc:
         raise BadInput(str(exc)) from exc
     finally:
         runtime.close()
     _print_guild(view)
+    for line in released:
+        print(line)  # noqa: T201
     return 0
+
+
+def _release_others(runtime, guild_id: int, *pairs: tuple[str, str] | None) -> list[str]:  # type: ignore[no-untyped-def]
+    """As ``!kick setup`` / ``!twitch setup`` of another channel: the streamer connected for
+    the channel before is disconnected, their tokens given back. What happened, in words."""
+    import asyncio
+
+    from core.features.connections.channel_setup import given_back_words
+
+    lines = []
+    for name, setup, pair in zip(
+        ("Kick", "Twitch"), (runtime.kick_setup, runtime.twitch_setup), pairs, strict=True
+    ):
+        if pair is None:
+            continue
+        broadcaster = pair[1].strip()
+        replaced = asyncio.run(setup.release_other_streamer(guild_id, broadcaster))
+        if replaced is not None:
+            words = given_back_words(name, replaced.given_back)
+            lines.append(
+                f"{name}: disconnected {replaced.account}, connected for the channel before. "
+                + words
+            )
+    return lines
 
 
 def _channel_pair(

@@ -122,15 +122,21 @@ class TwitchSetup(ChannelSetup):
         except InvalidGuildInput as exc:
             raise SetupFailed(str(exc)) from exc
         tracked = next(c for c in view.channels if c.broadcaster_user_id == user.id)
-        connected = await asyncio.to_thread(self.connections.status, guild_id)
-        replaced = None
-        if connected.broadcaster_user_id not in (None, user.id):
-            # Another channel now: its streamer's grant is given back, not kept unused.
-            given_back = await self._give_back(guild_id)
-            if given_back is not None:
-                account = connected.username or f"Twitch user {connected.broadcaster_user_id}"
-                replaced = Replaced(account, given_back)
+        replaced = await self.release_other_streamer(guild_id, user.id)
         return SetupResult(tracked, self.connect_link(guild_id, admin_id), replaced)
+
+    async def release_other_streamer(self, guild_id: int, broadcaster: str) -> Replaced | None:
+        """The guild follows ``broadcaster``'s channel now (``!twitch setup``, ``guild add``):
+        a streamer connected for another channel is disconnected, their grant given back, not
+        kept unused. None when there was none."""
+        connected = await asyncio.to_thread(self.connections.status, guild_id)
+        if connected.broadcaster_user_id in (None, broadcaster):
+            return None
+        given_back = await self._give_back(guild_id)
+        if given_back is None:
+            return None
+        account = connected.username or f"Twitch user {connected.broadcaster_user_id}"
+        return Replaced(account, given_back)
 
     async def sync(self, guild_id: int) -> TwitchSyncReport:
         """Reconcile the guild's EventSub subscriptions now."""
