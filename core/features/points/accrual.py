@@ -39,6 +39,16 @@ NOT_STREAMER = """NOT EXISTS (SELECT 1 FROM watch_presence AS own
       AND own.broadcaster_user_id = w.platform_user_id)"""
 
 
+# NOT_STREAMER for PostgreSQL's batch: the streamers of the statement's guilds found first, from
+# those guilds' presence (asked row by row, it hashed every guild's presence for each statement).
+STREAMERS_POSTGRES = """streamers AS MATERIALIZED (
+    SELECT guild_id, platform, platform_user_id FROM watch_presence
+    WHERE guild_id = ANY(:guild_ids) AND platform_user_id = broadcaster_user_id)"""
+NOT_STREAMER_POSTGRES = """NOT EXISTS (SELECT 1 FROM streamers AS own
+    WHERE own.guild_id = w.guild_id AND own.platform = w.platform
+      AND own.platform_user_id = w.platform_user_id)"""
+
+
 def streamers_of(conn: Connection, guild_id: int) -> set[tuple[str, str]]:
     """``(platform, user id)`` of the guild's streamers seen chatting in their own channel
     (:data:`NOT_STREAMER`, for one guild)."""

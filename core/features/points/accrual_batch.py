@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import utc
-from core.features.points import repository
+from core.features.points import accrual, repository
 from core.features.points.accrual import EARN_SOURCE, NOT_STREAMER, QUIET, UNITS_PER_POINT, Posted
 from core.features.points.rates import Rates
 from core.features.points.tables import points_accrual, points_settings
@@ -96,13 +96,14 @@ class TickCredit:
 # claims and the subscribers (usually few) travel as JSON arrays, the crowd is joined in place.
 # A viewer appears once per statement (one watchtime row; subscriber keys are unique).
 _ACCRUE_POSTGRES = sa.text(f"""
-WITH crowd AS (
+WITH {accrual.STREAMERS_POSTGRES},
+crowd AS (
     SELECT w.guild_id, w.platform, w.platform_user_id, c.window_start,
            CASE WHEN s.guild_id IS NULL THEN c.units ELSE c.sub_units END AS watch_units
     FROM json_to_recordset(CAST(:claims AS json)) AS c(
         guild_id BIGINT, at TIMESTAMPTZ, window_start TIMESTAMPTZ, units BIGINT, sub_units BIGINT)
     JOIN watchtime AS w ON w.guild_id = c.guild_id AND w.last_seen = c.at
-         AND w.guild_id = ANY(:guild_ids) AND {NOT_STREAMER}
+         AND w.guild_id = ANY(:guild_ids) AND {accrual.NOT_STREAMER_POSTGRES}
     LEFT JOIN json_to_recordset(CAST(:subs AS json)) AS s(
         guild_id BIGINT, platform TEXT, user_id TEXT)
       ON s.guild_id = w.guild_id AND s.platform = w.platform AND s.user_id = w.platform_user_id
