@@ -1,6 +1,7 @@
 // The raffle proof verifier, in the browser: the same checks, in the same order and with the
 // same words, as core/features/raffle/draws/verification.py verify() (docs/raffle.md, "Verifiable draws").
-// The beacon's chain and signatures are static/beacon.js's (loaded before this file).
+// The beacon's chain and signatures are static/beacon.js's (loaded before this file), and so is
+// static/exact-json.js, the JSON reader of browsers without JSON.parse source text access.
 // Whole numbers are read as BigInt (Discord ids do not fit a double).
 "use strict";
 
@@ -17,10 +18,15 @@
     "alone, and whoever ran the bot could know them in advance";
   const enc = new TextEncoder();
 
+  // Does JSON.parse give a reviver the source text (Chrome 114, Firefox 135, Safari 18.4)?
+  const SOURCE_TEXT = JSON.parse("1", (key, value, context) =>
+    context !== undefined && context.source === "1");
+
   function parse(text) {
-    // Keep every integer exactly, from its source text (JSON.parse source text access).
+    // Keep every integer exactly: from its source text, else by static/exact-json.js's reader.
+    if (!SOURCE_TEXT) return window.streamkeeperExactJson.parse(text);
     return JSON.parse(text, function (key, value, context) {
-      if (typeof value === "number" && context && /^-?\d+$/.test(context.source)) {
+      if (typeof value === "number" && /^-?\d+$/.test(context.source)) {
         return BigInt(context.source);
       }
       return value;
