@@ -43,6 +43,15 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_SECONDS = 10.0
 MAX_WAITING_PER_GUILD = 20
 ANSWERED = Limit(1, 600)  # a message redelivered within this is not answered again
+# A viewer's refusals that give their cooldown back, per command and chat: past these, a flood
+# of wrong commands waits out the cooldown as any other.
+FORGIVEN = Limit(3, 60)
+
+
+class Refusal(str):
+    """A reply refusing the viewer's own typing (a wrong argument): the command did nothing, so
+    the viewer's cooldown is given back and they may type it again, corrected, at once (up to
+    :data:`FORGIVEN`). Return ``Refusal("...")`` where a plain ``str`` would be."""
 
 
 @dataclass(frozen=True)
@@ -64,12 +73,13 @@ class ChatInvocation:
         return self.event.viewer
 
 
-ChatHandler = Callable[[ChatInvocation], Awaitable[str | None]]
+ChatHandler = Callable[[ChatInvocation], Awaitable[str | None]]  # a str, or a Refusal
 
 
 @dataclass(frozen=True)
 class ChatCommand:
-    """A chat command. The handler returns the reply (sent to the sender), or None for silence.
+    """A chat command. The handler returns the reply (sent to the sender), or None for silence;
+    a :class:`Refusal` for a wrong argument gives the viewer's cooldown back.
 
     Cooldowns are in seconds: ``cooldown_seconds`` for everyone in one of the guild's chats at
     once (Kick's and Twitch's cool down apart), ``user_cooldown_seconds`` for each viewer.
@@ -119,8 +129,9 @@ class ChatCommandRouter:
         self._table: dict[str, ChatCommand] = {}
         for command in commands:
             self.add(command)
-        # Each queued command with its pending row's id (None without ``pending``).
-        self._queues: dict[int, deque[tuple[ChatCommand, ChatInvocation, int | None]]] = {}
+        # Each queued command with its pending row's id (None without ``pending``) and the
+        # viewer's cooldown it took (None: it had none, or it was recovered).
+        self._queues: dict[int, deque[_Queued]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
 
     def add(self, command: ChatCommand) -> None:
@@ -169,9 +180,9 @@ class ChatCommandRouter:
         # Only now the marks every process shares: a process dying before its row was kept
         # took none (the message comes again and is answered), one dying after leaves its row.
         try:
-            queued = await self._admit(guild_id, command, event, permission) and self._enqueue(
-                command, invocation, kept
-            )
+            admitted = await self._admit(guild_id, command, event, permission)
+            cooldown = admitted if isinstance(admitted, Taken) else None
+            queued = admitted is not None and self._enqueue(command, invocation, kept, cooldown)
         except BaseException:  # cut short (a stop): any process runs it, once
             if kept is not None and self.pending is not None:
                 await asyncio.to_thread(self.pending.let_go, [kept])
@@ -181,16 +192,16 @@ class ChatCommandRouter:
 
     async def _admit(
         self, guild_id: int, command: ChatCommand, event: ChatMessageSent, permission: Permission
-    ) -> bool:
-        """Mark the message answered and start the cooldowns; False when it was answered
-        before (a redelivery) or is cooling down."""
+    ) -> Taken | bool | None:
+        """Mark the message answered and start the cooldowns: the viewer's cooldown taken, else
+        True; None when it was answered before (a redelivery) or is cooling down."""
         answered = await self._mark_answered(guild_id, event)
         if answered is None:
-            return False  # delivered again: it was answered the first time
+            return None  # delivered again: it was answered the first time
         try:
-            return permission >= Permission.MODERATOR or await self._take_cooldowns(
-                guild_id, command, event
-            )
+            if permission >= Permission.MODERATOR:
+                return True
+            return await self._take_cooldowns(guild_id, command, event)
         except BaseException:
             await self.windows.give_back(answered)  # not answered: the message comes again
             raise
@@ -215,7 +226,7 @@ class ChatCommandRouter:
             )
             if command is None:  # no longer a command here (renamed, its feature off)
                 await self._forget(pending.id)
-            elif not self._enqueue(command, invocation, pending.id):
+            elif not self._enqueue(command, invocation, pending.id, None):
                 await asyncio.to_thread(self.pending.let_go, [pending.id])  # the next look's
             else:  # answered here, should the message itself come again after its row went
                 await self._mark_answered(pending.guild_id, pending.event)
@@ -238,7 +249,7 @@ class ChatCommandRouter:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-        waiting = [kept for queue in self._queues.values() for _, _, kept in queue]
+        waiting = [queued.kept for queue in self._queues.values() for queued in queue]
         self._queues.clear()
         if self.pending is not None:
             try:
@@ -252,31 +263,36 @@ class ChatCommandRouter:
 
     async def _take_cooldowns(
         self, guild_id: int, command: ChatCommand, event: ChatMessageSent
-    ) -> bool:
-        """Start the viewer's cooldown and then the chat's, each when the command has one;
-        False (and neither started) when either is still cooling down."""
-        viewer = event.viewer.platform_user_id or event.viewer.username.casefold()
-        # Per chat: a command used on Kick does not silence it on Twitch.
-        chat = f"chat:cooldown:{guild_id}:{command.name}:{event.platform}"
+    ) -> Taken | bool | None:
+        """Start the viewer's cooldown and then the chat's, each when the command has one: the
+        viewer's taken (True when it has none); None (and neither started) when either is
+        still cooling down."""
+        chat = _cooldown_key(guild_id, command, event)
         user = None
         if command.user_cooldown_seconds > 0:
             limit = Limit(1, command.user_cooldown_seconds)
-            user = await self.windows.try_take(f"{chat}:viewer:{viewer}", limit)
+            user = await self.windows.try_take(f"{chat}:viewer:{_viewer(event)}", limit)
             if user is None:
                 log.debug("guild %s: !%s is cooling down for them", guild_id, command.name)
-                return False
+                return None
         if command.cooldown_seconds > 0:
             limit = Limit(1, command.cooldown_seconds)
             if await self.windows.try_take(f"{chat}:{event.broadcaster_user_id}", limit) is None:
                 if user is not None:
                     await self.windows.give_back(user)  # they were not answered
                 log.debug("guild %s: !%s is cooling down", guild_id, command.name)
-                return False
-        return True
+                return None
+        return user or True
 
     # Running
 
-    def _enqueue(self, command: ChatCommand, invocation: ChatInvocation, kept: int | None) -> bool:
+    def _enqueue(
+        self,
+        command: ChatCommand,
+        invocation: ChatInvocation,
+        kept: int | None,
+        cooldown: Taken | None,
+    ) -> bool:
         """Queue the command on its guild's queue; False when too many wait there already."""
         guild_id = invocation.guild_id
         queue = self._queues.setdefault(guild_id, deque())
@@ -288,7 +304,7 @@ class ChatCommandRouter:
                 command.name,
             )
             return False
-        queue.append((command, invocation, kept))
+        queue.append(_Queued(command, invocation, kept, cooldown))
         if guild_id not in self._workers:
             self._workers[guild_id] = asyncio.get_running_loop().create_task(
                 self._work(guild_id), name=f"chat-commands-{guild_id}"
@@ -308,9 +324,9 @@ class ChatCommandRouter:
         queue = self._queues[guild_id]
         try:
             while queue:
-                command, invocation, kept = queue.popleft()
-                await self._run(command, invocation)
-                await self._forget(kept)
+                queued = queue.popleft()
+                await self._run(queued.command, queued.invocation, queued.cooldown)
+                await self._forget(queued.kept)
         finally:
             # Nothing awaits between the last empty check and here, so a command queued
             # meanwhile finds either this worker running or no worker (and starts one).
@@ -318,7 +334,9 @@ class ChatCommandRouter:
             if not queue:
                 self._queues.pop(guild_id, None)
 
-    async def _run(self, command: ChatCommand, invocation: ChatInvocation) -> None:
+    async def _run(
+        self, command: ChatCommand, invocation: ChatInvocation, cooldown: Taken | None
+    ) -> None:
         try:
             async with asyncio.timeout(self.timeout_seconds):
                 reply = await command.handler(invocation)
@@ -335,6 +353,38 @@ class ChatCommandRouter:
             return
         if reply:
             await self.replies.reply(invocation.guild_id, invocation.event, reply)
+        if isinstance(reply, Refusal) and cooldown is not None:
+            await self._forgive(command, invocation, cooldown)
+
+    async def _forgive(
+        self, command: ChatCommand, invocation: ChatInvocation, cooldown: Taken
+    ) -> None:
+        """Give the viewer's cooldown back after a refusal of their typing, unless they had
+        :data:`FORGIVEN`'s share already (a flood of wrong commands cools down as any other)."""
+        key = _cooldown_key(invocation.guild_id, command, invocation.event)
+        forgiven = f"{key}:forgiven:{_viewer(invocation.event)}"
+        try:
+            if await self.windows.try_take(forgiven, FORGIVEN) is not None:
+                await self.windows.give_back(cooldown)
+        except Exception:  # the cooldown stands: they wait it out, as before
+            log.warning("a refused !%s kept its cooldown", command.name, exc_info=True)
+
+
+@dataclass(frozen=True)
+class _Queued:
+    command: ChatCommand
+    invocation: ChatInvocation
+    kept: int | None  # its pending row's id (None without ``pending``)
+    cooldown: Taken | None  # the viewer's cooldown it took
+
+
+def _viewer(event: ChatMessageSent) -> str:
+    return event.viewer.platform_user_id or event.viewer.username.casefold()
+
+
+def _cooldown_key(guild_id: int, command: ChatCommand, event: ChatMessageSent) -> str:
+    # Per chat: a command used on Kick does not silence it on Twitch.
+    return f"chat:cooldown:{guild_id}:{command.name}:{event.platform}"
 
 
 __all__ = [
@@ -344,6 +394,7 @@ __all__ = [
     "ChatInvocation",
     "ParsedCommand",
     "Permission",
+    "Refusal",
     "parse_command",
     "permission_of",
 ]

@@ -15,7 +15,13 @@ from sqlalchemy.engine import Connection
 from core.events import Platform, utc
 from core.features.chat_commands.queued import queue_line
 from core.features.chat_commands.replies import ChatReplier
-from core.features.chat_commands.router import ANSWERED, ChatCommand, ChatInvocation, Permission
+from core.features.chat_commands.router import (
+    ANSWERED,
+    ChatCommand,
+    ChatInvocation,
+    Permission,
+    Refusal,
+)
 from core.features.chat_commands.text import chat_safe
 from core.features.heist.answers import Cancelled, Joined, lying_low
 from core.features.heist.ports import HeistAnnouncer, HeistResult
@@ -153,7 +159,7 @@ class HeistChat:
     async def heist(self, invocation: ChatInvocation) -> str | None:
         word, _, rest = invocation.arguments.partition(" ")
         if word.lower() in SUBCOMMANDS and rest.strip():  # not a join: its usage would mislead
-            return f"Type !heist {word.lower()} with nothing after it."
+            return Refusal(f"Type !heist {word.lower()} with nothing after it.")
         match word.lower():
             case "cancel":
                 return await self.cancel(invocation)
@@ -178,6 +184,9 @@ class HeistChat:
         )
         try:
             parse_join(invocation.arguments)  # a wrong stake is answered before asking SE
+        except HeistRefused as refused:  # their typing: they may type it again at once
+            return Refusal(str(refused))
+        try:
             # StreamElements keeps points by Twitch login: the chat's where it gives one.
             se = await self.service.se_stake(
                 invocation.guild_id,

@@ -11,7 +11,7 @@ import asyncio
 import re
 
 from core.events import Platform
-from core.features.chat_commands.router import ChatCommand, ChatInvocation
+from core.features.chat_commands.router import ChatCommand, ChatInvocation, Refusal
 from core.features.chat_commands.text import chat_safe
 from core.features.points.se_logins import kick_without_twitch
 from core.features.points.se_wallet import SeWallet
@@ -20,7 +20,7 @@ from core.features.points.service import PointsRefused, PointsService
 from core.platforms.streamelements.api import checked_username
 
 NAME_PATTERN = re.compile(r"@?[A-Za-z0-9_][A-Za-z0-9_.\-]{0,39}")
-NOT_A_NAME = "That is not a viewer's name: type !points, or !points <name>."
+NOT_A_NAME = Refusal("That is not a viewer's name: type !points, or !points <name>.")
 
 
 def amount_text(points: int, name: str) -> str:
