@@ -23,10 +23,12 @@ class Permission(enum.IntEnum):
     BROADCASTER = 4
 
 
-# Badge types as Kick sends them (``sender.identity.badges[].type``); Twitch uses the same words.
+# Badge types as Kick sends them (``sender.identity.badges[].type``); Twitch uses the same words,
+# and gives its lead moderators the lead_moderator badge instead of moderator's.
 BADGE_PERMISSIONS = {
     "broadcaster": Permission.BROADCASTER,
     "moderator": Permission.MODERATOR,
+    "lead_moderator": Permission.MODERATOR,
     "vip": Permission.VIP,
     "subscriber": Permission.SUBSCRIBER,
     "founder": Permission.SUBSCRIBER,  # the first subscribers of a channel

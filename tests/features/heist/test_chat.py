@@ -127,6 +127,17 @@ async def test_a_moderator_cancels_and_every_stake_goes_back(chat, points):
     assert points.balance(GUILD, Platform.KICK, "2") == 1000
 
 
+async def test_a_twitch_lead_moderator_cancels_too(chat, points):
+    """Twitch's lead moderators wear the lead_moderator badge alone, not moderator's."""
+    chat.platform = Platform.TWITCH
+    give(points, "1", 1000, platform=Platform.TWITCH)
+    await chat.say("!join 100", "1")
+    assert await chat.say("!heist cancel", "9", badges=("lead_moderator",)) == (
+        "The heist is called off. Every stake went back: 100 points to 1 viewer."
+    )
+    assert points.balance(GUILD, Platform.TWITCH, "1") == 1000
+
+
 @pytest.mark.parametrize("word", ["cancel", "stats", "settings"])
 async def test_a_word_after_a_heist_subcommand_is_answered_with_that_subcommand(chat, points, word):
     """ "!heist cancel now" was answered with !join's usage, as if the moderator had tried to
