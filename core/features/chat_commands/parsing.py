@@ -53,6 +53,17 @@ class ParsedCommand:
 BANGS = "!\u203c\u2048\u2049\ufe15\ufe57\uff01"
 
 
+def command_line(event: ChatMessageSent) -> str:
+    """The line the viewer typed. Twitch starts the text of a reply (its Reply button) with
+    "@<the parent's name> ", a mention its own chat hides: that word is not the viewer's, so a
+    reply saying ``!join 100`` is that command."""
+    content = event.content
+    if event.reply_to_message_id is None:
+        return content
+    mention, _, rest = content.lstrip().partition(" ")
+    return rest if mention.startswith("@") else content
+
+
 def parse_command(content: str) -> ParsedCommand | None:
     """``!Name rest of line`` -> ("name", "rest of line"); None when it is not a command.
 

@@ -31,6 +31,7 @@ from core.events import ChatMessageSent, Platform, Viewer
 from core.features.chat_commands.parsing import (  # the names the features import from here
     ParsedCommand,
     Permission,
+    command_line,
     parse_command,
     permission_of,
 )
@@ -129,8 +130,7 @@ class ChatCommandRouter:
         self._table: dict[str, ChatCommand] = {}
         for command in commands:
             self.add(command)
-        # Each queued command with its pending row's id (None without ``pending``) and the
-        # viewer's cooldown it took (None: it had none, or it was recovered).
+        # Each guild's queued commands, with their pending row and the viewer's cooldown taken.
         self._queues: dict[int, deque[_Queued]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
 
@@ -151,7 +151,7 @@ class ChatCommandRouter:
 
     async def handle(self, guild_id: int, event: ChatMessageSent) -> None:
         """Queue the command in ``event``, if it holds one that the sender may use now."""
-        parsed = parse_command(event.content)
+        parsed = parse_command(command_line(event))
         if parsed is None:
             return
         command = self._table.get(parsed.name)

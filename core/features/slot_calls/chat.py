@@ -16,7 +16,7 @@ import asyncio
 import logging
 
 from core.features.chat_commands.commands import GuildName, discord_place, platform_title
-from core.features.chat_commands.parsing import parse_command
+from core.features.chat_commands.parsing import command_line, parse_command
 from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommand, ChatInvocation
 from core.features.chat_commands.text import chat_safe
@@ -99,7 +99,7 @@ class SlotCallChat:
         return [ChatCommand("call", self.call, aliases=("sr",))]
 
     async def call(self, invocation: ChatInvocation) -> str | None:
-        typed = parse_command(invocation.event.content)
+        typed = parse_command(command_line(invocation.event))
         outcome = await asyncio.to_thread(
             self.service.request,
             invocation.guild_id,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
+import json
 import logging
 import secrets
 import threading
@@ -11,7 +13,7 @@ import threading
 import pytest
 import redis
 
-from core.events import Platform
+from core.events import ChatMessageSent, Platform
 from core.features.chat_commands.router import (
     ChatCommand,
     ChatCommandRouter,
@@ -21,9 +23,12 @@ from core.features.chat_commands.router import (
     parse_command,
     permission_of,
 )
+from core.platforms.twitch.notifications import parse_notification
 from core.ratelimits import RedisWindows
+from tests.conftest import FIXTURES
 from tests.features.chat_commands.doubles import (
     BROADCASTER,
+    T0,
     RecordingSender,
     pusher_chat,
     replier_for,
@@ -561,3 +566,54 @@ async def test_ten_thousand_chat_messages_that_are_not_commands_make_no_database
     await router.flush()
     assert queries != []
     assert len(sender.sent) == 1
+
+
+def twitch_reply(text: str, parent_name: str = "StreamKeeper") -> ChatMessageSent:
+    """A Twitch chat message sent with the Reply button: Twitch starts its text with
+    "@<parent's name> " (its own chat hides that mention, so the viewer never typed it)."""
+    body = json.loads((FIXTURES / "twitch" / "channel.chat.message.json").read_text())
+    event = copy.deepcopy(body["event"])
+    typed = f"@{parent_name} {text}"
+    event.update(
+        message={"text": typed, "fragments": [{"type": "text", "text": typed}]},
+        badges=[],
+        reply={
+            "parent_message_id": "b1a2c3d4-0000-4000-8000-000000000001",
+            "parent_message_body": "Usage: !join <amount|all|half> [low|medium|high]",
+            "parent_user_id": "2914196",
+            "parent_user_name": parent_name,
+            "parent_user_login": parent_name.lower(),
+            "thread_message_id": "b1a2c3d4-0000-4000-8000-000000000001",
+            "thread_user_id": "2914196",
+            "thread_user_name": parent_name,
+            "thread_user_login": parent_name.lower(),
+        },
+    )
+    parsed = parse_notification(
+        "channel.chat.message", {**body, "event": event}, message_id="d-1", delivered_at=T0
+    )
+    assert isinstance(parsed, ChatMessageSent)
+    return parsed
+
+
+@pytest.mark.parametrize("parent_name", ["StreamKeeper", "stream_keeper_bot", "日本語の名前"])
+async def test_a_command_typed_as_a_twitch_reply_is_answered(sender, clock, parent_name):
+    handler = Recorder()
+    router = make_router(sender, clock, ChatCommand("join", handler))
+
+    await router.handle(GUILD, twitch_reply("!join 100 high", parent_name))
+    await router.flush()
+
+    assert [c.arguments for c in handler.calls] == ["100 high"]
+    assert sender.texts == ["ok"]
+
+
+async def test_a_reply_that_is_not_a_command_stays_chat(sender, clock):
+    handler = Recorder()
+    router = make_router(sender, clock, ChatCommand("join", handler))
+
+    await router.handle(GUILD, twitch_reply("thanks, !join later"))
+    await router.handle(GUILD, twitch_reply("@someone !join 100"))  # a mention they typed
+    await router.flush()
+
+    assert handler.calls == []
