@@ -108,3 +108,14 @@ async def test_points_repeated_from_chatterino_or_7tv_shows_the_balance_again(
     await ask(router, webhook_chat("!points", badges=["moderator"]))  # no cooldown
     await ask(router, webhook_chat("!points \U000e0000", badges=["moderator"]))
     assert sender.texts == ["You have 1,200 points: rank #1 of 1."] * 2
+
+
+async def test_points_retyped_at_once_after_a_wrong_name_shows_the_balance(sender, points):
+    """The refusal of what they typed does not cost the viewer their 10 s cooldown."""
+    replies = ChatReplier(lambda platform: sender)
+    router = ChatCommandRouter(PointsChat(points).commands(), replies, clock=lambda: 1000.0)
+    points.give(GUILD, Platform.TWITCH, "5555", 300)
+    await ask(router, twitch_chat("!points two words"))
+    await ask(router, twitch_chat("!points"))
+    await ask(router, twitch_chat("!points"))  # a balance shown starts the cooldown
+    assert sender.texts == [NOT_A_NAME, "You have 300 points: rank #1 of 1."]
