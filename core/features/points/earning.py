@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.bus.dispatch import handles_across_guilds, handles_many
 from core.events import ChatMessageSent, Platform, utc
+from core.features.chat_commands.parsing import command_line, parse_command
 from core.features.guild_batches import work_in_batches
 from core.features.points import accrual, accrual_batch
 from core.features.points.ports import Subscribers
@@ -359,10 +360,13 @@ def _said_live(
 
 
 def _may_earn(event: ChatMessageSent) -> bool:
-    """Not a command, not empty, not the streamer paying themselves, not a message typed in
-    another channel of a Twitch Shared Chat."""
+    """Not a command (as the router reads one: a Twitch reply's, a full-width bang's), not
+    empty, not the streamer paying themselves, not a message typed in another channel of a
+    Twitch Shared Chat."""
     user_id = event.viewer.platform_user_id
     text = event.content.strip()
     if user_id is None or not text or text.startswith("!") or event.from_another_channel:
+        return False
+    if parse_command(command_line(event)) is not None:
         return False
     return user_id != event.broadcaster_user_id

@@ -3,6 +3,7 @@ chat caps, and one ledger row per viewer per window (not per tick), on both back
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -208,6 +209,23 @@ def test_chat_earns_per_message_but_not_commands_repeats_or_redeliveries(world):
     world.earning.record_chat(GUILD, chat(ALICE, at - timedelta(seconds=30), "late"))
     close_window(world)
     assert world.balance(ALICE) == 2  # "hello there" and "gg"
+
+
+def test_a_command_typed_as_a_reply_or_with_another_bang_earns_nothing(world):
+    """The router answers "@bot !join 100" sent with Twitch's Reply button, "\uff01points"
+    (a full-width bang) and a command behind an invisible character as commands: they are no
+    chat to pay for, as "!points" is not."""
+    world.watchtime.tick(GUILD, T0)
+    world.earning.earn_all()
+    world.watchtime.set_tracking(GUILD, False)  # chat only in this test
+    at = T0 + timedelta(seconds=1)
+    reply = chat(ALICE, at, "@StreamKeeper !join 100")
+    reply = dataclasses.replace(reply, platform=Platform.TWITCH, reply_to_message_id="m-1")
+    for n, line in enumerate(["\uff01points", "\u200b!points", "thanks @StreamKeeper"]):
+        world.earning.record_chat(GUILD, chat(ALICE, at + timedelta(seconds=n + 1), line))
+    world.earning.record_chat(GUILD, reply)
+    close_window(world)
+    assert world.balance(ALICE) == 1  # "thanks @StreamKeeper" only
 
 
 def stream(started: bool, at: datetime) -> StreamStarted | StreamEnded:
