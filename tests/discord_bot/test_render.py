@@ -146,11 +146,12 @@ def test_health_messages_stay_within_discords_message_limit() -> None:
     assert messages[2].endswith("y" * 1500)
 
 
-def test_the_raffle_close_announcement_names_the_ledger_hash_and_the_beacon_round() -> None:
+def _closed(beacon_round: int | None) -> str:
+    """The close announcement of a March period with ledger hash "abab..."."""
     from core.discord_bot.raffle.announcements import closed_announcement
     from core.features.raffle.ports import PeriodAnnouncement
 
-    text = closed_announcement(
+    return closed_announcement(
         PeriodAnnouncement(
             guild_id=1,
             period_id=2,
@@ -158,10 +159,14 @@ def test_the_raffle_close_announcement_names_the_ledger_hash_and_the_beacon_roun
             ends_at=datetime(2026, 4, 1, tzinfo=UTC),
             time_zone="UTC",
             commitment="c" * 64,
-            beacon_round=1234,
+            beacon_round=beacon_round,
             snapshot_hash="ab" * 32,
         )
     )
+
+
+def test_the_raffle_close_announcement_names_the_ledger_hash_and_the_beacon_round() -> None:
+    text = _closed(1234)
     assert "ab" * 32 in text
     assert "beacon round 1234" in text
 
@@ -169,21 +174,7 @@ def test_the_raffle_close_announcement_names_the_ledger_hash_and_the_beacon_roun
 def test_the_raffle_close_announcement_of_a_period_without_a_round_promises_none() -> None:
     """Closed while the beacon was never reachable, a period has no round and never gets one:
     the announcement said "The draw follows as soon as the beacon round is out"."""
-    from core.discord_bot.raffle.announcements import closed_announcement
-    from core.features.raffle.ports import PeriodAnnouncement
-
-    text = closed_announcement(
-        PeriodAnnouncement(
-            guild_id=1,
-            period_id=2,
-            starts_at=datetime(2026, 3, 1, tzinfo=UTC),
-            ends_at=datetime(2026, 4, 1, tzinfo=UTC),
-            time_zone="UTC",
-            commitment="c" * 64,
-            beacon_round=None,
-            snapshot_hash="ab" * 32,
-        )
-    )
+    text = _closed(None)
     assert "ab" * 32 in text
     assert "as soon as" not in text
     assert "no beacon round was fixed" in text
