@@ -100,9 +100,10 @@ def raffle_period(period_id: int):  # type: ignore[no-untyped-def]
 
 
 def _draw_line(draw: dict[str, Any]) -> str:
-    """One draw of the proof in words: how it was drawn (forced, a reroll and why) and its
-    winners, or that nobody was left to win."""
-    how = [f"draw {draw.get('id')}"]
+    """One draw of the proof in words: what it was for (its prize, as its announcement said),
+    how it was drawn (forced, a reroll and why) and its winners, or that nobody was left to win."""
+    prize = draw.get("prize")
+    how = [f"draw {draw.get('id')}" + (f" for {prize}" if prize else "")]
     if draw.get("reroll_of") is not None:
         how.append(f"a reroll of draw {draw['reroll_of']}: {draw.get('reason') or 'no reason'}")
     if draw.get("forced"):

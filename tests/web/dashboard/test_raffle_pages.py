@@ -157,3 +157,26 @@ def test_a_period_whose_every_draw_was_forced_claims_no_beacon_check(engine):
                 r"nobody could win \(no eligible tickets left\)$",
                 _lines(page)[0],
             )
+
+
+def test_the_proof_page_says_what_each_draw_was_for(engine):
+    """Two draws of one period for two prizes: the announcement said "Raffle draw #3 for a
+    headset", the page listed only "draw 3: #1 ana", so a viewer could not tell which winner
+    won what."""
+    clock = Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+    with FakeBeacon(clock=clock) as beacon:
+        raffle = make_service(engine, clock, beacon.url)
+        raffle.periods.start(GUILD)
+        period_id = _two_viewers_closed(engine, raffle)
+        clock.advance(minutes=1)
+        headset = raffle.draws.request(GUILD, actor_id=9, prize="a <b>headset</b>")
+        plain = raffle.draws.request(GUILD, actor_id=9)
+    names = {"1": "ana", "2": "bob"}
+    [won_headset], [won_plain] = (
+        [names[w.platform_user_id] for w in d.winners] for d in (headset, plain)
+    )
+    page = _client(raffle.views).get(f"/raffle/{period_id}")
+    assert _lines(page) == [
+        f"draw {headset.id} for a &lt;b&gt;headset&lt;/b&gt;: #1 {won_headset}",
+        f"draw {plain.id}: #1 {won_plain}",
+    ]
