@@ -50,7 +50,11 @@ BLUEPRINTS = {"public", "auth", "guilds", "dashboard_assets", "me"}
 
 class IdConverter(IntegerConverter):
     """``<id:name>``: a whole number that fits the database's BIGINT (1 .. 2**63 - 1); anything
-    longer is a 404 here, before a query would fail on it."""
+    longer is a 404 here, before a query would fail on it. Written as links write it: ASCII
+    digits without a leading zero (``\\d`` takes any script's digits, so ``01`` or a 1 in
+    Arabic-Indic or full-width digits would each be another address of page 1)."""
+
+    regex = "[1-9][0-9]*"
 
     def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(map, min=1, max=2**63 - 1)

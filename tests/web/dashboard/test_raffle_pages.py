@@ -180,3 +180,19 @@ def test_the_proof_page_says_what_each_draw_was_for(engine):
         f"draw {headset.id} for a &lt;b&gt;headset&lt;/b&gt;: #1 {won_headset}",
         f"draw {plain.id}: #1 {won_plain}",
     ]
+
+
+def test_a_period_number_written_otherwise_is_no_page(engine):
+    """A proof page has one address: "/raffle/01", or the 1 written in Arabic-Indic or
+    full-width digits, served period 1's page and files under an address no link makes, as if
+    each were another period's."""
+    raffle, period_id = build(engine)
+    client = _client(raffle.views)
+    arabic = chr(0x0660 + period_id)
+    wide = chr(0xFF10 + period_id)
+    for number in (f"0{period_id}", f"00{period_id}", arabic, wide, f"{period_id}{arabic}"):
+        for path in (f"/raffle/{number}", f"/raffle/{number}/proof.json"):
+            answer = client.get(path)
+            assert answer.status_code == 404, path
+            assert answer.mimetype == "text/html"
+    assert client.get(f"/raffle/{period_id}").status_code == 200
