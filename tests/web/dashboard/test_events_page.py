@@ -238,3 +238,34 @@ def test_the_retry_buttons_label_says_its_time_is_utc(site):
     queued = _row(site, mine_dead.key).published_at.strftime("%H:%M:%S")
     page = site.client().get(PAGE).text
     assert f'aria-label="Retry the Chat event queued {queued} UTC">Retry</button>' in page
+
+
+def test_more_dead_events_than_shown_are_not_counted_as_the_shown_ones(site):
+    """A broken handler can set aside hundreds of events: the heading does not claim 50 when
+    there are more, and says only the newest are listed."""
+    rt = site.runtime
+    rt.guilds.set_kick_channel(GUILD, "mine", "1001")
+    events = [
+        dataclasses.replace(
+            make_event(f"message {n}", event_id=f"m-{n}"), broadcaster_user_id="1001"
+        )
+        for n in range(55)
+    ]
+    for event in events:
+        assert rt.bus.publish(event)
+    with rt.engine.begin() as conn:
+        conn.execute(
+            sa.update(bus_events).values(dead_at=rt.clock(), attempts=5, last_error="boom")
+        )
+    page = site.client().get(PAGE)
+    assert page.status_code == 200
+    heading = page.text.split('id="dead-title">')[1].split("</h2>")[0]
+    assert heading != "Dead events (50)"
+    assert "more than 50" in heading
+    assert "newest 50 are listed" in page.text.split('id="dead-title">')[1].split("</section>")[0]
+
+
+def test_dead_events_heading_counts_a_few_exactly(site):
+    _queue(site)
+    page = site.client().get(PAGE)
+    assert 'id="dead-title">Dead events (1)</h2>' in page.text

@@ -115,7 +115,7 @@ def live_part(guild_id: int):  # type: ignore[no-untyped-def]
         kind=kind,
         kinds=log.kinds(scope),
         recent=_named(guild_id, log.recent(scope, SHOWN, kind)),
-        dead=_named(guild_id, log.dead(scope, SHOWN)),
+        **_dead(guild_id, log, scope),
         replayable_kinds=REPLAYABLE,
         follows_a_channel=_follows_a_channel(guild_id),
     )
@@ -133,9 +133,16 @@ def _values(guild_id: int, log, scope, kind: str | None) -> dict:  # type: ignor
         "kinds": log.kinds(scope),
         "kind": kind,
         "recent": _named(guild_id, log.recent(scope, SHOWN, kind)),
-        "dead": _named(guild_id, log.dead(scope, SHOWN)),
+        **_dead(guild_id, log, scope),
         "replayable_kinds": REPLAYABLE,
     }
+
+
+def _dead(guild_id: int, log, scope) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """The newest ``SHOWN`` dead events, and whether there are more (one more is read to know:
+    the heading must not call the shown ones all of them)."""
+    dead = log.dead(scope, SHOWN + 1)
+    return {"dead": _named(guild_id, dead[:SHOWN]), "dead_more": len(dead) > SHOWN}
 
 
 @AREA.bp.post("/retry")
