@@ -20,7 +20,15 @@ def _number(value: float) -> str:
 
 
 def _short(text: str, most: int = 26) -> str:
-    return text if len(text) <= most else text[: most - 1] + "…"
+    """``text`` cut to ``most`` characters; a short ending in brackets ("alice (Twitch)",
+    "rule 3 (removed)") is kept and the words before it cut instead."""
+    if len(text) <= most:
+        return text
+    head, bracket, tail = text.rpartition(" (")
+    if bracket and tail.endswith(")") and head and len(tail) + 3 < most // 2:
+        ending = bracket + tail
+        return head[: most - len(ending) - 1] + "…" + ending
+    return text[: most - 1] + "…"
 
 
 def _opening(chart_id: str, title: str, height: int) -> str:

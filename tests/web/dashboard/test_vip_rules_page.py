@@ -206,3 +206,21 @@ def test_removing_a_rule_whose_reward_is_gone_does_not_promise_a_deletion(client
     assert f"Rule {day.id} removed (the reward &#39;Day&#39; (500 points))" in text
     assert "will be deleted on Twitch" not in text
     assert run(service.rules.list(GUILD)) == []
+
+
+def test_the_top_viewers_chart_names_the_platform_as_the_table_does(client, vip) -> None:  # noqa: F811
+    """A long name is cut in the chart, never its platform, which is "Twitch" as in the table."""
+    service, twitch, run = vip
+    long_name = "averyveryverylongviewer25"  # Twitch allows 25 characters
+    twitch.users.update({long_name: "9002"})
+    run(service.setup(GUILD, 1, "VIP for a day", 500, 24))
+    run(service.manual.grant(GUILD, 1, "viewer1", 5))
+    run(service.manual.grant(GUILD, 1, long_name, 3))
+    page = client.get(f"/dashboard/{GUILD}/vip/")
+    assert page.status_code == 200
+    chart = page.text.split('id="chart-top"')[1].split("</svg>")[0]
+    labels = re.findall(r'text-anchor="end">([^<]*)</text>', chart)
+    assert labels[0] == "viewer1 (Twitch)"
+    assert labels[1].endswith(" (Twitch)")
+    assert labels[1].startswith("averyvery")
+    assert "(twitch)" not in chart

@@ -49,7 +49,7 @@ def context(service: VipService, run: Callable[[Any], Any], guild_id: int) -> di
         "top": bar_chart(
             "chart-top",
             "Viewers with the most VIP hours",
-            [(f"{name} ({p})", h) for p, name, h in numbers.top_viewers],
+            [(f"{name} ({p.title()})", h) for p, name, h in numbers.top_viewers],
         ),
     }
     return {
