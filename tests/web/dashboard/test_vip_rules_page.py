@@ -224,3 +224,18 @@ def test_the_top_viewers_chart_names_the_platform_as_the_table_does(client, vip)
     assert labels[1].endswith(" (Twitch)")
     assert labels[1].startswith("averyvery")
     assert "(twitch)" not in chart
+
+
+def test_the_vips_by_day_chart_says_its_days_are_utc_days(client, vip) -> None:  # noqa: F811
+    """A day ends at midnight UTC, not the streamer's midnight: the chart and its table say so."""
+    service, _twitch, run = vip
+    run(service.setup(GUILD, 1, "VIP for a day", 500, 24))
+    run(service.manual.grant(GUILD, 1, "viewer1", 5))
+    page = client.get(f"/dashboard/{GUILD}/vip/?days=7")
+    assert page.status_code == 200
+    chart = page.text.split('id="chart-active"')[1].split("</svg>")[0]
+    title = re.search(r"<title[^>]*>([^<]*)</title>", chart)
+    assert title is not None
+    assert "UTC" in title.group(1)
+    assert "VIPs held at the end of each day (UTC)" in page.text  # the table
+    assert "VIPs held at the end of each day, days in UTC</figcaption>" in page.text

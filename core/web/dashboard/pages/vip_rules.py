@@ -37,7 +37,7 @@ def context(service: VipService, run: Callable[[Any], Any], guild_id: int) -> di
     charts: dict[str, Markup] = {
         "active": line_chart(
             "chart-active",
-            f"VIPs held each day, last {days} days",
+            f"VIPs held at the end of each day (UTC), last {days} days",
             [(day.isoformat(), held) for day, held in numbers.active],
         ),
         "by_rule": bar_chart("chart-rule", "Grants by rule", numbers.by_rule),
