@@ -115,6 +115,11 @@ def _short(text: str) -> str:
     return text if len(text) <= SHORT else text[: SHORT - 1] + "…"
 
 
+def _many(count: int, noun: str) -> str:
+    """``count`` and its noun, singular for one: "1 bit", "1,000 bits"."""
+    return f"{count:,} {noun if count == 1 else noun + 's'}"
+
+
 def _chat(e: ChatMessageSent) -> str:
     return f"{_who(e.viewer)}: {_short(e.content)}"
 
@@ -122,7 +127,7 @@ def _chat(e: ChatMessageSent) -> str:
 def _subscribed(e: Subscribed) -> str:
     tier = "Prime" if e.is_prime else TIERS.get(e.tier or "", e.tier or "")
     if e.is_renewal and e.months:
-        what = f"resubscribed for {e.months} months"
+        what = f"resubscribed for {_many(e.months, 'month')}"
     elif e.is_gift:
         what = "got a gifted sub"
     else:
@@ -132,14 +137,13 @@ def _subscribed(e: Subscribed) -> str:
 
 def _gifted(e: SubscriptionsGifted) -> str:
     count = e.count or len(e.giftees) or 1
-    subs = "sub" if count == 1 else "subs"
     gifter = _who(e.gifter) if e.gifter is not None else "An anonymous viewer"
-    return f"{gifter} gifted {count:,} {subs}"
+    return f"{gifter} gifted {_many(count, 'sub')}"
 
 
 def _redeemed(e: RewardRedeemed) -> str:
     title = _short(e.reward_title) or "a reward"
-    cost = f" ({e.cost:,} points)" if e.cost else ""
+    cost = f" ({_many(e.cost, 'point')})" if e.cost else ""
     said = f": {_short(e.user_input)}" if e.user_input else ""
     state = "" if e.status in ("pending", "unfulfilled", "") else f", {e.status.lower()}"
     return f"{_who(e.viewer)} redeemed {title}{cost}{said}{state}"
@@ -154,17 +158,17 @@ def _banned(e: ViewerBanned) -> str:
 
 def _kicks(e: KicksGifted) -> str:
     said = f": {_short(e.message)}" if e.message else ""
-    return f"{_who(e.viewer)} sent {e.amount:,} Kicks{said}"
+    return f"{_who(e.viewer)} sent {_many(e.amount, 'Kick')}{said}"
 
 
 def _raided(e: Raided) -> str:
-    viewers = f" with {e.viewers:,} viewers" if e.viewers else ""
+    viewers = f" with {_many(e.viewers, 'viewer')}" if e.viewers else ""
     return f"{_who(e.raider)} raided{viewers}"
 
 
 def _cheered(e: Cheered) -> str:
     said = f": {_short(e.message)}" if e.message else ""
-    return f"{_who(e.viewer)} cheered {e.bits:,} bits{said}"
+    return f"{_who(e.viewer)} cheered {_many(e.bits, 'bit')}{said}"
 
 
 def _linked(e: AccountLinked, member: str) -> str:

@@ -269,3 +269,34 @@ def test_dead_events_heading_counts_a_few_exactly(site):
     _queue(site)
     page = site.client().get(PAGE)
     assert 'id="dead-title">Dead events (1)</h2>' in page.text
+
+
+def test_the_activity_says_one_bit_one_kick_and_one_viewer_in_the_singular(site):
+    """A cheer of 1 bit read "cheered 1 bits"; a gift of one KICK, a raid of one viewer and a
+    1-point reward the same way."""
+    from datetime import UTC, datetime
+
+    from core.events import Cheered, KicksGifted, Platform, Raided, RewardRedeemed, Viewer
+
+    rt = site.runtime
+    rt.guilds.set_kick_channel(GUILD, "mine", "1001")
+    rt.guilds.set_twitch_channel(GUILD, "mine_tw", "2001")
+    at = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    kick = {"platform": Platform.KICK, "broadcaster_user_id": "1001", "occurred_at": at}
+    twitch = {"platform": Platform.TWITCH, "broadcaster_user_id": "2001", "occurred_at": at}
+    for event in (
+        Cheered(event_id="c1", viewer=Viewer("5", "bitsy"), bits=1, **twitch),
+        Raided(event_id="r1", raider=Viewer("6", "smallfry"), viewers=1, **twitch),
+        KicksGifted(event_id="k1", viewer=Viewer("7", "kicker"), amount=1, **kick),
+        RewardRedeemed(
+            event_id="p1", viewer=Viewer("8", "cheap"), reward_title="Hi", cost=1, **twitch
+        ),
+    ):
+        assert rt.bus.publish(event)
+    page = site.client().get(PAGE)
+    assert page.status_code == 200
+    feed = page.text.split('id="feed"')[1].split("</ol>")[0]
+    assert "bitsy cheered 1 bit<" in feed
+    assert "smallfry raided with 1 viewer<" in feed
+    assert "kicker sent 1 Kick<" in feed
+    assert "cheap redeemed Hi (1 point)<" in feed
