@@ -1,6 +1,10 @@
 """Charts drawn on the server as inline SVG (no script, no CDN): horizontal bars for a few named
 numbers, a line for a number by day. Each is an ``<svg role="img">`` whose ``<title>`` names it;
-the page shows the numbers in a table beside it, which is what screen readers read."""
+the page shows the numbers in a table beside it, which is what screen readers read.
+
+A chart is drawn 360 units wide, about a phone's width in pixels, and scales to its box: its
+13-unit words stay 11 px or more on a 360 px phone and are not blown up on a laptop, where the
+stylesheet caps its width. Drawn 600 wide, they shrank to 7 px on a phone."""
 
 from __future__ import annotations
 
@@ -8,10 +12,11 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-WIDTH = 600
+WIDTH = 360
 BAR = 22
 GAP = 8
-LABEL_WIDTH = 220
+LABEL_WIDTH = 160
+LABEL_MOST = 20  # characters: about 140 units, inside LABEL_WIDTH
 LINE_HEIGHT = 160
 
 
@@ -19,13 +24,13 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
-def _short(text: str, most: int = 26) -> str:
+def _short(text: str, most: int = LABEL_MOST) -> str:
     """``text`` cut to ``most`` characters; a short ending in brackets ("alice (Twitch)",
     "rule 3 (removed)") is kept and the words before it cut instead."""
     if len(text) <= most:
         return text
     head, bracket, tail = text.rpartition(" (")
-    if bracket and tail.endswith(")") and head and len(tail) + 3 < most // 2:
+    if bracket and tail.endswith(")") and head and len(tail) + 2 <= most // 2:
         ending = bracket + tail
         return head[: most - len(ending) - 1] + "…" + ending
     return text[: most - 1] + "…"
@@ -47,7 +52,7 @@ def bar_chart(chart_id: str, title: str, rows: Sequence[tuple[str, float]]) -> M
         return Markup("")
     top = max(value for _, value in rows) or 1
     height = len(rows) * (BAR + GAP) + GAP
-    room = WIDTH - LABEL_WIDTH - 70
+    room = WIDTH - LABEL_WIDTH - 64  # room after the bar for a number such as 1,234.5
     parts = [_opening(chart_id, title, height)]
     for n, (label, value) in enumerate(rows):
         y = GAP + n * (BAR + GAP)
@@ -68,7 +73,7 @@ def line_chart(chart_id: str, title: str, points: Sequence[tuple[str, float]]) -
     if not points:
         return Markup("")
     top = max(value for _, value in points) or 1
-    left, right, bottom = 40, WIDTH - 10, LINE_HEIGHT - 24
+    left, right, bottom = 44, WIDTH - 10, LINE_HEIGHT - 24
     step = (right - left) / max(len(points) - 1, 1)
     xy = [
         (left + n * step, bottom - (bottom - 10) * value / top)

@@ -154,3 +154,47 @@ def test_a_rule_whose_reward_was_deleted_on_twitch_tv_shows_its_problem(  # type
         assert page.locator("#rule-2-problem").count() == 0
         _shot(page, f"vip-rule-broken-{width}")
     assert not problems, "\n".join(problems)
+
+
+# Each drawn chart's text: its size on the screen (the font size times the <svg>'s scale, its
+# width on the screen over its viewBox's) and its box, with the <svg>'s box.
+_CHART_TEXT = """() => [...document.querySelectorAll('svg.svg-chart')]
+  .filter(svg => svg.getClientRects().length)
+  .map(svg => {
+    const box = svg.getBoundingClientRect();
+    const scale = box.width / svg.viewBox.baseVal.width;
+    return {id: svg.id, left: box.left, right: box.right, texts: [...svg.querySelectorAll('text')]
+      .map(t => ({text: t.textContent, px: parseFloat(getComputedStyle(t).fontSize) * scale,
+                  box: t.getBoundingClientRect().toJSON()}))};
+  })"""
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return (
+        a["left"] < b["right"] - 1
+        and b["left"] < a["right"] - 1
+        and a["top"] < b["bottom"] - 1
+        and b["top"] < a["bottom"] - 1
+    )
+
+
+def test_the_vip_charts_can_be_read_on_a_phone(page, site, discord) -> None:  # type: ignore[no-untyped-def]
+    """At 360 px every word and number of each chart is at least 11 px tall, inside its chart and
+    over no other; the page does not scroll sideways. At 1366 px the charts are as readable."""
+    _seed(site.runtime)
+    _sign_in_as_admin(page, site, discord)
+    for width in (360, 1366):
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(f"{site.url}/dashboard/{GUILD}/vip/?days=30")
+        charts = page.evaluate(_CHART_TEXT)
+        assert len(charts) == 6, charts
+        for chart in charts:
+            assert chart["texts"], chart["id"]
+            for text in chart["texts"]:
+                assert text["px"] >= 11, (width, chart["id"], text)
+                assert chart["left"] - 1 <= text["box"]["left"], (width, chart["id"], text)
+                assert text["box"]["right"] <= chart["right"] + 1, (width, chart["id"], text)
+            boxes = [t["box"] for t in chart["texts"]]
+            clashes = [(a, b) for n, a in enumerate(boxes) for b in boxes[:n] if _overlap(a, b)]
+            assert not clashes, (width, chart["id"], clashes)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
