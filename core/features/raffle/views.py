@@ -297,6 +297,8 @@ class RaffleViews:
             period = periods_repository.find_period_by_id(
                 conn, period_id, with_eligible=with_ledger
             )
+            if period is not None:
+                time_zone = read_rates(conn, period.guild_id, self.settings).time_zone
         if period is None:
             raise RaffleRefused(f"There is no raffle period {period_id}.")
         if period.status != "closed":
@@ -304,7 +306,7 @@ class RaffleViews:
         proof = self.draws.proof_of_period(period, with_ledger=with_ledger)
         if proof.document is None:
             raise RaffleRefused(f"Period {period_id} has no draw yet, so its seed is still secret.")
-        return proof
+        return dataclasses.replace(proof, time_zone=time_zone)
 
     def admins(self, period_id: int) -> dict[str, int]:
         """Pseudonym -> Discord id of each admin the period's public proof names (who changed

@@ -20,6 +20,7 @@ class ProofFiles:
     document: dict[str, Any]
     entry_count: int
     read_ledger: Callable[[], dict[str, Any]]  # LookupError when it is gone meanwhile
+    time_zone: str = "UTC"  # the guild's raffle time zone: the page shows the times in it
 
 
 if TYPE_CHECKING:

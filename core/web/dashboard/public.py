@@ -5,7 +5,9 @@ in-browser verifier (static/verify.js)."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Response, render_template, request
 
@@ -94,9 +96,30 @@ def raffle_period(period_id: int):  # type: ignore[no-untyped-def]
         period_id=period_id,
         proof=proof,
         entries=found.entry_count,
+        times={key: _moment(proof.get(key), found.time_zone) for key in _TIMES},
         draws=[_draw_line(draw) for draw in proof.get("draws", [])],
         beacon_summary=beacon_verification.summary(proof),
     )
+
+
+_TIMES = ("starts_at", "ends_at", "closed_at")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")  # fmt: skip
+
+
+def _moment(value: Any, time_zone: str) -> dict[str, str] | None:
+    """A proof's UTC time as its server's raffle counts it ("1 March 2026, 00:00
+    (Europe/Berlin)"), with the exact value of the proof file kept as ``utc``."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+        zone = ZoneInfo(time_zone)
+    except (ValueError, ZoneInfoNotFoundError, OSError):
+        return None if value is None else {"utc": str(value), "local": str(value)}
+    if moment.tzinfo is None:
+        return {"utc": str(value), "local": str(value)}
+    local = moment.astimezone(zone)
+    shown = f"{local.day} {_MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
+    return {"utc": str(value), "local": f"{shown} ({time_zone})"}
 
 
 def _draw_line(draw: dict[str, Any]) -> str:

@@ -39,7 +39,9 @@ def raffle_exporter(views: RaffleViews) -> Callable[[int], ProofFiles]:
 
     def export(period_id: int) -> ProofFiles:
         document, found = proof(period_id, with_ledger=False)
-        return ProofFiles(document, found.entry_count, lambda: read_ledger(period_id))
+        return ProofFiles(
+            document, found.entry_count, lambda: read_ledger(period_id), found.time_zone
+        )
 
     return export
 

@@ -196,3 +196,40 @@ def test_a_period_number_written_otherwise_is_no_page(engine):
             assert answer.status_code == 404, path
             assert answer.mimetype == "text/html"
     assert client.get(f"/raffle/{period_id}").status_code == 200
+
+
+def _seen(html: str) -> str:
+    """The page's text as a viewer reads it (no tags, spaces run together)."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_the_proof_page_shows_its_times_in_the_raffle_time_zone(engine):
+    """A Berlin March raffle starts at 2026-02-28T23:00:00+00:00 in UTC: the page showed only
+    that, so a viewer read a February start. It also said "with 1 ledger entries"."""
+    clock = Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+    with FakeBeacon(clock=clock) as beacon:
+        raffle = make_service(engine, clock, beacon.url)
+        raffle.periods.configure(GUILD, "time_zone", "Europe/Berlin")
+        raffle.periods.start(GUILD, start_day=1, end_day=31)
+        add_viewer(engine, "1", "ana", discord_id=11)
+        raffle.admin.give(GUILD, actor_id=9, member_id=11, tickets=5, reason="", reference="r1")
+        period_id = raffle.periods.end(GUILD).period.id
+        clock.advance(minutes=1)
+        raffle.draws.request(GUILD, actor_id=9)
+    proof = raffle.views.export(period_id)
+    assert proof.document["starts_at"] == "2026-02-28T23:00:00+00:00"
+    assert proof.entry_count == 1
+    page = _client(raffle.views).get(f"/raffle/{period_id}")
+    assert page.status_code == 200
+    seen = _seen(page.text.split("<h1>")[1].split('<dl class="proof">')[0])
+    first = seen.split(" with ")[0]
+    assert first.startswith("Raffle period")
+    assert "From 1 March 2026, 00:00 (Europe/Berlin) to 10 March 2026, 13:00" in first
+    assert "+00:00" not in first
+    assert "February" not in first
+    assert "with 1 ledger entry." in seen
+    # The exact UTC values of the proof file stay on the page, for comparing with it.
+    for key in ("starts_at", "ends_at", "closed_at"):
+        assert f'datetime="{proof.document[key]}"' in page.text
+        assert proof.document[key] in seen
+    assert proof.document["snapshot_hash"] in page.text

@@ -35,6 +35,7 @@ class Proof:
     document: dict[str, Any] | None  # None until a draw is done (the seed stays secret)
     ledger: dict[str, Any] | None  # None too when it was not asked for (``with_ledger``)
     entry_count: int = 0  # the frozen ledger's entries, with or without the ledger
+    time_zone: str = "UTC"  # the guild's raffle time zone, for showing the times to people
 
 
 def snapshot_entries(
