@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask import Flask
 
 from core.features.raffle.draws.verification import verify
+from core.features.raffle.service import RaffleService
 from core.web.dashboard import register
 from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.wiring import raffle_exporter
@@ -95,17 +98,25 @@ def _two_viewers_closed(engine, raffle) -> int:
     return raffle.periods.end(GUILD).period.id
 
 
-def _lines(page) -> list[str]:  # type: ignore[no-untyped-def]
-    return re.findall(r"<li>(.*?)</li>", page.text.split('class="winners">')[1].split("</ul>")[0])
-
-
-def test_the_proof_page_says_how_each_draw_was_made_rerolls_forced_and_empty_ones(engine):
+@contextmanager
+def _closed_a_minute_ago(engine) -> Iterator[tuple[RaffleService, int, FakeBeacon]]:
+    """A period of ana and bob (5 tickets each), closed a minute ago with the beacon up: the
+    service, the period's id and the beacon, to draw while it is there."""
     clock = Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
     with FakeBeacon(clock=clock) as beacon:
         raffle = make_service(engine, clock, beacon.url)
         raffle.periods.start(GUILD)
         period_id = _two_viewers_closed(engine, raffle)
         clock.advance(minutes=1)
+        yield raffle, period_id, beacon
+
+
+def _lines(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return re.findall(r"<li>(.*?)</li>", page.text.split('class="winners">')[1].split("</ul>")[0])
+
+
+def test_the_proof_page_says_how_each_draw_was_made_rerolls_forced_and_empty_ones(engine):
+    with _closed_a_minute_ago(engine) as (raffle, period_id, beacon):
         first = raffle.draws.request(GUILD, actor_id=9)  # by the beacon
         beacon.down = True
         raffle.draws.reroll(GUILD, actor_id=9, draw_id=first.id, reason="no answer")
@@ -163,12 +174,7 @@ def test_the_proof_page_says_what_each_draw_was_for(engine):
     """Two draws of one period for two prizes: the announcement said "Raffle draw #3 for a
     headset", the page listed only "draw 3: #1 ana", so a viewer could not tell which winner
     won what."""
-    clock = Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
-    with FakeBeacon(clock=clock) as beacon:
-        raffle = make_service(engine, clock, beacon.url)
-        raffle.periods.start(GUILD)
-        period_id = _two_viewers_closed(engine, raffle)
-        clock.advance(minutes=1)
+    with _closed_a_minute_ago(engine) as (raffle, period_id, _beacon):
         headset = raffle.draws.request(GUILD, actor_id=9, prize="a <b>headset</b>")
         plain = raffle.draws.request(GUILD, actor_id=9)
     names = {"1": "ana", "2": "bob"}
