@@ -18,30 +18,38 @@ from typing import ClassVar
 log = logging.getLogger(__name__)
 
 
+# What a part after the first starts with instead of a command mark: a viewer's text in a long
+# reply (a slot call, a name) must not open the bot's next chat message as a command, for another
+# bot in the channel (often a moderator's tools) to obey.
+CONTINUED = "…"
+_COMMAND_MARKS = ("!", "\uff01", "/")
+
+
 def split_message(text: str, limit: int) -> list[str]:
     """Chat messages of at most ``limit`` characters, split between words where possible.
 
     Line breaks and other whitespace become single spaces and other control characters are
-    dropped, so the parts never start or end with whitespace and are never empty.
+    dropped, so the parts never start or end with whitespace and are never empty. A part after
+    the first that would start with ``!`` or ``/`` starts with :data:`CONTINUED` before it.
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
     parts: list[str] = []
     current = ""
     for word in _clean(text).split():
-        if len(word) > limit:
-            if current:
-                parts.append(current)
-            chunks = [word[start : start + limit] for start in range(0, len(word), limit)]
-            parts.extend(chunks[:-1])
-            current = chunks[-1]
-        elif not current:
-            current = word
-        elif len(current) + 1 + len(word) <= limit:
+        if current and len(current) + 1 + len(word) <= limit:
             current = f"{current} {word}"
-        else:
+            continue
+        if current:
             parts.append(current)
-            current = word
+        current = word
+        while True:  # the word opens a part, or several when it is longer than one
+            if parts and limit > 1 and current.startswith(_COMMAND_MARKS):
+                current = CONTINUED + current
+            if len(current) <= limit:
+                break
+            parts.append(current[:limit])
+            current = current[limit:]
     if current:
         parts.append(current)
     return parts
@@ -124,4 +132,4 @@ class SplittingChatSender(ABC):
         """Post ``message`` now, as :meth:`deliver_now` says; never raises."""
 
 
-__all__ = ["OutgoingMessage", "SplittingChatSender", "split_message"]
+__all__ = ["CONTINUED", "OutgoingMessage", "SplittingChatSender", "split_message"]

@@ -72,3 +72,27 @@ async def test_text_with_nothing_to_say_posts_nothing() -> None:
     stopped = await sender.deliver_now(guild_id=1, broadcaster_user_id="7", text="")
 
     assert (sender.queued, sender.posted, stopped) == ([], [], None)
+
+
+@pytest.mark.parametrize("mark", ["!", "\uff01", "/"])
+def test_a_part_after_the_first_never_reads_as_a_command(mark: str) -> None:
+    # A viewer's text in a long reply (a slot call, a name) could otherwise put a command at
+    # the start of the bot's next chat message, for another bot in the channel to obey.
+    text = "added " + "x" * 10 + f" {mark}commands edit !discord scam.example"
+
+    parts = split_message(text, limit=20)
+
+    assert parts[0] == "added xxxxxxxxxx"
+    assert parts[1] == f"…{mark}commands edit"
+    assert all(len(part) <= 20 for part in parts)
+    assert not any(part.startswith(("!", "\uff01", "/")) for part in parts[1:])
+
+
+def test_a_long_word_cut_at_a_command_mark_is_guarded_too() -> None:
+    parts = split_message("a" * 10 + "!ban" + "b" * 3, limit=10)
+
+    assert parts == ["a" * 10, "…!banbbb"]
+
+
+def test_the_first_part_is_the_reply_as_written() -> None:
+    assert split_message("!join to enter the heist", 500) == ["!join to enter the heist"]
