@@ -32,10 +32,12 @@ from core.platforms.http import tls_context
 from core.platforms.kick.signing import signed_headers
 from core.storage import db
 from tests.conftest import FIXTURES, TEST_FERNET_KEY
+from tests.fakes.kick_server import FakeKick
 from tests.services import free_port
 from tests.support.cli import run as run_cli
 from tests.support.cli import run_process
 from tests.support.events import chat_message
+from tests.support.fake_apps import with_fake_apps
 from tests.support.waiting import PROCESS_HANG_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,16 +73,17 @@ def test_migrate_is_idempotent(cli_env):
 
 
 def test_guild_add_then_show(cli_env):
-    added = cli(
-        cli_env,
-        "guild",
-        "add",
-        GUILD,
-        "--kick-channel",
-        "SomeStreamer",
-        "--kick-broadcaster-id",
-        "4242",
-    )
+    with FakeKick(user_id=4242, username="somestreamer") as kick:  # Kick says who 4242 is
+        added = cli(
+            with_fake_apps(cli_env, kick),
+            "guild",
+            "add",
+            GUILD,
+            "--kick-channel",
+            "SomeStreamer",
+            "--kick-broadcaster-id",
+            "4242",
+        )
     assert added.returncode == 0, added.stderr
     shown = cli(cli_env, "guild", "show", GUILD)
     assert shown.returncode == 0

@@ -23,12 +23,14 @@ TWITCH_STREAMER = ("141981764", "twitchdev")
 @pytest.fixture
 def kick():
     with FakeKick(user_id=1001, username="streamer") as fake:
+        fake.add_channel("other", 8888)  # the channel the server follows next
         yield fake
 
 
 @pytest.fixture
 def twitch():
     with FakeTwitch() as fake:
+        fake.add_channel("999999", "otherchannel")
         yield fake
 
 

@@ -9,14 +9,16 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from core.features.guilds.service import GuildService
+from tests.support.fake_apps import apps_knowing
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - fixture
 
 REMOVED_AT = datetime(2030, 6, 1, 20, 15, tzinfo=UTC)
 
 
 def test_guild_show_says_the_bot_was_removed_and_how_to_resume(cli_env):  # noqa: F811
-    added = cli(cli_env, "guild", "add", GUILD, "--kick-channel", "streamer",
-                "--kick-broadcaster-id", "4242")  # fmt: skip
+    with apps_knowing(cli_env, kick=("streamer", "4242")) as checking:
+        added = cli(checking, "guild", "add", GUILD, "--kick-channel", "streamer",
+                    "--kick-broadcaster-id", "4242")  # fmt: skip
     assert added.returncode == 0, added.stderr
     assert "removed" not in added.stdout  # set up from the shell: never "left"
     engine = sa.create_engine(f"sqlite:///{Path(cli_env['DATA_DIR']) / 'streamkeeper.sqlite3'}")

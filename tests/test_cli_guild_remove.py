@@ -15,6 +15,7 @@ from core.features.schema import all_tables
 from core.storage.db import create_engine
 from tests.conftest import TEST_FERNET_KEY
 from tests.support.every_table import fill_every_guild_table
+from tests.support.fake_apps import apps_knowing
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - fixture
 
 OTHER = "223456789012345678"
@@ -37,8 +38,9 @@ def _engine(env: dict[str, str]) -> sa.Engine:
 
 
 def _set_up(env: dict[str, str], guild: str) -> None:
-    added = cli(env, "guild", "add", guild, "--kick-channel", "streamer",
-                "--kick-broadcaster-id", "4242")  # fmt: skip
+    with apps_knowing(env, kick=("streamer", "4242")) as checking:
+        added = cli(checking, "guild", "add", guild, "--kick-channel", "streamer",
+                    "--kick-broadcaster-id", "4242")  # fmt: skip
     assert added.returncode == 0, added.stderr
     engine = _engine(env)
     watchtime = all_tables().tables["watchtime"]
@@ -234,8 +236,9 @@ def test_yes_deletes_what_is_kept_per_channel_unless_another_server_follows_the_
     them; its Kick channel, which another server follows too, keeps them for that server."""
     _set_up(env, GUILD)  # Kick channel 4242
     _set_up(env, OTHER)  # the same Kick channel
-    added = cli(env, "guild", "add", GUILD, "--twitch-channel", "solo",
-                "--twitch-broadcaster-id", "777")  # fmt: skip
+    with apps_knowing(env, twitch=("solo", "777")) as checking:
+        added = cli(checking, "guild", "add", GUILD, "--twitch-channel", "solo",
+                    "--twitch-broadcaster-id", "777")  # fmt: skip
     assert added.returncode == 0, added.stderr
     tables = all_tables().tables
     engine = _engine(env)

@@ -5,6 +5,7 @@ the old key sealed is still the one printed."""
 from __future__ import annotations
 
 from core.security.secrets import new_fernet_key
+from tests.support.fake_apps import apps_knowing
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - cli_env is a fixture
 
 OLD, NEW = new_fernet_key(), new_fernet_key()
@@ -12,8 +13,9 @@ OLD, NEW = new_fernet_key(), new_fernet_key()
 
 def test_a_new_key_in_front_seals_everything_again_and_the_old_one_goes(cli_env):  # noqa: F811
     env = cli_env | {"OAUTH_BASE_URL": "https://bot.example.org", "TOKEN_ENCRYPTION_KEY": OLD}
-    added = cli(env, "guild", "add", GUILD, "--kick-channel", "streamer",
-                "--kick-broadcaster-id", "4242")  # fmt: skip
+    with apps_knowing(env, kick=("streamer", "4242")) as checking:
+        added = cli(checking, "guild", "add", GUILD, "--kick-channel", "streamer",
+                    "--kick-broadcaster-id", "4242")  # fmt: skip
     assert added.returncode == 0, added.stderr
     first = cli(env, "overlay", "url", "--guild", GUILD, "--kind", "alerts")
     assert first.returncode == 0, first.stderr

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.fake_apps import apps_knowing
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401
 
 
 @pytest.fixture
 def env(cli_env):  # noqa: F811
     env = cli_env | {"OAUTH_BASE_URL": "https://bot.example.org"}
-    added = cli(env, "guild", "add", GUILD, "--kick-channel", "streamer",
-                "--kick-broadcaster-id", "4242")  # fmt: skip
+    with apps_knowing(env, kick=("streamer", "4242")) as checking:
+        added = cli(checking, "guild", "add", GUILD, "--kick-channel", "streamer",
+                    "--kick-broadcaster-id", "4242")  # fmt: skip
     assert added.returncode == 0, added.stderr
     return env
 

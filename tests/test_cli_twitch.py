@@ -9,27 +9,46 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.events import Platform
+from tests.fakes.kick_server import FakeKick
+from tests.fakes.twitch_server import FakeTwitch
 from tests.support.events import chat_message
+from tests.support.fake_apps import with_fake_apps
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - cli_env is a fixture
 
 
-def test_guild_add_with_kick_and_twitch_then_show(cli_env):  # noqa: F811
+@pytest.fixture
+def kick():
+    with FakeKick(user_id=4242, username="somestreamer") as fake:
+        fake.add_channel("k", 1)
+        yield fake
+
+
+@pytest.fixture
+def twitch():
+    with FakeTwitch(user_id="141981764", login="some_streamer") as fake:
+        fake.add_channel("2", "t_1")
+        yield fake
+
+
+def test_guild_add_with_kick_and_twitch_then_show(cli_env, kick, twitch):  # noqa: F811
+    env = with_fake_apps(cli_env, kick, twitch)  # the channels are checked with them
     added = cli(
-        cli_env,
+        env,
         *("guild", "add", GUILD),
         *("--kick-channel", "SomeStreamer", "--kick-broadcaster-id", "4242"),
         *("--twitch-channel", "Some_Streamer", "--twitch-broadcaster-id", "141981764"),
     )
     assert added.returncode == 0, added.stderr
-    shown = cli(cli_env, "guild", "show", GUILD)
+    shown = cli(env, "guild", "show", GUILD)
     assert "kick: somestreamer (broadcaster id 4242)" in shown.stdout
     assert "twitch: some_streamer (broadcaster id 141981764)" in shown.stdout
 
 
-def test_guild_add_with_twitch_alone_keeps_the_kick_channel(cli_env):  # noqa: F811
-    cli(cli_env, "guild", "add", GUILD, "--kick-channel", "k", "--kick-broadcaster-id", "1")
+def test_guild_add_with_twitch_alone_keeps_the_kick_channel(cli_env, kick, twitch):  # noqa: F811
+    env = with_fake_apps(cli_env, kick, twitch)
+    cli(env, "guild", "add", GUILD, "--kick-channel", "k", "--kick-broadcaster-id", "1")
     added = cli(
-        cli_env, "guild", "add", GUILD, "--twitch-channel", "t_1", "--twitch-broadcaster-id", "2"
+        env, "guild", "add", GUILD, "--twitch-channel", "t_1", "--twitch-broadcaster-id", "2"
     )
     assert added.returncode == 0, added.stderr
     assert "kick: k (broadcaster id 1)" in added.stdout
@@ -41,7 +60,7 @@ def test_guild_add_with_twitch_alone_keeps_the_kick_channel(cli_env):  # noqa: F
     [
         (["--twitch-channel", "a b", "--twitch-broadcaster-id", "1"], "is not a Twitch login"),
         (["--twitch-channel", "ok", "--twitch-broadcaster-id", "abc"], "is not a Twitch user id"),
-        (["--twitch-channel", "ok"], "--twitch-channel and --twitch-broadcaster-id go together"),
+        (["--twitch-broadcaster-id", "1"], "--twitch-broadcaster-id goes with --twitch-channel"),
         ([], "Give a channel"),
     ],
 )

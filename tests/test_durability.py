@@ -59,6 +59,7 @@ from core.platforms.kick.signing import signed_headers
 from tests.conftest import IS_CI, TEST_FERNET_KEY
 from tests.services import free_port
 from tests.support.cli import run as run_cli
+from tests.support.fake_apps import apps_knowing
 from tests.support.waiting import PROCESS_HANG_SECONDS
 
 pytestmark = pytest.mark.slow
@@ -380,16 +381,17 @@ def _experiment(tmp_path: Path, kick_keys, *, window: int = WINDOW, **env: str) 
     )
     experiment = Experiment(base, f"http://127.0.0.1:{port}", kick_keys[0], tmp_path, window=window)
     assert _cli(base, "migrate").returncode == 0
-    added = _cli(
-        base,
-        "guild",
-        "add",
-        GUILD,
-        "--kick-channel",
-        CHANNEL,
-        "--kick-broadcaster-id",
-        BROADCASTER_ID,
-    )
+    with apps_knowing(base, kick=(CHANNEL, BROADCASTER_ID)) as checking:
+        added = _cli(
+            checking,
+            "guild",
+            "add",
+            GUILD,
+            "--kick-channel",
+            CHANNEL,
+            "--kick-broadcaster-id",
+            BROADCASTER_ID,
+        )
     assert added.returncode == 0, added.stderr
     return experiment
 

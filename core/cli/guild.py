@@ -4,8 +4,9 @@ delete a server's data for good."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 
-from core.cli import AddCommand, BadInput, fails_with, id_number, open_runtime
+from core.cli import AddCommand, BadInput, CommandFailed, fails_with, id_number, open_runtime
 
 USAGE = (
     "Say what to do: 'guild add <guild_id> --kick-channel ... --twitch-channel ...', "
@@ -18,12 +19,30 @@ def register(command: AddCommand) -> None:
         "guild", fails_with(USAGE), "Add or show a guild's platform channels, or remove a guild."
     )
     guild_sub = guild.add_subparsers(dest="guild_command", metavar="action")
-    add = guild_sub.add_parser("add", help="Tie a guild to a Kick and/or a Twitch channel.")
+    add = guild_sub.add_parser(
+        "add",
+        help="Tie a guild to a Kick and/or a Twitch channel.",
+        epilog=(
+            "The channels are checked with Kick and Twitch (the bot's own app) before anything "
+            "is stored: a broadcaster id given must be the channel's; without one, the "
+            "platform's is taken. --unchecked stores the names and ids as typed."
+        ),
+    )
     add.add_argument("guild_id", type=id_number, help="Discord server id")
     add.add_argument("--kick-channel", help="Kick channel name (slug)")
-    add.add_argument("--kick-broadcaster-id", help="Kick broadcaster user id")
+    add.add_argument(
+        "--kick-broadcaster-id", help="Kick broadcaster user id (checked; looked up if left out)"
+    )
     add.add_argument("--twitch-channel", help="Twitch channel login")
-    add.add_argument("--twitch-broadcaster-id", help="Twitch broadcaster user id")
+    add.add_argument(
+        "--twitch-broadcaster-id",
+        help="Twitch broadcaster user id (checked; looked up if left out)",
+    )
+    add.add_argument(
+        "--unchecked",
+        action="store_true",
+        help="store the channels and broadcaster ids as typed, without asking the platforms",
+    )
     add.set_defaults(handler=_guild_add)
     show = guild_sub.add_parser("show", help="Show a guild's channels.")
     show.add_argument("guild_id", type=id_number, help="Discord server id")
@@ -40,35 +59,101 @@ def _guild_add(args: argparse.Namespace) -> int:
     from core.events import Platform
     from core.features.guilds.service import InvalidGuildInput
 
-    kick = _channel_pair(args.kick_channel, args.kick_broadcaster_id, "kick")
-    twitch = _channel_pair(args.twitch_channel, args.twitch_broadcaster_id, "twitch")
-    if kick is None and twitch is None:
+    typed = {
+        Platform.KICK: _typed(args.kick_channel, args.kick_broadcaster_id, "kick", args.unchecked),
+        Platform.TWITCH: _typed(
+            args.twitch_channel, args.twitch_broadcaster_id, "twitch", args.unchecked
+        ),
+    }
+    wanted = {platform: pair for platform, pair in typed.items() if pair is not None}
+    if not wanted:
         raise BadInput(
-            "Give a channel: --kick-channel and --kick-broadcaster-id, "
-            "and/or --twitch-channel and --twitch-broadcaster-id."
+            "Give a channel: --kick-channel and/or --twitch-channel (each with its broadcaster id "
+            "if you have it: it is checked; else it is looked up)."
         )
-    channels = {Platform.KICK: kick, Platform.TWITCH: twitch}
     runtime = open_runtime(args)
     try:
-        view = runtime.guilds.set_channels(
-            args.guild_id, {platform: pair for platform, pair in channels.items() if pair}
+        if args.unchecked:
+            channels = {platform: (name, str(id_)) for platform, (name, id_) in wanted.items()}
+            notes = [_UNCHECKED.format(name=p.value.capitalize()) for p in channels]
+        else:
+            channels = asyncio.run(_checked(runtime, wanted))
+            notes = [
+                f"Checked with {p.value.capitalize()}: {name} has broadcaster id {id_}."
+                for p, (name, id_) in channels.items()
+            ]
+        view = runtime.guilds.set_channels(args.guild_id, channels)
+        released = _release_others(
+            runtime, args.guild_id, channels.get(Platform.KICK), channels.get(Platform.TWITCH)
         )
-        released = _release_others(runtime, args.guild_id, kick, twitch)
     except InvalidGuildInput as exc:
         raise BadInput(str(exc)) from exc
     finally:
         runtime.close()
     _print_guild(view)
-    for line in released:
+    for line in [*notes, *released]:
         print(line)  # noqa: T201
     return 0
+
+
+_UNCHECKED = (
+    "Not checked with {name} (--unchecked): the channel and broadcaster id are stored as typed."
+)
+
+
+def _typed(
+    channel: str | None, broadcaster_id: str | None, flag: str, unchecked: bool
+) -> tuple[str, str | None] | None:
+    """A platform's channel name and broadcaster id as typed (the id may be left out, to be
+    looked up), each in a form the platform could have; one plain line when not."""
+    from core.events import Platform
+    from core.features.guilds.service import InvalidGuildInput, checked_name, checked_user_id
+
+    if channel is None and broadcaster_id is None:
+        return None
+    if channel is None:
+        raise BadInput(f"--{flag}-broadcaster-id goes with --{flag}-channel.")
+    if broadcaster_id is None and unchecked:
+        raise BadInput(
+            f"--{flag}-channel and --{flag}-broadcaster-id go together with --unchecked "
+            "(the id is looked up only when the channel is checked)."
+        )
+    platform = Platform(flag)
+    try:
+        name = checked_name(platform, channel)
+        user_id = None if broadcaster_id is None else checked_user_id(platform, broadcaster_id)
+    except InvalidGuildInput as exc:
+        raise BadInput(str(exc)) from exc
+    return name, user_id
+
+
+async def _checked(runtime, wanted):  # type: ignore[no-untyped-def]
+    """Each wanted channel (name, typed id or None) as its platform has it: (name, id)."""
+    from core.events import Platform
+    from core.features.connections.typed_channel import (
+        ChannelCheckFailed,
+        check_kick,
+        check_twitch,
+    )
+
+    checks = {Platform.KICK: (check_kick, runtime.kick_setup)}
+    checks[Platform.TWITCH] = (check_twitch, runtime.twitch_setup)
+    channels = {}
+    for platform, (name, typed_id) in wanted.items():
+        check, setup = checks[platform]
+        try:
+            found = await check(setup, name, typed_id)
+        except ChannelCheckFailed as exc:
+            if exc.is_unreachable:
+                raise CommandFailed(str(exc)) from None
+            raise BadInput(str(exc)) from None
+        channels[platform] = (found.name, found.broadcaster_user_id)
+    return channels
 
 
 def _release_others(runtime, guild_id: int, *pairs: tuple[str, str] | None) -> list[str]:  # type: ignore[no-untyped-def]
     """As ``!kick setup`` / ``!twitch setup`` of another channel: the streamer connected for
     the channel before is disconnected, their tokens given back. What happened, in words."""
-    import asyncio
-
     from core.features.connections.channel_setup import given_back_words
 
     lines = []
@@ -88,17 +173,6 @@ def _release_others(runtime, guild_id: int, *pairs: tuple[str, str] | None) -> l
     return lines
 
 
-def _channel_pair(
-    channel: str | None, broadcaster_id: str | None, flag: str
-) -> tuple[str, str] | None:
-    """Both of a platform's flags, or neither; one alone is a mistake worth one plain line."""
-    if channel is None and broadcaster_id is None:
-        return None
-    if channel is None or broadcaster_id is None:
-        raise BadInput(f"--{flag}-channel and --{flag}-broadcaster-id go together.")
-    return channel, broadcaster_id
-
-
 def _guild_show(args: argparse.Namespace) -> int:
     runtime = open_runtime(args)
     try:
@@ -112,8 +186,6 @@ def _guild_show(args: argparse.Namespace) -> int:
 
 
 def _guild_remove(args: argparse.Namespace) -> int:
-    import asyncio
-
     from core.features import guild_forget
     from core.features.vip.server_rewards import ServerRewardRemoval, rewards_line
 
@@ -202,8 +274,6 @@ def _disconnect(runtime, guild_id: int) -> None:  # type: ignore[no-untyped-def]
     not taken back is forgotten all the same (the rows go next), and the streamer is told where
     to revoke the app. A platform's failures are the services' to catch: anything else is a
     mistake of ours and stops the command before a row is deleted."""
-    import asyncio
-
     from core.features.vip.server_rewards import rewards_line
 
     # As the streamer, so before their tokens go.

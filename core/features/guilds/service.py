@@ -233,11 +233,22 @@ def _check_guild_id(guild_id: int) -> None:
 def _checked_channel(platform: Platform, name: str, broadcaster_user_id: str) -> tuple[str, str]:
     """The channel's name (lowercased) and broadcaster id, trimmed, as ``platform`` has them;
     :class:`InvalidGuildInput` when either cannot be one."""
-    name_pattern, not_a_name, not_a_user_id = _CHANNEL_RULES[platform]
+    return checked_name(platform, name), checked_user_id(platform, broadcaster_user_id)
+
+
+def checked_name(platform: Platform, name: str) -> str:
+    """A channel's name on ``platform``, trimmed and lowercased; :class:`InvalidGuildInput`
+    when it cannot be one."""
+    name_pattern, not_a_name, _ = _CHANNEL_RULES[platform]
     name = name.strip().lower()
-    user_id = str(broadcaster_user_id).strip()
     if not name_pattern.match(name):
         raise InvalidGuildInput(f"{name!r} is not {not_a_name}")
+    return name
+
+
+def checked_user_id(platform: Platform, user_id: str) -> str:
+    """A user id on ``platform``, trimmed; :class:`InvalidGuildInput` when it cannot be one."""
+    user_id = str(user_id).strip()
     if not _USER_ID.match(user_id):
-        raise InvalidGuildInput(f"{user_id!r} is not {not_a_user_id}")
-    return name, user_id
+        raise InvalidGuildInput(f"{user_id!r} is not {_CHANNEL_RULES[platform][2]}")
+    return user_id

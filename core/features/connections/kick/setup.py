@@ -177,7 +177,7 @@ class KickSetup(ChannelSetup):
                 raise ChannelLookupFailed(
                     "Kick's site did not answer and this bot has no Kick app: set "
                     "KICK_CLIENT_ID and KICK_CLIENT_SECRET, or add the channel with "
-                    "python -m core guild add"
+                    "python -m core guild add --unchecked"
                 )
             return FoundChannel(
                 slug, ids.broadcaster_user_id, ids.channel_id or None, ids.chatroom_id
