@@ -239,3 +239,20 @@ def test_the_vips_by_day_chart_says_its_days_are_utc_days(client, vip) -> None: 
     assert "UTC" in title.group(1)
     assert "VIPs held at the end of each day (UTC)" in page.text  # the table
     assert "VIPs held at the end of each day, days in UTC</figcaption>" in page.text
+
+
+def test_a_refused_change_shows_what_the_admin_typed(client, vip) -> None:  # noqa: F811
+    """A rule row's change refused (0 hours, a cost out of bounds) comes back with the hours and
+    cost the admin typed in its fields, not the saved ones, so they can correct them."""
+    service, _twitch, run = vip
+    run(service.rules.add(GUILD, RuleAsked(Platform.TWITCH, "reward", 24, title="VIP", cost=500)))
+    [rule] = run(service.rules.list(GUILD))
+    answer = _post(client, f"rules/{rule.id}/change", hours="0", cost="777")
+    assert answer.status_code == 400
+    assert f'id="rule-{rule.id}-error"' in answer.text
+    hours = re.search(rf'<input id="rule-{rule.id}-hours"[^>]*value="([^"]*)"', answer.text)
+    cost = re.search(rf'<input id="rule-{rule.id}-cost"[^>]*value="([^"]*)"', answer.text)
+    assert hours is not None and cost is not None
+    assert (hours.group(1), cost.group(1)) == ("0", "777")
+    [saved] = run(service.rules.list(GUILD))
+    assert (saved.hours, saved.reward_cost) == (24, 500)
