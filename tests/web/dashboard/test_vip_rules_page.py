@@ -252,7 +252,8 @@ def test_a_refused_change_shows_what_the_admin_typed(client, vip) -> None:  # no
     assert f'id="rule-{rule.id}-error"' in answer.text
     hours = re.search(rf'<input id="rule-{rule.id}-hours"[^>]*value="([^"]*)"', answer.text)
     cost = re.search(rf'<input id="rule-{rule.id}-cost"[^>]*value="([^"]*)"', answer.text)
-    assert hours is not None and cost is not None
+    assert hours is not None
+    assert cost is not None
     assert (hours.group(1), cost.group(1)) == ("0", "777")
     [saved] = run(service.rules.list(GUILD))
     assert (saved.hours, saved.reward_cost) == (24, 500)
