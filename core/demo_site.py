@@ -5,7 +5,7 @@ before making any application.
 It keeps everything in a throwaway directory (SQLite, a fresh encryption key and secret), seeds
 one server (its Kick and Twitch channels, members, roles and a channel by name, linked viewers,
 points, a raffle with tickets, alert styles with a picture, a goal, and a stream's worth of
-events through the real bus and handlers: chat, follows, subs, a gift, a raid, a cheer, Kicks),
+events through the real bus and handlers: chat, follows, subs, a gift, a raid, a cheer, KICKs),
 then serves until Ctrl+C. It never listens beyond this machine: a ``--host`` that is not a
 loopback address is refused before anything starts (``core/web/demo.py``).
 """

@@ -52,7 +52,7 @@ LABELS = {
     "viewer_banned": "Bans",
     "vip_added": "VIP added",
     "vip_removed": "VIP removed",
-    "kicks_gifted": "Kicks",
+    "kicks_gifted": "KICKs",  # Kick's own spelling of its currency
     "raided": "Raids",
     "cheered": "Cheers",
     "account_linked": "Links",
@@ -71,7 +71,7 @@ KICK_WEBHOOK_TYPES = {
     "livestream.status.updated": "Stream going live or offline",
     "livestream.metadata.updated": "Stream title or category",
     "moderation.banned": "Bans",
-    "kicks.gifted": "Kicks gifted",
+    "kicks.gifted": "KICKs gifted",
 }
 
 # Twitch's EventSub subscription types, the same way.
@@ -98,7 +98,12 @@ def subscription_types(platform: str, types: Iterable[str]) -> str:
     """Event types the platform is asked to send ("channel.subscription.gifts"), in words
     ("gifted subs"), joined with commas."""
     words = KICK_WEBHOOK_TYPES if platform == "kick" else TWITCH_SUBSCRIPTION_TYPES
-    return ", ".join(words.get(t, "other events").lower() for t in types)
+    return ", ".join(_lower_first(words.get(t, "other events")) for t in types)
+
+
+def _lower_first(words: str) -> str:
+    """The words with a small first letter, but a name in capitals kept ("KICKs", "VIP")."""
+    return words if words[1:2].isupper() else words[:1].lower() + words[1:]
 
 
 def kick_webhook_type(event_type: str) -> str:
@@ -158,7 +163,7 @@ def _banned(e: ViewerBanned) -> str:
 
 def _kicks(e: KicksGifted) -> str:
     said = f": {_short(e.message)}" if e.message else ""
-    return f"{_who(e.viewer)} sent {_many(e.amount, 'Kick')}{said}"
+    return f"{_who(e.viewer)} sent {_many(e.amount, 'KICK')}{said}"
 
 
 def _raided(e: Raided) -> str:

@@ -1,6 +1,6 @@
 """On-stream overlays: the service, the alerts it records beside VIP changes and ticket awards
 (hooks in the writing transaction), the alerts of gifted subscriptions, follows, subscriptions,
-raids, cheers and Kicks (event handlers), and the goal bar those events move (what moved it
+raids, cheers and KICKs (event handlers), and the goal bar those events move (what moved it
 forgotten after a month, by the hour)."""
 
 from __future__ import annotations

@@ -25,7 +25,15 @@ from core.events import (
     ViewerBanned,
 )
 from core.events.base import InvalidEvent
-from core.events.words import LABELS, LINK_FAILURES, SHORT, describe, label
+from core.events.words import (
+    LABELS,
+    LINK_FAILURES,
+    SHORT,
+    describe,
+    kick_webhook_type,
+    label,
+    subscription_types,
+)
 from core.features.linking.service import REASONS
 
 AT = datetime(2030, 1, 1, 20, 0, tzinfo=UTC)
@@ -59,8 +67,9 @@ def common(**fields):  # type: ignore[no-untyped-def]
         ),
         (
             KicksGifted(**common(viewer=ANA, amount=100, platform=Platform.KICK)),
-            "ana sent 100 Kicks",
+            "ana sent 100 KICKs",
         ),
+        (KicksGifted(**common(viewer=ANA, amount=1, platform=Platform.KICK)), "ana sent 1 KICK"),
         (Raided(**common(raider=ANA, viewers=1200)), "ana raided with 1,200 viewers"),
         (Cheered(**common(viewer=None, bits=500, message="gg")), "someone cheered 500 bits: gg"),
         (
@@ -121,3 +130,12 @@ def test_any_event_gets_a_sentence(kind, text, number):
     except (InvalidEvent, ValueError, TypeError):
         return  # the event's own checks refused the value: nothing to describe
     assert describe(event).strip()
+
+
+def test_kicks_are_spelled_as_kick_spells_them():
+    """Kick calls its currency KICKs: the feed's filter, its webhook type and a missing
+    subscription say so, not "Kicks" or "kicks"."""
+    assert LABELS["kicks_gifted"] == "KICKs"
+    assert kick_webhook_type("kicks.gifted") == "KICKs gifted"
+    missing = subscription_types("kick", ["chat.message.sent", "kicks.gifted"])
+    assert missing == "chat messages, KICKs gifted"

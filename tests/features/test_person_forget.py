@@ -248,7 +248,7 @@ def test_the_alerts_naming_them_are_in_the_export_and_forgotten(cli_env, seeded)
     document = exported(cli_env, "--member", str(ANA))
     assert [r["title"] for r in document["tables"]["overlay_alerts"]] == [
         "ana_kick just followed!",
-        "ana_kick sent 5 Kicks!",
+        "ana_kick sent 5 KICKs!",
     ]
     result = cli(cli_env, "privacy", "forget", "--member", str(ANA), "--yes")
 

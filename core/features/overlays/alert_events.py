@@ -1,6 +1,6 @@
 """Which events become which alerts, and the handlers that record them (and replay them).
 
-Follows, subscriptions, resubscriptions, raids and hosts, cheers and Kicks are alerted by these
+Follows, subscriptions, resubscriptions, raids and hosts, cheers and KICKs are alerted by these
 handlers, each once per event (its key is the alert's reference; a subscription's reference is
 the same from each of Twitch's two sources, :func:`sub_reference`), a follow once per follower
 of the channel (:func:`follow_reference`: unfollowing and following again, or another Kick

@@ -1,7 +1,7 @@
 """The kinds of alert a streamer can pick, their words, and which look an amount gets.
 
 Each kind has a message template with named fields in braces (``{who} gifted {amount} subs``):
-``who`` (the viewer or channel), ``amount`` (subs gifted, months, viewers, bits, Kicks, tickets),
+``who`` (the viewer or channel), ``amount`` (subs gifted, months, viewers, bits, KICKs, tickets),
 ``tier`` (``Tier 1``, ``Prime``; blank where the platform does not say) and ``message`` (what the
 viewer wrote). Any other name in braces is refused with words for the streamer, before saving.
 A kind's variations give a bigger amount its own words, picture or sound: the one with the
@@ -50,7 +50,13 @@ KINDS: tuple[AlertKind, ...] = (
     ),
     AlertKind("raid", "Raid or host", "{who} is raiding with {amount} viewers!", "viewers"),
     AlertKind("cheer", "Cheer (Twitch bits)", "{who} cheered {amount} bits!", "bits"),
-    AlertKind("tip", "Kicks sent (Kick)", "{who} sent {amount} Kicks!", "Kicks"),
+    AlertKind(
+        "tip",
+        "KICKs sent (Kick)",  # Kick's own spelling of its currency
+        "{who} sent {amount} KICKs!",
+        "KICKs",
+        singular="{who} sent {amount} KICK!",
+    ),
     AlertKind("vip", "VIP granted or extended", "{who} is now a VIP", "", "alert_vip"),
     AlertKind(
         "tickets_milestone",

@@ -80,7 +80,7 @@ class OverlayService:
         self.cipher = cipher
         self.public_base_url = public_base_url.rstrip("/")  # OAUTH_BASE_URL, else this machine
         self.alerts = AlertRecorder(engine, clock)
-        self.event_alerts = EventAlerts(engine, clock)  # follows, subs, raids, cheers, Kicks
+        self.event_alerts = EventAlerts(engine, clock)  # follows, subs, raids, cheers, KICKs
         self.alert_settings = AlertSettings(engine, clock, media_max_bytes)
         self.goal = GoalService(engine, clock)
         self.views = OverlayViews(engine, clock)

@@ -163,8 +163,8 @@ STORED: tuple[Stored, ...] = (
         "On-stream overlays: each overlay's secret link (kept hashed for lookup and encrypted "
         "so admins can copy it again), the server's overlay settings, its alerts' words, "
         "pictures and sounds as the streamer uploaded them, its goal bar and what moved it, "
-        "and recent alerts (a follow, a sub, a gift, a raid, a cheer or Kicks with the viewer's "
-        "name and account, and a cheer's or Kicks' message; a viewer made VIP, a ticket "
+        "and recent alerts (a follow, a sub, a gift, a raid, a cheer or KICKs with the viewer's "
+        "name and account, and a cheer's or KICKs' message; a viewer made VIP, a ticket "
         "milestone)",
         (
             "overlay_tokens",

@@ -104,6 +104,13 @@ def test_one_gifted_sub_reads_as_one():
     assert look(style, [], AlertFields("ann", 2)).title == "ann gifted 2 subs"
 
 
+def test_kicks_are_spelled_as_kick_spells_them():
+    """Kick's currency is KICKs: the default words of its alert say so, one as one KICK."""
+    style = default_style("tip")
+    assert look(style, [], AlertFields("ann", 500)).title == "ann sent 500 KICKs!"
+    assert look(style, [], AlertFields("ann", 1)).title == "ann sent 1 KICK!"
+
+
 @pytest.mark.parametrize(
     ("data", "kind"),
     [

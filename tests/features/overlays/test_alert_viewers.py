@@ -1,5 +1,5 @@
 """Each alert keeps the account of the viewer it names (its title holds their name, a cheer's or
-Kicks' detail their message), so a person's export finds it and forgetting them deletes it; an
+KICKs' detail their message), so a person's export finds it and forgetting them deletes it; an
 alert about no viewer (a test, an anonymous cheer) names none. On both backends."""
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ test key (the production server on 127.0.0.1).
 Every Twitch kind (follow, subscription, resubscription, gifted subs, raid, cheer) reaches the
 alerts overlay in the order sent, one at a time, each with its words; the cheer's picture and
 the big cheer's variation (another picture and a sound) are on the page as elements loading
-this guild's files. On Kick: a follow, a subscription, a renewal, a gift and Kicks (the tip
-Kick sends), the Kicks with their amount's variation (a sound). The goal bar, set on the
+this guild's files. On Kick: a follow, a subscription, a renewal, a gift and KICKs (the tip
+Kick sends), the KICKs with their amount's variation (a sound). The goal bar, set on the
 dashboard, moves with gifts and resets. Replay on the dashboard shows a recent follow again.
 With ``SCREENSHOT_DIR`` set, the states are saved.
 """
@@ -266,12 +266,12 @@ def test_kick_follows_subs_gifts_and_kicks_alert_from_signed_webhooks(page, tmp_
             "subscriber_name subscribed!",
             "subscriber_name resubscribed for 3 months!",
             "gifter_name gifted 1 sub",
-            "gift_sender sent 500 Kicks!",
+            "gift_sender sent 500 KICKs!",
         ]
         wait = len(expected) * (SECONDS + 1) * 1000 + SHOWN_WITHIN_MS
         body_el = alerts.locator("body")
         expect(body_el).to_have_attribute("data-seen", "|".join(expected), timeout=wait)
         token_path = runtime.overlays.link(GUILD, "alerts").path
         media = body_el.get_attribute("data-media").split("|")
-        assert media[-1] == f" {token_path}/media/{horn}"  # 500 Kicks: the variation's sound
+        assert media[-1] == f" {token_path}/media/{horn}"  # 500 KICKs: the variation's sound
         assert alerts.locator("#alert-sound").get_attribute("src") == f"{token_path}/media/{horn}"

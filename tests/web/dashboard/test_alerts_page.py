@@ -10,6 +10,8 @@ import struct
 import zlib
 from datetime import UTC, datetime
 
+import pytest
+
 from core.events import Cheered, Followed, Platform, SubscriptionsGifted, Viewer
 from core.web.dashboard.security import CSRF_FIELD
 from tests.web.dashboard.conftest import CSRF, GUILD, OTHER_GUILD, post
@@ -62,8 +64,18 @@ def test_the_page_lists_every_kind_and_is_in_the_navigation(site):
     assert page.status_code == 200
     for label in ("New follower", "Raid or host", "Cheer (Twitch bits)", "Gifted subs"):
         assert label in page.text
+    assert "KICKs sent (Kick)" in page.text  # Kick's own spelling of its currency
     assert f'href="{PAGE}"' in page.text
     assert site.client().get(f"/dashboard/{OTHER_GUILD}/alerts/").status_code == 403
+
+
+@pytest.mark.parametrize("path", [PAGE, f"/dashboard/{GUILD}/overlays/", "/privacy"])
+def test_kicks_are_spelled_as_kick_spells_them(site, path):
+    """Kick calls its currency KICKs: the pages naming it say so, never "Kicks"."""
+    page = site.client().get(path)
+    assert page.status_code == 200
+    assert "KICKs" in page.text
+    assert "Kicks" not in page.text
 
 
 def test_a_style_is_saved_and_an_unknown_field_is_refused_in_words(site):

@@ -298,5 +298,5 @@ def test_the_activity_says_one_bit_one_kick_and_one_viewer_in_the_singular(site)
     feed = page.text.split('id="feed"')[1].split("</ol>")[0]
     assert "bitsy cheered 1 bit<" in feed
     assert "smallfry raided with 1 viewer<" in feed
-    assert "kicker sent 1 Kick<" in feed
+    assert "kicker sent 1 KICK<" in feed
     assert "cheap redeemed Hi (1 point)<" in feed

@@ -16,7 +16,7 @@ ORDER = 70
 TITLES = {
     "heist": "Heist: the crew, the countdown, then the payouts",
     "raffle": "Raffle: the top viewers by tickets and the last draw's winners",
-    "alerts": "Alerts: follows, subs, gifts, raids, cheers, Kicks, VIP and ticket milestones, "
+    "alerts": "Alerts: follows, subs, gifts, raids, cheers, KICKs, VIP and ticket milestones, "
     "one at a time",
     "goal": "Goal: a bar toward the number of subs, gifted subs, follows or points you set",
 }
