@@ -53,6 +53,9 @@ _DRAWN = """id => {
 }"""
 
 
+_SCROLLS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
 def _clashes(words: list[dict]) -> list[tuple[str, str]]:
     """Words of one row (an axis' ticks, the legend's line) drawn over each other."""
     same_row = [
@@ -98,4 +101,7 @@ def test_the_charts_can_be_read_on_a_phone(signed_in, site):  # noqa: F811
                     problems.append(f"{where}: no table of its {chart['labels']} points")
                 if "table" not in chart["label"]:
                     problems.append(f"{where}: the canvas does not point to its table")
+                page.click(f"#{chart_id} summary")  # the table opened fits the screen too
+                if page.evaluate(_SCROLLS) > 0:
+                    problems.append(f"{where}: its table opened is wider than the screen")
     assert not problems, "\n".join(problems)
