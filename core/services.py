@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from core.features.chat_bots import ChatBots
     from core.features.chat_commands.notices import ChatNotices
     from core.features.connections.event_arrivals import EventArrivals
     from core.features.connections.kick.arrivals import WebhookArrivals
@@ -53,6 +54,7 @@ class FeatureServices:
     directory: DirectoryService | None = None  # what the bot sees of each server, for the web
     live: LiveNotifier | None = None
     live_backend: LiveBackend | None = None  # None also when this process hears no live updates
+    chat_bots: ChatBots | None = None  # who in chat is a bot (no presence, points, commands)
     watchtime: WatchtimeService | None = None
     roles: RolesService | None = None
     role_sync: RoleSync | None = None

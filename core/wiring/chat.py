@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from core.events import ChatMessageSent, Platform, StreamStarted
+from core.features.chat_bots import ChatBots
 from core.features.chat_commands.answering import AnsweringGuilds
 from core.features.chat_commands.commands import StandardCommands
 from core.features.chat_commands.notices import ChatNotices
@@ -27,15 +28,16 @@ RECOVER_EVERY_SECONDS = 2.0
 
 
 def commands_of_this_channel(
-    router: ChatCommandRouter,
+    router: ChatCommandRouter, chat_bots: ChatBots
 ) -> Callable[[int, ChatMessageSent], Awaitable[None]]:
-    """``router.handle`` for the messages typed in the channel itself. A Twitch Shared Chat
-    shows another channel's messages here too: a command typed there is that channel's to
+    """``router.handle`` for the messages people typed in the channel itself. A Twitch Shared
+    Chat shows another channel's messages here too: a command typed there is that channel's to
     answer (an answer here would show in every shared chat, and twice if it runs StreamKeeper
-    too)."""
+    too). A chat bot's message runs nothing: another bot's line that starts with ``!`` is no
+    viewer asking, and our own account never answers itself."""
 
     async def handle(guild_id: int, event: ChatMessageSent) -> None:
-        if not event.from_another_channel:
+        if chat_bots.person_here(event):
             await router.handle(guild_id, event)
 
     return handle
@@ -64,7 +66,7 @@ def install(rt: Assembly) -> None:
         pending=PendingCommands(rt.engine, rt.clock, rt.process_name),
         answers=answering.answers,
     )
-    rt.handle(ChatMessageSent, commands_of_this_channel(rt.chat_commands))
+    rt.handle(ChatMessageSent, commands_of_this_channel(rt.chat_commands, rt.chat_bots))
     rt.scheduler.every(
         "chat commands left behind",
         lambda: RECOVER_EVERY_SECONDS,

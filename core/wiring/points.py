@@ -71,6 +71,7 @@ def install(rt: Assembly) -> None:
         # This process's guilds: each earns right after its own tick, in the process that
         # ticked it (in another process, the tick may land after this one's job has run).
         rt.served_guild_ids,
+        chat_bots=rt.chat_bots,
     )
     rt.handle(ChatMessageSent, rt.points_earning.record_chat)
     rt.scheduler.after_tick(

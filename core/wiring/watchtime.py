@@ -27,7 +27,7 @@ def install(rt: Assembly) -> None:
             )
 
     rt.watchtime = WatchtimeService(
-        rt.engine, rt.settings.watchtime, rt.clock, on_tick=observe_tick
+        rt.engine, rt.settings.watchtime, rt.clock, on_tick=observe_tick, chat_bots=rt.chat_bots
     )
     rt.handle(ChatMessageSent, rt.watchtime.record_chat)
     rt.handle(StreamStarted, rt.watchtime.record_stream_state)

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.bus.dispatch import handles_across_guilds, handles_many
 from core.events import ChatMessageSent, Platform, utc
+from core.features.chat_bots import ChatBots
 from core.features.chat_commands.parsing import command_line, parse_command
 from core.features.guild_batches import work_in_batches
 from core.features.points import accrual, accrual_batch
@@ -108,12 +109,14 @@ class PointsEarning:
         subscribers: Subscribers,
         active_window: timedelta,
         guild_ids: Callable[[], Iterable[int]],
+        chat_bots: ChatBots | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.subscribers = subscribers
         self.active_window = active_window
         self.guild_ids = guild_ids
+        self.chat_bots = chat_bots or ChatBots()  # whose chat earns nothing
 
     def earn_all(self) -> list[EarnResult]:
         """After each watchtime tick: every guild's earnings for it, many guilds at once.
@@ -308,8 +311,9 @@ class PointsEarning:
         Guilds go in id order and each guild's viewers in key order, so two processes doing
         this at once lock rows in the same order and never deadlock."""
         by_guild: dict[int, list[ChatMessageSent]] = defaultdict(list)
+        person_here = self.chat_bots.person_here
         for guild_id, event in chats:
-            if _may_earn(event):
+            if person_here(event) and _may_earn(event):
                 by_guild[guild_id].append(event)
         if not by_guild:
             return
@@ -361,11 +365,11 @@ def _said_live(
 
 def _may_earn(event: ChatMessageSent) -> bool:
     """Not a command (as the router reads one: a Twitch reply's, a full-width bang's), not
-    empty, not the streamer paying themselves, not a message typed in another channel of a
-    Twitch Shared Chat."""
+    empty, not the streamer paying themselves. (A chat bot's message, or one typed in another
+    channel of a Twitch Shared Chat, is left out before: ``ChatBots.person_here``.)"""
     user_id = event.viewer.platform_user_id
     text = event.content.strip()
-    if user_id is None or not text or text.startswith("!") or event.from_another_channel:
+    if user_id is None or not text or text.startswith("!"):
         return False
     if parse_command(command_line(event)) is not None:
         return False

@@ -27,16 +27,10 @@ from sqlalchemy.engine import Engine
 from core.bus.dispatch import handles_across_guilds, handles_many
 from core.config import WatchtimeSettings
 from core.events import ChatMessageSent, Platform, StreamEnded, StreamStarted, utc
+from core.features.chat_bots import ChatBots
 from core.features.guild_batches import work_in_batches
-from core.features.linking.repository import (
-    AccountLink,
-    discord_users_of,
-    links_of_member,
-)
-from core.features.viewers.repository import (
-    find_viewer_ids_by_username,
-    remember_sightings,
-)
+from core.features.linking.repository import AccountLink, discord_users_of, links_of_member
+from core.features.viewers.repository import find_viewer_ids_by_username, remember_sightings
 from core.features.viewers.search import NameQuery, name_query
 from core.features.watchtime import history, repository, ticks_repository
 from core.features.watchtime import standings_repository as standings
@@ -79,11 +73,13 @@ class WatchtimeService:
         settings: WatchtimeSettings,
         clock: Callable[[], datetime],
         on_tick: Callable[[TickResult], None] | None = None,
+        chat_bots: ChatBots | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.clock = clock
         self.on_tick = on_tick
+        self.chat_bots = chat_bots or ChatBots()  # whose chat is no presence
 
     @property
     def active_window(self) -> timedelta:
@@ -106,10 +102,12 @@ class WatchtimeService:
         follow: each message is every one of theirs), in one transaction: each chatter's name
         once, and every guild's presence in one statement, its rows in key order (so two
         processes doing this at once lock them in the same order and never deadlock)."""
-        # Presence is kept by user id; every chat source gives one. Another channel's message
-        # that a Twitch Shared Chat shows here is no presence here.
-        here = [(g, e) for g, e in chats if not e.from_another_channel]
-        chats = [(g, e) for g, e in here if e.viewer.platform_user_id is not None]
+        # Presence is kept by user id; every chat source gives one. A chat bot's message, and
+        # another channel's that a Twitch Shared Chat shows here, is no presence here.
+        person_here = self.chat_bots.person_here
+        chats = [
+            (g, e) for g, e in chats if e.viewer.platform_user_id is not None and person_here(e)
+        ]
         if not chats:
             return
         sightings = {
