@@ -23,6 +23,7 @@ from core.platforms.kick.site import look_up_internal_ids
 from core.platforms.kick.sources import ChannelIds, PusherSupervisor, pusher_wanted
 from core.platforms.kick.webhook import load_public_key
 from core.platforms.kick.webhook_keys import WebhookKeys, canonical_pem
+from core.wiring.kick_bot_user import own_account_learner
 from core.wiring.platform_clients import PlatformClients, receiver_options
 from core.wiring.upkeep import SubscriptionUpkeep
 
@@ -159,4 +160,7 @@ def install(rt: Assembly) -> None:
     )
     rt.scheduler.loop("KICK_CHANNEL's default channel", rt.default_channel.run)
     rt.chat_senders[Platform.KICK] = lambda: rt.kick.chat
+    if kick.bot_user_token and rt.chat_bots is not None:  # its messages are the bot's own
+        learn = own_account_learner(rt.kick.api, kick.bot_user_token, rt.chat_bots)
+        rt.scheduler.loop("the Kick bot user's account", learn, everywhere=True)
     rt.on_shutdown(rt.kick.close_chat)

@@ -4,11 +4,13 @@ marks nobody present and runs no chat command, while a viewer's same message doe
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from core.events import ChatMessageSent, Platform, Viewer
+from tests.fakes.kick_server import FakeKick
 from tests.features.chat_commands.doubles import RecordingSender, replier_for
 from tests.support.delivery import make_queued_calls
 from tests.support.events import chat_message
@@ -94,3 +96,19 @@ async def test_our_own_kick_account_neither_answers_itself_nor_watches(runtime):
     runtime.chat_bots.add_own_account(Platform.KICK, "8880001")
     assert await said(runtime, kick_chat("!watchtime", ours)) == []
     assert await present_after(runtime, kick_chat("hi", ours, seconds=20)) == 0
+
+
+async def test_the_kick_bot_user_is_learned_from_its_token_and_never_answers_itself(make_runtime):
+    """KICK_BOT_USER_TOKEN's account (the bot speaks as it when Kick refuses the app's BOT):
+    Kick names the token's owner at start, and that account's messages are the bot's own."""
+    with FakeKick(user_id=1001, username="streamer") as fake:
+        fake.add_user(8880001, "StreamKeeperBot")
+        runtime = make_runtime(
+            KICK_API_BASE_URL=fake.url,
+            KICK_BOT_USER_TOKEN=fake.issue_user_token(8880001),
+        )
+        runtime.guilds.set_kick_channel(GUILD, "streamer", KICK_CHANNEL)
+        await runtime.scheduler.loops["the Kick bot user's account"](asyncio.Event())
+    ours = Viewer("8880001", "StreamKeeperBot")
+    assert await said(runtime, kick_chat("!watchtime", ours)) == []
+    assert await said(runtime, kick_chat("!watchtime", VIEWER)) != []
