@@ -194,32 +194,22 @@ class Settings:
     token_encryption_key: str | None = field(default=None, repr=False)
     shuffle: ShuffleSettings = field(default_factory=ShuffleSettings)
     streamelements: StreamElementsSettings = field(default_factory=StreamElementsSettings)
+    chat_bots: tuple[str, ...] = ()  # CHAT_BOTS: more chat bots' logins, on every platform
 
 
 def _session_timeouts(read: SettingsReader) -> SessionTimeouts:
     defaults, most = SessionTimeouts(), 3_600_000  # an hour
+
+    def ms(name: str, default: int) -> int:
+        return read.whole(name, default, maximum=most, unit="milliseconds")
+
     return SessionTimeouts(
-        lock_ms=read.whole(
-            "DATABASE_LOCK_TIMEOUT_MS", defaults.lock_ms, maximum=most, unit="milliseconds"
+        lock_ms=ms("DATABASE_LOCK_TIMEOUT_MS", defaults.lock_ms),
+        statement_ms=ms("DATABASE_STATEMENT_TIMEOUT_MS", defaults.statement_ms),
+        idle_in_transaction_ms=ms(
+            "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS", defaults.idle_in_transaction_ms
         ),
-        statement_ms=read.whole(
-            "DATABASE_STATEMENT_TIMEOUT_MS",
-            defaults.statement_ms,
-            maximum=most,
-            unit="milliseconds",
-        ),
-        idle_in_transaction_ms=read.whole(
-            "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
-            defaults.idle_in_transaction_ms,
-            maximum=most,
-            unit="milliseconds",
-        ),
-        connection_check_ms=read.whole(
-            "DATABASE_CONNECTION_CHECK_MS",
-            defaults.connection_check_ms,
-            maximum=most,
-            unit="milliseconds",
-        ),
+        connection_check_ms=ms("DATABASE_CONNECTION_CHECK_MS", defaults.connection_check_ms),
     )
 
 
@@ -360,6 +350,7 @@ def load_settings(
         streamelements=StreamElementsSettings(
             api_url=read.url("STREAMELEMENTS_API_URL", StreamElementsSettings.api_url) or ""
         ),
+        chat_bots=read.logins("CHAT_BOTS"),
     )
     secret = settings.twitch.eventsub_secret
     if secret is not None and not 10 <= len(secret) <= 100:

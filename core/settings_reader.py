@@ -27,6 +27,8 @@ class SettingsError(Exception):
 _HOST_ENTRY = re.compile(r"[a-z0-9]([a-z0-9.-]{0,252}[a-z0-9])?(:([0-9]{1,5}))?")
 _CHAIN_HASH = re.compile(r"[0-9a-f]{64}")
 _WHOLE = re.compile(r"[+-]?[0-9]+")
+_LOGIN = re.compile(r"[a-z0-9_]{1,25}")  # a Twitch login, a Kick username (lower case)
+MAX_LOGINS = 200
 # A whole-number setting with no ceiling of its own stops here: a billion seconds or minutes
 # still fits a timedelta, a sleep and a date, as ``int()``'s 4,300 digits do not.
 WHOLE_MAX = 1_000_000_000
@@ -174,6 +176,21 @@ class SettingsReader:
                 f"got {shown(raw)}"
             )
             return default
+        return entries
+
+    def logins(self, name: str) -> tuple[str, ...]:
+        """A comma-separated list of chat logins (letters, digits, ``_``; a leading ``@`` is
+        dropped), lower case; empty when unset."""
+        raw = self.text(name)
+        if raw is None:
+            return ()
+        entries = tuple(e.strip().lstrip("@").lower() for e in raw.split(",") if e.strip())
+        if not entries or len(entries) > MAX_LOGINS or not all(map(_LOGIN.fullmatch, entries)):
+            self.problems.append(
+                f"{name} must be a comma-separated list of at most {MAX_LOGINS} chat logins "
+                f"(letters, digits and _, at most 25 each), got {shown(raw)}"
+            )
+            return ()
         return entries
 
     def urls(self, name: str, single: str | None, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -6,8 +6,9 @@ call, no heist join). Watchtime, points and the chat command router each ask
 :meth:`ChatBots.person_here` (docs/watchtime.md, "Chat bots").
 
 A third-party bot is known by its login (Twitch's ``chatter_user_login``, Kick's username), lower
-case: a login names one account on its platform. Our own accounts are known by user id, added as
-they are learned (the Kick bot user of ``KICK_BOT_USER_TOKEN``, asked of Kick at start).
+case: a login names one account on its platform. The operator names more in ``CHAT_BOTS``. Our
+own accounts are known by user id, added as they are learned (the Kick bot user of
+``KICK_BOT_USER_TOKEN``, asked of Kick at start: core/wiring/kick_bot_user.py).
 """
 
 from __future__ import annotations
@@ -51,10 +52,16 @@ class ChatBots:
         self,
         logins: Mapping[Platform, Iterable[str]] = KNOWN_CHAT_BOTS,
         own_accounts: Iterable[tuple[Platform, str]] = (),
+        *,
+        extra_logins: Iterable[str] = (),
     ) -> None:
+        """``extra_logins``: the operator's (``CHAT_BOTS``), bots on every platform."""
+        extra = tuple(extra_logins)
         self._logins = {
-            platform: frozenset(login.strip().lower() for login in names)
-            for platform, names in logins.items()
+            platform: frozenset(
+                login.strip().lower() for login in (*logins.get(platform, ()), *extra)
+            )
+            for platform in Platform
         }
         self._own: set[tuple[Platform, str]] = set(own_accounts)
 

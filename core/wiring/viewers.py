@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def install(rt: Assembly) -> None:
-    rt.chat_bots = ChatBots()
+    rt.chat_bots = ChatBots(extra_logins=rt.settings.chat_bots)  # and CHAT_BOTS's
     names = ViewerNames(rt.engine)
     for event_type in NAMING_EVENTS:
         rt.handle(event_type, names.remember)

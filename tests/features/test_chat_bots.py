@@ -3,6 +3,9 @@ its case or display name, or one of our own accounts by user id; nobody else."""
 
 from __future__ import annotations
 
+import pytest
+
+from core.config import SettingsError, load_settings
 from core.events import ChatMessageSent, Platform, Viewer
 from core.features.chat_bots import ChatBots
 from tests.support.events import chat_message
@@ -42,3 +45,24 @@ def test_a_person_here_is_neither_a_bot_nor_another_channels_shared_chat():
         "hi", platform=Platform.TWITCH, broadcaster="1001", source_broadcaster_user_id="2002"
     )
     assert not bots.person_here(shared)
+
+
+def test_chat_bots_setting_is_lower_case_logins_or_one_plain_line():
+    assert load_settings({"CHAT_BOTS": " MyBot ,@Other_Bot"}, env_file=None).chat_bots == (
+        "mybot",
+        "other_bot",
+    )
+    assert load_settings({}, env_file=None).chat_bots == ()
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"CHAT_BOTS": "my bot!"}, env_file=None)
+    assert raised.value.problems == [
+        "CHAT_BOTS must be a comma-separated list of at most 200 chat logins "
+        "(letters, digits and _, at most 25 each), got 'my bot!'"
+    ]
+
+
+def test_more_logins_are_bots_on_every_platform_besides_the_known_ones():
+    bots = ChatBots(extra_logins=("mybot",))
+    assert bots.sent(kick("MyBot"))
+    assert bots.sent(twitch("mybot", "MyBot"))
+    assert bots.sent(twitch("nightbot", "Nightbot"))

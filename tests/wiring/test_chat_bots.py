@@ -112,3 +112,12 @@ async def test_the_kick_bot_user_is_learned_from_its_token_and_never_answers_its
     ours = Viewer("8880001", "StreamKeeperBot")
     assert await said(runtime, kick_chat("!watchtime", ours)) == []
     assert await said(runtime, kick_chat("!watchtime", VIEWER)) != []
+
+
+async def test_the_operator_names_more_chat_bots_with_chat_bots(make_runtime):
+    runtime = make_runtime(CHAT_BOTS="MyChannelBot, @another_bot")
+    runtime.guilds.set_kick_channel(GUILD, "streamer", KICK_CHANNEL)
+    mine = Viewer("7770001", "MyChannelBot")
+    assert await said(runtime, kick_chat("!watchtime", mine)) == []
+    assert await present_after(runtime, kick_chat("hi", mine, seconds=20)) == 0
+    assert await said(runtime, kick_chat("!watchtime", VIEWER, seconds=30)) != []
