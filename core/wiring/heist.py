@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from core.discord_bot.heist.outbound import DiscordHeistAnnouncer
-from core.events import Platform
+from core.events import Platform, StreamEnded
 from core.features.heist.chat import ChatResultLine, HeistChat
 from core.features.heist.rules import HeistRules
 from core.features.heist.service import HeistService
+from core.features.heist.stream_end import HeistStreamEnd
 
 if TYPE_CHECKING:
     from core.wiring.assembly import Assembly
@@ -42,6 +43,8 @@ def install(rt: Assembly) -> None:
     )
     for command in rt.heist_chat.commands():
         rt.chat_commands.add(command)
+    # A heist still gathering its crew when the stream ends is called off, its stakes given back.
+    rt.handle(StreamEnded, HeistStreamEnd(rt.heist, can_talk).handle_stream_ended)
     # Also resolves, at start, every heist whose window closed while the bot was down.
     rt.scheduler.every("resolving heists", lambda: RESOLVE_EVERY_SECONDS, rt.heist_chat.resolve_due)
     # Each process posts the results of its own Discord shard's guilds.

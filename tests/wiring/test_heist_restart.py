@@ -3,10 +3,11 @@ closed while the bot was down), paid once."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from core.config import load_settings
-from core.events import Platform
+from core.events import Platform, StreamEnded
 from core.features.heist.export import export_heists
 from core.runtime import Runtime
 from tests.conftest import TEST_FERNET_KEY
@@ -61,4 +62,47 @@ async def test_a_heist_whose_window_closed_while_down_is_resolved_by_the_next_ru
     [one, two] = export_heists(second.engine, GUILD)
     assert (one["won"], one["payout"], two["won"], two["payout"]) == (True, 300, False, 0)
     assert one["resolved_at"] == clock.now.isoformat()
+    second.close()
+
+
+def stream_ended(event_id: str, at) -> StreamEnded:
+    return StreamEnded(
+        platform=Platform.KICK, event_id=event_id, broadcaster_user_id=BROADCASTER, occurred_at=at
+    )
+
+
+async def test_the_stream_ending_calls_off_a_heist_gathering_its_crew(make_runtime) -> None:
+    clock = Clock(T0)
+    runtime = make_runtime(clock=clock)
+    runtime.guilds.set_kick_channel(GUILD, "streamer", BROADCASTER)
+    runtime.points.give(GUILD, Platform.KICK, "1", 1000, actor="test")
+    runtime.heist.join(GUILD, Platform.KICK, BROADCASTER, "1", "one", "200 low")
+    clock.advance(30)
+    for event_id in ("webhook-end", "pusher-end", "webhook-end"):
+        await runtime.dispatcher(stream_ended(event_id, clock.now))
+    assert runtime.points.balance(GUILD, Platform.KICK, "1") == 1000
+    clock.advance(600)
+    assert await runtime.heist_chat.resolve_due() == []
+    assert runtime.points.balance(GUILD, Platform.KICK, "1") == 1000
+
+
+async def test_a_heist_open_at_a_kill_is_called_off_by_the_end_heard_after_the_restart(
+    tmp_path: Path, kick_keys
+) -> None:
+    """The stream ended while the bot was down (its end queued by the web side, or sent
+    again): the next runtime gives the stakes back instead of playing the heist out."""
+    clock = Clock(T0)
+    first = build(tmp_path, clock, kick_keys)
+    first.guilds.set_kick_channel(GUILD, "streamer", BROADCASTER)
+    first.points.give(GUILD, Platform.KICK, "1", 1000, actor="test")
+    first.heist.join(GUILD, Platform.KICK, BROADCASTER, "1", "one", "200 low")
+    ended_at = clock.now + timedelta(seconds=40)
+    first.close()
+
+    clock.advance(600)
+    second = build(tmp_path, clock, kick_keys)
+    await second.dispatcher(stream_ended("webhook-end", ended_at))
+    assert await second.heist_chat.resolve_due() == []
+    assert second.points.balance(GUILD, Platform.KICK, "1") == 1000
+    assert export_heists(second.engine, GUILD) == []
     second.close()

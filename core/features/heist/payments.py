@@ -11,7 +11,8 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
-from core.features.heist.repository import Heist, Participant
+from core.features.heist.answers import Cancelled
+from core.features.heist.repository import Heist, Participant, crew_of
 from core.features.points import repository as points
 from core.features.points import se_holds, se_wallet
 from core.features.points.repository import PointsEntry
@@ -84,3 +85,13 @@ def pay(
     if settlements:
         se_wallet.settle_in(conn, heist.guild_id, SOURCE, settlements, now)
     points.credit_many(conn, credits)
+
+
+def refund_crew(conn: Connection, heist: Heist, now: datetime) -> Cancelled:
+    """Give every member of a heist just moved to cancelled their stake back, in the caller's
+    transaction (the one whose compare-and-set finished the heist, so it happens once)."""
+    crew = crew_of(conn, heist.id)
+    pay(
+        conn, heist, crew, {member.platform_user_id: member.stake for member in crew}, "refund", now
+    )
+    return Cancelled(heist, len(crew), sum(member.stake for member in crew))

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from core.events import Platform
-from core.features.heist import answers, history_repository, repository
+from core.features.heist import answers, history_repository, payments, repository
 from core.features.heist.answers import Cancelled, Joined, heist_result
 from core.features.heist.payments import SOURCE, SeStake, hold_stake, ledger_ref, pay, se_free
 from core.features.heist.ports import HeistResult, ResultLine, SubTier, SubTiers
@@ -374,10 +374,7 @@ class HeistService:
                 raise HeistRefused(answers.CANCEL_TYPED_BEFORE)
             if heist is None or not repository.finish(conn, heist.id, CANCELLED, now):
                 raise HeistRefused("No heist is under way.")
-            crew = repository.crew_of(conn, heist.id)
-            refunds = {member.platform_user_id: member.stake for member in crew}
-            pay(conn, heist, crew, refunds, "refund", now)
-        return Cancelled(heist, len(crew), sum(member.stake for member in crew))
+            return payments.refund_crew(conn, heist, now)
 
     # --- announcements and reading -------------------------------------------------------------
 

@@ -1,0 +1,72 @@
+"""The heist when the stream ends: a heist still gathering its crew is called off and every
+stake goes back, with one line in the chat (where the bot can talk there; else a log line).
+A heist whose join window closed before the end is already on the job: it resolves as usual.
+
+Called once per StreamEnded the bus delivers. Kick tells of an end by webhook and by Pusher (two
+events, the socket's stamped when it arrived) and the bus may deliver each again: the first
+call-off wins the heist's compare-and-set (:func:`repository.finish`), the rest find no open
+heist; an end from before the heist opened (the last stream's, told late or replayed after a
+restart) leaves it alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from core.events import Platform, StreamEnded, utc
+from core.features.chat_commands.queued import queue_line
+from core.features.chat_commands.text import chat_safe
+from core.features.heist import repository
+from core.features.heist.answers import Cancelled
+from core.features.heist.payments import refund_crew
+from core.features.heist.repository import CANCELLED
+from core.features.heist.service import HeistService
+
+log = logging.getLogger(__name__)
+
+
+def called_off_line(cancelled: Cancelled, currency: str) -> str:
+    viewers = "1 viewer" if cancelled.refunded == 1 else f"{cancelled.refunded} viewers"
+    return (
+        "The stream ended, so the heist is called off. Every stake went back: "
+        f"{cancelled.points:,} {currency} to {viewers}."
+    )
+
+
+class HeistStreamEnd:
+    """``can_talk(platform)``: whether the bot can talk in that chat (as for the results)."""
+
+    def __init__(self, service: HeistService, can_talk: Callable[[Platform], bool]) -> None:
+        self.service = service
+        self.can_talk = can_talk
+
+    def handle_stream_ended(self, guild_id: int, event: StreamEnded) -> Cancelled | None:
+        """Call off the heist of the event's chat that was gathering its crew when the stream
+        ended; None when there is none (or another call finished it)."""
+        ended_at = utc(event.occurred_at)
+        currency = self.service.points.name(guild_id)
+        now = self.service.clock()
+        with self.service.engine.begin() as conn:
+            heist = repository.open_heist_of(conn, guild_id, event.platform, lock=True)
+            if (
+                heist is None
+                or heist.broadcaster_user_id != event.broadcaster_user_id
+                or not utc(heist.opened_at) <= ended_at < utc(heist.closes_at)
+                or not repository.finish(conn, heist.id, CANCELLED, now)
+            ):
+                return None
+            cancelled = refund_crew(conn, heist, now)
+            text = chat_safe(called_off_line(cancelled, currency))
+            if self.can_talk(heist.platform):
+                key = f"heist:{heist.id}:called-off"
+                queue_line(
+                    conn, heist.platform, guild_id, heist.broadcaster_user_id, text, key, now
+                )
+        log.info(
+            "guild %s: heist %s called off at the stream's end: %s",
+            guild_id,
+            heist.id,
+            text if self.can_talk(heist.platform) else f"not said in {heist.platform} chat: {text}",
+        )
+        return cancelled
