@@ -10,7 +10,7 @@ from core.events import Platform, StreamEnded
 from core.features.heist.chat import ChatResultLine, HeistChat
 from core.features.heist.rules import HeistRules
 from core.features.heist.service import HeistService
-from core.features.heist.stream_end import HeistStreamEnd
+from core.features.heist.stream_end import LOOK_AT_MOST, HeistStreamEnd, end_queued
 
 if TYPE_CHECKING:
     from core.wiring.assembly import Assembly
@@ -37,6 +37,8 @@ def install(rt: Assembly) -> None:
         sub_tiers=rt.sub_tiers,
         wallet=rt.points_wallet,
         result_line=ChatResultLine(can_talk),
+        # A heist whose stream's end is still queued (after a restart) waits for it.
+        held=end_queued(lambda before: rt.bus.unhandled_before(before, LOOK_AT_MOST)),
     )
     rt.heist_chat = HeistChat(
         rt.heist, rt.chat_replies, DiscordHeistAnnouncer(rt.discord), rt.on_discord_shard

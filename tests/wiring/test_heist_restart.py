@@ -3,6 +3,7 @@ closed while the bot was down), paid once."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from tests.conftest import TEST_FERNET_KEY
 from tests.features.chat_commands.doubles import T0
 from tests.features.heist.conftest import Draws
 from tests.support.clock import Clock
+from tests.support.waiting import eventually
 
 GUILD = 111
 BROADCASTER = "123456789"
@@ -104,5 +106,34 @@ async def test_a_heist_open_at_a_kill_is_called_off_by_the_end_heard_after_the_r
     await second.dispatcher(stream_ended("webhook-end", ended_at))
     assert await second.heist_chat.resolve_due() == []
     assert second.points.balance(GUILD, Platform.KICK, "1") == 1000
+    assert export_heists(second.engine, GUILD) == []
+    second.close()
+
+
+async def test_a_restarted_resolver_waits_for_the_end_queued_while_the_bot_was_down(
+    tmp_path: Path, kick_keys
+) -> None:
+    """At start the resolver and the event consumer run at once: the resolver leaves a heist
+    whose stream's end is still queued to that end, which calls it off."""
+    clock = Clock(T0)
+    first = build(tmp_path, clock, kick_keys)
+    first.guilds.set_kick_channel(GUILD, "streamer", BROADCASTER)
+    first.points.give(GUILD, Platform.KICK, "1", 1000, actor="test")
+    first.heist.join(GUILD, Platform.KICK, BROADCASTER, "1", "one", "200 low")
+    first.bus.publish(stream_ended("webhook-end", clock.now + timedelta(seconds=40)))
+    first.close()  # the web side queued the end; the bot was down
+
+    clock.advance(600)
+    second = build(tmp_path, clock, kick_keys)
+    assert await second.heist_chat.resolve_due() == []  # the end is still queued
+    assert second.points.balance(GUILD, Platform.KICK, "1") == 800
+    stop = asyncio.Event()
+    consumer = asyncio.create_task(second.bus.run(second.dispatcher, stop))
+    try:
+        await eventually(lambda: second.points.balance(GUILD, Platform.KICK, "1") == 1000)
+    finally:
+        stop.set()
+        await consumer
+    assert await second.heist_chat.resolve_due() == []
     assert export_heists(second.engine, GUILD) == []
     second.close()

@@ -48,7 +48,8 @@ class HeistService:
     ``draw`` is the random source of outcomes (a CSPRNG unless a test passes a seeded one);
     ``wallet`` the StreamElements backend: in a guild that uses it, a join holds the stake there
     (see :meth:`se_stake`) and the outcome is settled through its outbox; ``result_line`` queues
-    each result's chat line in the transaction that resolves the heist (None: no line)."""
+    each result's chat line in the transaction that resolves the heist (None: no line);
+    ``held(heist)``: whether an open heist waits for something else to end it (the stream's end)."""
 
     def __init__(
         self,
@@ -60,6 +61,7 @@ class HeistService:
         draw: random.Random | None = None,
         wallet: SeWallet | None = None,
         result_line: ResultLine | None = None,
+        held: Callable[[Heist], bool] | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -69,6 +71,7 @@ class HeistService:
         self.draw = draw if draw is not None else secrets.SystemRandom()
         self.wallet = wallet
         self.result_line = result_line
+        self.held = held or (lambda heist: False)
 
     # --- settings ------------------------------------------------------------------------------
 
@@ -276,11 +279,11 @@ class HeistService:
     def resolve(self, heist_id: int) -> HeistResult | None:
         """Draw the outcomes, pay the winners and queue the result's chat line, in one
         transaction; None when the heist is not open any more (resolved or cancelled by someone
-        else)."""
+        else) or is ``held``."""
         with self.engine.connect() as conn:
             heist = repository.heist_by_id(conn, heist_id)
             before = repository.crew_of(conn, heist_id) if heist is not None else []
-        if heist is None or heist.state != repository.OPEN:
+        if heist is None or heist.state != repository.OPEN or self.held(heist):
             return None
         rules = self.rules(heist.guild_id)
         tiers = self._tiers(heist, before)

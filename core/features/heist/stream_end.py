@@ -12,18 +12,55 @@ restart) leaves it alone.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 
-from core.events import Platform, StreamEnded, utc
+from core.events import Event, Platform, StreamEnded, utc
 from core.features.chat_commands.queued import queue_line
 from core.features.chat_commands.text import chat_safe
 from core.features.heist import repository
 from core.features.heist.answers import Cancelled
 from core.features.heist.payments import refund_crew
-from core.features.heist.repository import CANCELLED
+from core.features.heist.repository import CANCELLED, Heist
 from core.features.heist.service import HeistService
 
 log = logging.getLogger(__name__)
+LOOK_AT_MOST = 1000  # queued events the resolver looks through for a stream's end
+
+Unhandled = Callable[[datetime], Iterable[Event] | None]
+
+
+def ends_heist(event: Event, heist: Heist) -> bool:
+    """Whether ``event`` is the end of ``heist``'s stream while its crew was gathering."""
+    return (
+        isinstance(event, StreamEnded)
+        and event.platform == heist.platform
+        and event.broadcaster_user_id == heist.broadcaster_user_id
+        and utc(heist.opened_at) <= utc(event.occurred_at) < utc(heist.closes_at)
+    )
+
+
+def end_queued(unhandled: Unhandled) -> Callable[[Heist], bool]:
+    """The resolver's ``held``: whether the end of a heist's stream is queued and not handled
+    yet (``unhandled(before)``: the bus's events stamped before then, None when it holds too
+    many to say). At start the resolver runs at once, beside the consumer of what was queued
+    while the bot was down; this leaves such a heist to :meth:`HeistStreamEnd.handle_stream_ended`.
+    An end that keeps failing is set aside by the bus, and the heist is resolved then."""
+
+    def held(heist: Heist) -> bool:
+        try:
+            queued = unhandled(heist.closes_at)
+        except Exception:  # the bus cannot say: the heist resolves as before
+            log.warning("heist %s: could not look for its stream's end", heist.id, exc_info=True)
+            return False
+        if queued is None:
+            return False
+        if any(ends_heist(event, heist) for event in queued):
+            log.info("heist %s waits for its stream's end, queued, to call it off", heist.id)
+            return True
+        return False
+
+    return held
 
 
 def called_off_line(cancelled: Cancelled, currency: str) -> str:
@@ -44,15 +81,13 @@ class HeistStreamEnd:
     def handle_stream_ended(self, guild_id: int, event: StreamEnded) -> Cancelled | None:
         """Call off the heist of the event's chat that was gathering its crew when the stream
         ended; None when there is none (or another call finished it)."""
-        ended_at = utc(event.occurred_at)
         currency = self.service.points.name(guild_id)
         now = self.service.clock()
         with self.service.engine.begin() as conn:
             heist = repository.open_heist_of(conn, guild_id, event.platform, lock=True)
             if (
                 heist is None
-                or heist.broadcaster_user_id != event.broadcaster_user_id
-                or not utc(heist.opened_at) <= ended_at < utc(heist.closes_at)
+                or not ends_heist(event, heist)
                 or not repository.finish(conn, heist.id, CANCELLED, now)
             ):
                 return None

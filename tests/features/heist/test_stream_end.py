@@ -11,7 +11,9 @@ import pytest
 
 from core.events import Platform, StreamEnded
 from core.features.heist.export import export_heists
-from core.features.heist.stream_end import HeistStreamEnd
+from core.features.heist.rules import HeistRules
+from core.features.heist.service import HeistService
+from core.features.heist.stream_end import HeistStreamEnd, end_queued
 from core.outbox import store
 from tests.features.heist.conftest import GUILD, KICK_BROADCASTER, TWITCH_BROADCASTER, give
 from tests.features.heist.test_service import join, ledger_rows
@@ -122,3 +124,30 @@ def test_where_the_bot_cannot_talk_the_stakes_go_back_and_the_log_says_so(
     with engine.connect() as conn:
         assert store.of_guild(conn, GUILD) == []
     assert "called off" in caplog.text
+
+
+@pytest.mark.parametrize("bus_says", ["the end", "too many", "down"])
+def test_the_resolver_waits_only_for_a_queued_end_it_can_see(
+    engine, clock, points, draws, bus_says
+):
+    end = {"the end": [], "too many": None}
+
+    def unhandled(before):
+        if bus_says == "down":
+            raise ConnectionError("the bus is down")
+        return end.get(bus_says, [])
+
+    service = HeistService(
+        engine, clock, points, HeistRules(), draw=draws, held=end_queued(unhandled)
+    )
+    give(points, "1", 1000)
+    join(service, "1", "100 low")
+    end["the end"] = [ended(clock, ago=-10)]  # the end, stamped in the window, not handled yet
+    clock.advance(120)
+    draws.push(WIN)
+    resolved = service.resolve_due()
+    if bus_says == "the end":
+        assert resolved == []
+        assert service.status(GUILD, Platform.KICK) is not None
+    else:  # the bus cannot say: the heist is played out, as before
+        assert [result.crew[0].payout for result in resolved] == [150]
