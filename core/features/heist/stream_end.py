@@ -6,14 +6,17 @@ Called once per StreamEnded the bus delivers. Kick tells of an end by webhook an
 events, the socket's stamped when it arrived) and the bus may deliver each again: the first
 call-off wins the heist's compare-and-set (:func:`repository.finish`), the rest find no open
 heist; an end from before the heist opened (the last stream's, told late or replayed after a
-restart) leaves it alone.
+restart) leaves it alone, as does a copy of an end already stored (watchtime keeps the
+channel's live state) for a heist opened after that end.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Connection
 
 from core.events import Event, Platform, StreamEnded, utc
 from core.features.chat_commands.queued import queue_line
@@ -23,21 +26,40 @@ from core.features.heist.answers import Cancelled
 from core.features.heist.payments import refund_crew
 from core.features.heist.repository import CANCELLED, Heist
 from core.features.heist.service import HeistService
+from core.features.watchtime.ticks_repository import streams_of
 
 log = logging.getLogger(__name__)
 LOOK_AT_MOST = 1000  # queued events the resolver looks through for a stream's end
+SAME_END = timedelta(minutes=10)  # an end stored this long before another's stamp is its copy
 
 Unhandled = Callable[[datetime], Iterable[Event] | None]
 
 
-def ends_heist(event: Event, heist: Heist) -> bool:
-    """Whether ``event`` is the end of ``heist``'s stream while its crew was gathering."""
+def ends_heist(event: Event, heist: Heist, ended_at: datetime | None = None) -> bool:
+    """Whether ``event`` is the end of ``heist``'s stream while its crew was gathering
+    (``ended_at``: when the stream ended, if known before the event's stamp)."""
+    ended_at = ended_at or (utc(event.occurred_at) if isinstance(event, StreamEnded) else None)
     return (
         isinstance(event, StreamEnded)
+        and ended_at is not None
         and event.platform == heist.platform
         and event.broadcaster_user_id == heist.broadcaster_user_id
-        and utc(heist.opened_at) <= utc(event.occurred_at) < utc(heist.closes_at)
+        and utc(heist.opened_at) <= ended_at < utc(heist.closes_at)
     )
+
+
+def stream_ended_at(conn: Connection, guild_id: int, event: StreamEnded) -> datetime:
+    """When the stream ended: the stored offline state's start when it began shortly before the
+    event (a second copy, such as Pusher's stamped on arrival, tells of the same end; one from
+    longer ago is an earlier stream's, whose next start went unheard)."""
+    channel = (guild_id, str(event.platform), event.broadcaster_user_id)
+    state = streams_of(conn, [guild_id]).get(channel)
+    ended_at = utc(event.occurred_at)
+    if state is not None and not state.is_live:
+        stored = utc(state.changed_at)
+        if ended_at - SAME_END <= stored <= ended_at:
+            return stored
+    return ended_at
 
 
 def end_queued(unhandled: Unhandled) -> Callable[[Heist], bool]:
@@ -87,7 +109,7 @@ class HeistStreamEnd:
             heist = repository.open_heist_of(conn, guild_id, event.platform, lock=True)
             if (
                 heist is None
-                or not ends_heist(event, heist)
+                or not ends_heist(event, heist, stream_ended_at(conn, guild_id, event))
                 or not repository.finish(conn, heist.id, CANCELLED, now)
             ):
                 return None
