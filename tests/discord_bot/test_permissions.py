@@ -49,3 +49,13 @@ def test_the_invite_link_carries_the_client_id_scopes_and_permissions():
     query = parse_qs(urlsplit(link).query)
     assert query["scope"] == ["bot applications.commands"]
     assert int(query["permissions"][0]) == bot_permissions().value
+
+
+def test_the_invite_asks_to_post_in_threads_as_well_as_channels():
+    """An admin may point a post at a thread; there Discord asks for Send Messages in Threads,
+    not Send Messages, so a bot added with the link could not post in one without it."""
+    granted = bot_permissions()
+    assert granted.send_messages
+    assert granted.send_messages_in_threads
+    query = parse_qs(urlsplit(invite_url("424242424242424242")).query)
+    assert discord.Permissions(int(query["permissions"][0])).send_messages_in_threads

@@ -23,6 +23,9 @@ PERMISSIONS: dict[str, Permission] = {
     "view_channel": Permission(10, "see the channels it answers and posts in"),
     # Replies to commands, raffle and slot-call announcements, link logs, heist results.
     "send_messages": Permission(11, "answer commands and post announcements"),
+    # The same in a thread: Discord asks for this one there, not Send Messages, and an admin
+    # may point announcements, VIP notices or the link log at a thread.
+    "send_messages_in_threads": Permission(38, "answer commands and post announcements in threads"),
     # Slot calls, the heist, the raffle board and proofs, link panels and link logs are embeds.
     "embed_links": Permission(14, "post embeds (slot calls, raffle, heist, link panels)"),
     # Reacting to a link panel and reading reactions on it need the message history.
