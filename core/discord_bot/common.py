@@ -110,11 +110,40 @@ def typed_channel_refusal(guild: discord.Guild, value: str, *, embeds: bool = Fa
     channel = None if channel_id is None else guild.get_channel_or_thread(channel_id)
     if not isinstance(channel, PostableChannel):
         return CHANNEL_NOT_HERE
-    permissions = channel.permissions_for(guild.me)
-    if not permissions.send_messages or (embeds and not permissions.embed_links):
-        needed = "Send Messages and Embed Links" if embeds else "Send Messages"
+    return post_refusal(channel, guild.me, embeds=embeds)
+
+
+def post_refusal(
+    channel: PostableChannel, me: discord.Member, *, embeds: bool = False
+) -> str | None:
+    """Why the bot cannot post in ``channel``, in words naming what to change; None when it
+    can. In a thread Discord asks for Send Messages in Threads (Send Messages is the parent
+    channel's), and takes no post at all while the thread is archived or locked."""
+    if isinstance(channel, discord.Thread) and (channel.archived or channel.locked):
+        state = "locked" if channel.locked else "archived"
+        return (
+            f"I can't post in {channel.mention}: the thread is {state}. "
+            "Open it again, or pick another channel."
+        )
+    permissions = channel.permissions_for(me)
+    if not send_allowed(channel, permissions) or (embeds and not permissions.embed_links):
+        needed = needed_to_post(channel, embeds)
         return f"I can't post in {channel.mention}; give me {needed} there."
     return None
+
+
+def send_allowed(channel: object, permissions: discord.Permissions) -> bool:
+    """Whether ``permissions`` let the bot send a message in ``channel`` (a thread asks for
+    Send Messages in Threads)."""
+    if isinstance(channel, discord.Thread):
+        return permissions.send_messages_in_threads
+    return permissions.send_messages
+
+
+def needed_to_post(channel: object, embeds: bool = True) -> str:
+    """The permissions the bot needs to post in ``channel``, as Discord names them."""
+    send = "Send Messages in Threads" if isinstance(channel, discord.Thread) else "Send Messages"
+    return f"{send} and Embed Links" if embeds else send
 
 
 _MANAGE_SERVER = commands.has_guild_permissions(manage_guild=True)

@@ -27,3 +27,32 @@ async def say(content: str, member: discord.Member, channel: discord.abc.Message
     while not dpytest.sent_queue.empty():
         replies.append(dpytest.get_message())
     return replies
+
+
+def make_thread(
+    parent: discord.TextChannel, name: str = "raffle-news", *, archived=False, locked=False
+) -> discord.Thread:
+    """A public thread of ``parent``, as Discord describes one to the bot (dpytest makes none),
+    in its server's cache like a thread the bot was told of."""
+    guild = parent.guild
+    thread_id = max([c.id for c in guild.channels] + [t.id for t in guild.threads]) + 1
+    data = {
+        "id": str(thread_id),
+        "parent_id": str(parent.id),
+        "owner_id": str(guild.owner_id or parent.id),
+        "name": name,
+        "type": discord.ChannelType.public_thread.value,
+        "last_message_id": None,
+        "rate_limit_per_user": 0,
+        "message_count": 0,
+        "member_count": 1,
+        "thread_metadata": {
+            "archived": archived,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": "2026-11-01T00:00:00+00:00",
+            "locked": locked,
+        },
+    }
+    thread = discord.Thread(guild=guild, state=guild._state, data=data)  # type: ignore[arg-type]
+    guild._add_thread(thread)
+    return thread

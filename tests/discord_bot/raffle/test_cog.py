@@ -657,3 +657,29 @@ async def test_help_for_a_long_unknown_name_is_one_message_discord_takes(alice) 
     [reply] = await say("!help fair " + "@everyone" * 200, alice)
     assert len(reply.content) <= 2000
     assert "@everyone" not in reply.content.replace("@\u200beveryone", "")
+
+
+async def test_a_thread_the_bot_cannot_post_in_is_refused_and_not_saved(
+    manager, guild_a, raffle, monkeypatch
+) -> None:
+    from tests.discord_bot.fake_discord import make_thread
+
+    # dpytest finds mentioned channels among a server's channels only, never its threads.
+    mentioned = dpytest.backend.find_channel_mentions
+    monkeypatch.setattr(
+        dpytest.backend,
+        "find_channel_mentions",
+        lambda content, guild: [c for c in mentioned(content, guild) if c is not None],
+    )
+    parent = guild_a.text_channels[0]
+    await dpytest.set_permission_overrides(
+        guild_a.default_role, parent, send_messages=True, send_messages_in_threads=False
+    )
+    thread = make_thread(parent)
+
+    replies = await say(f"!raffleset channel {thread.id}", manager)
+
+    assert text(replies) == (
+        f"I can't post in {thread.mention}; give me Send Messages in Threads there."
+    )
+    assert raffle.periods.rates(guild_a.id).announcement_channel_id == 2002  # as it was

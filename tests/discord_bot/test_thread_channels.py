@@ -1,0 +1,73 @@
+"""A thread picked for the bot's posts (raffle announcements, VIP notices, the heist, the link
+log): Discord lets the bot post there only with Send Messages in Threads, and never in an
+archived or locked thread, so those are refused when the channel is set, in words that name
+what is missing, instead of being accepted and every post failing later."""
+
+from __future__ import annotations
+
+import discord
+import discord.ext.test as dpytest
+import pytest
+
+from core.discord_bot.common import typed_channel_refusal
+from tests.discord_bot.fake_discord import make_thread
+
+
+async def allow_threads(guild: discord.Guild) -> discord.TextChannel:
+    """The server's first text channel, where the bot may post in threads (dpytest's default
+    permissions predate threads)."""
+    parent = guild.text_channels[0]
+    await dpytest.set_permission_overrides(
+        guild.default_role, parent, send_messages=True, send_messages_in_threads=True
+    )
+    return parent
+
+
+async def test_a_thread_the_bot_may_post_in_is_accepted(guild_a: discord.Guild) -> None:
+    thread = make_thread(await allow_threads(guild_a))
+
+    assert typed_channel_refusal(guild_a, str(thread.id)) is None
+    assert typed_channel_refusal(guild_a, thread.mention, embeds=True) is None
+
+
+@pytest.mark.parametrize("embeds", [False, True])
+async def test_a_thread_without_send_messages_in_threads_is_refused_naming_it(
+    guild_a: discord.Guild, embeds: bool
+) -> None:
+    parent = guild_a.text_channels[0]
+    # Send Messages still allowed in the parent: that is not what a thread asks for.
+    await dpytest.set_permission_overrides(
+        guild_a.default_role, parent, send_messages=True, send_messages_in_threads=False
+    )
+    thread = make_thread(parent)
+
+    refusal = typed_channel_refusal(guild_a, str(thread.id), embeds=embeds)
+
+    needed = "Send Messages in Threads and Embed Links" if embeds else "Send Messages in Threads"
+    assert refusal == f"I can't post in {thread.mention}; give me {needed} there."
+
+
+async def test_a_text_channel_still_asks_for_send_messages(guild_a: discord.Guild) -> None:
+    channel = guild_a.text_channels[0]
+    await dpytest.set_permission_overrides(
+        guild_a.default_role, channel, send_messages=False, send_messages_in_threads=True
+    )
+
+    assert typed_channel_refusal(guild_a, str(channel.id)) == (
+        f"I can't post in {channel.mention}; give me Send Messages there."
+    )
+
+
+@pytest.mark.parametrize(
+    ("archived", "locked", "state"),
+    [(True, False, "archived"), (False, True, "locked"), (True, True, "locked")],
+)
+async def test_an_archived_or_locked_thread_is_refused(
+    guild_a: discord.Guild, archived: bool, locked: bool, state: str
+) -> None:
+    thread = make_thread(await allow_threads(guild_a), archived=archived, locked=locked)
+
+    assert typed_channel_refusal(guild_a, str(thread.id)) == (
+        f"I can't post in {thread.mention}: the thread is {state}. "
+        "Open it again, or pick another channel."
+    )
