@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import discord
 
-from core.discord_bot.common import PostableChannel, guild_channel
+from core.discord_bot.common import PostableChannel, closed_thread, guild_channel, needed_to_post
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.render import NO_MENTIONS
 from core.outbox import sending
@@ -71,19 +71,34 @@ class ChannelPoster:
         nonce: str | None = None,
     ) -> bool:
         """Post in ``channel``, mentioning no one; False, with a warning, when the bot may not
-        post there. ``nonce``: the same at each try of one post (:func:`post_nonce`). An outbox
-        call that posts hears first that its post leaves (``core/outbox/sending.py``)."""
+        post there (a permission, or a thread archived or locked since it was picked).
+        ``nonce``: the same at each try of one post (:func:`post_nonce`). An outbox call that
+        posts hears first that its post leaves (``core/outbox/sending.py``)."""
         await sending.going_out()
         try:
             await channel.send(
                 content, embed=embed, view=view, allowed_mentions=NO_MENTIONS, nonce=nonce
             )
-        except discord.Forbidden:
+        except discord.HTTPException as exc:
+            state = closed_thread(exc)
+            if state is not None:
+                log.warning(
+                    "guild %s: %s not posted in thread %s: it is %s (%s)",
+                    channel.guild.id,
+                    self.kind,
+                    channel.id,
+                    state,
+                    self.fix,
+                )
+                return False
+            if not isinstance(exc, discord.Forbidden):
+                raise
             log.warning(
-                "guild %s: no permission to post a %s in channel %s",
+                "guild %s: no permission to post a %s in channel %s (it needs %s)",
                 channel.guild.id,
                 self.kind,
                 channel.id,
+                needed_to_post(channel, embeds=embed is not None),
             )
             return False
         return True

@@ -140,6 +140,16 @@ def send_allowed(channel: object, permissions: discord.Permissions) -> bool:
     return permissions.send_messages
 
 
+# Discord's JSON error codes for a post in a thread that takes none: archived, locked.
+_CLOSED_THREAD = {50083: "archived", 160005: "locked"}
+
+
+def closed_thread(error: discord.HTTPException) -> str | None:
+    """``archived`` or ``locked`` when Discord refused a post because of the thread's state
+    (it was open when it was picked, and was closed since); None for any other refusal."""
+    return _CLOSED_THREAD.get(error.code)
+
+
 def needed_to_post(channel: object, embeds: bool = True) -> str:
     """The permissions the bot needs to post in ``channel``, as Discord names them."""
     send = "Send Messages in Threads" if isinstance(channel, discord.Thread) else "Send Messages"

@@ -9,8 +9,15 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 
+from core.discord_bot.channel_posts import ChannelPoster
 from core.discord_bot.common import typed_channel_refusal
+from core.discord_bot.gateway import DiscordGateway
 from tests.discord_bot.fake_discord import make_thread
+
+
+class NoticePoster(ChannelPoster):
+    kind = "notice"
+    fix = "set one with !notices channel"
 
 
 async def allow_threads(guild: discord.Guild) -> discord.TextChannel:
@@ -71,3 +78,49 @@ async def test_an_archived_or_locked_thread_is_refused(
         f"I can't post in {thread.mention}: the thread is {state}. "
         "Open it again, or pick another channel."
     )
+
+
+def answering(status: int, code: int, message: str):  # type: ignore[no-untyped-def]
+    """``Thread.send`` refused as Discord refuses it: ``status`` with its JSON error."""
+
+    async def send(self: discord.Thread, *args: object, **kwargs: object) -> None:
+        response = dpytest.backend.FakeRequest(status, "Refused")
+        error = {"code": code, "message": message}
+        if status == 403:
+            raise discord.Forbidden(response, error)
+        raise discord.HTTPException(response, error)
+
+    return send
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message", "logged"),
+    [
+        (
+            403,
+            50013,
+            "Missing Permissions",
+            "no permission to post a notice in channel {id} (it needs Send Messages in Threads)",
+        ),
+        (400, 50083, "Thread is archived", "notice not posted in thread {id}: it is archived"),
+        (400, 160005, "Thread is locked", "notice not posted in thread {id}: it is locked"),
+    ],
+)
+async def test_a_post_a_thread_refuses_is_false_and_the_log_says_why(
+    guild_a: discord.Guild,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    code: int,
+    message: str,
+    logged: str,
+) -> None:
+    """Heist results, slot calls and VIP notices: a thread that was fine when it was picked
+    and was archived or locked since is a post not taken, not an error tried again."""
+    thread = make_thread(guild_a.text_channels[0])
+    monkeypatch.setattr(discord.Thread, "send", answering(status, code, message))
+
+    posted = await NoticePoster(DiscordGateway()).post(thread, "hello")
+
+    assert posted is False
+    assert f"guild {guild_a.id}: {logged.format(id=thread.id)}" in caplog.text

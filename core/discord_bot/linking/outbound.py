@@ -15,6 +15,7 @@ import logging
 import discord
 
 from core.discord_bot.channel_posts import post_nonce
+from core.discord_bot.common import closed_thread, needed_to_post
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.linking import render as render_linking
 from core.discord_bot.render import NO_MENTIONS
@@ -109,13 +110,25 @@ class DiscordLinks:
             embed = render_linking.log_embed(notice, role)
             nonce = _nonce("link log", notice)
             await channel.send(embed=embed, allowed_mentions=NO_MENTIONS, nonce=nonce)
-        except discord.Forbidden:
+        except discord.HTTPException as exc:
+            state = closed_thread(exc)
+            if state is not None:
+                log.warning(
+                    "guild %s: the link log thread %s is %s", notice.guild_id, channel_id, state
+                )
+                article = "a" if state == "locked" else "an"
+                return (
+                    f"#{channel.name} is {article} {state} thread; open it again, or turn the "
+                    "log on in another channel with !linklogs on"
+                )
+            if not isinstance(exc, discord.Forbidden):
+                raise
             log.warning(
                 "guild %s: cannot post in the link log channel %s (missing permission)",
                 notice.guild_id,
                 channel_id,
             )
-            return f"I may not post in #{channel.name}; give me Send Messages and Embed Links there"
+            return f"I may not post in #{channel.name}; give me {needed_to_post(channel)} there"
         return None
 
 
