@@ -5,6 +5,8 @@ what is missing, instead of being accepted and every post failing later."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import discord
 import discord.ext.test as dpytest
 import pytest
@@ -12,6 +14,8 @@ import pytest
 from core.discord_bot.channel_posts import ChannelPoster
 from core.discord_bot.common import typed_channel_refusal
 from core.discord_bot.gateway import DiscordGateway
+from core.discord_bot.raffle.outbound import DiscordRaffleAnnouncer
+from core.features.raffle.ports import PeriodAnnouncement
 from tests.discord_bot.fake_discord import make_thread
 
 
@@ -124,3 +128,46 @@ async def test_a_post_a_thread_refuses_is_false_and_the_log_says_why(
 
     assert posted is False
     assert f"guild {guild_a.id}: {logged.format(id=thread.id)}" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message", "logged"),
+    [
+        (
+            403,
+            50013,
+            "Missing Permissions",
+            "no permission to post raffle announcements in channel {id} "
+            "(it needs Send Messages in Threads)",
+        ),
+        (400, 50083, "Thread is archived", "raffle announcement thread {id} is archived"),
+    ],
+)
+async def test_a_raffle_announcement_a_thread_refuses_is_skipped_saying_why(
+    bot: discord.Client,
+    guild_a: discord.Guild,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    code: int,
+    message: str,
+    logged: str,
+) -> None:
+    """As in a channel the bot may not post in: the log says what the thread needs, and the
+    guild's later announcements are not held behind it."""
+
+    class ConnectedGateway(DiscordGateway):
+        def client(self) -> discord.Client:
+            return bot
+
+    thread = make_thread(guild_a.text_channels[0])
+    monkeypatch.setattr(discord.Thread, "send", answering(status, code, message))
+    opened = PeriodAnnouncement(
+        guild_id=guild_a.id, period_id=1, starts_at=datetime(2026, 11, 1, tzinfo=UTC),
+        ends_at=datetime(2026, 12, 1, tzinfo=UTC), time_zone="UTC", commitment="ab" * 32,
+        beacon_round=None,
+    )  # fmt: skip
+
+    await DiscordRaffleAnnouncer(ConnectedGateway()).period_opened(thread.id, opened)
+
+    assert logged.format(id=thread.id) in caplog.text

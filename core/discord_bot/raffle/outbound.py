@@ -7,6 +7,7 @@ import logging
 import discord
 
 from core.discord_bot.channel_posts import post_nonce
+from core.discord_bot.common import closed_thread, needed_to_post
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.raffle import announcements as render_raffle
 from core.discord_bot.render import NO_MENTIONS
@@ -18,7 +19,8 @@ log = logging.getLogger(__name__)
 class DiscordRaffleAnnouncer:
     """Implements :class:`core.features.raffle.ports.RaffleAnnouncer`.
 
-    With Discord off, a channel the bot cannot see, or a channel of another server (a shared
+    With Discord off, a channel the bot cannot see or may not post in (a thread archived or
+    locked since it was picked too), or a channel of another server (a shared
     ``RAFFLE_ANNOUNCEMENT_CHANNEL_ID``, an id typed into ``!raffleset``), the announcement is
     skipped with a log line; while a configured bot is not connected, or the guild is
     unavailable (a Discord outage: the bot knows none of its channels then), ``DiscordUnavailable``
@@ -73,8 +75,18 @@ class DiscordRaffleAnnouncer:
             return
         try:
             await channel.send(text, allowed_mentions=mentions, nonce=nonce)
-        except discord.Forbidden:
-            log.warning("no permission to post raffle announcements in channel %s", channel_id)
+        except discord.HTTPException as exc:
+            state = closed_thread(exc)
+            if state is not None:
+                log.warning("raffle announcement thread %s is %s; skipped", channel_id, state)
+            elif isinstance(exc, discord.Forbidden):
+                log.warning(
+                    "no permission to post raffle announcements in channel %s (it needs %s)",
+                    channel_id,
+                    needed_to_post(channel, embeds=False),
+                )
+            else:
+                raise
 
 
 def _left_the_server(
