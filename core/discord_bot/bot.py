@@ -21,7 +21,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from core import discord_bot
-from core.discord_bot.common import RECORD_MAX, NotAViewer
+from core.discord_bot.common import RECORD_MAX, NotAViewer, needed_to_post
 from core.discord_bot.cooldowns import Cooldowns
 from core.discord_bot.help import StreamKeeperHelp
 from core.discord_bot.render import MESSAGE_LIMIT, NO_MENTIONS, inert, truncate
@@ -38,6 +38,7 @@ PERMISSION_NAMES = {
     "manage_channels": "Manage Channels",
     "manage_messages": "Manage Messages",
     "send_messages": "Send Messages",
+    "send_messages_in_threads": "Send Messages in Threads",
     "embed_links": "Embed Links",
     "administrator": "Administrator",
 }
@@ -149,10 +150,12 @@ class StreamKeeperBot(commands.Bot):
         heard nothing there (once per command; silent when their DMs are closed too)."""
         where = getattr(ctx.channel, "mention", "that channel")
         server = f" of {inert(ctx.guild.name)}" if ctx.guild is not None else ""
+        kind = "thread" if isinstance(ctx.channel, discord.Thread) else "channel"
         text = (
             f"I can't post in {where}{server}, so I could not answer "
-            f"{inert(invocation_of(ctx))} there. A server manager can give me Send Messages "
-            "and Embed Links in that channel; meanwhile, use the command in another channel."
+            f"{inert(invocation_of(ctx))} there. A server manager can give me "
+            f"{needed_to_post(ctx.channel)} in that {kind}; meanwhile, use the command in "
+            "another channel."
         )
         try:
             await ctx.author.send(truncate(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS)

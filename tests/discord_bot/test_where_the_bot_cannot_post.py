@@ -11,7 +11,7 @@ import discord.ext.test as dpytest
 import pytest
 from discord.ext.test import backend
 
-from tests.discord_bot.fake_discord import say
+from tests.discord_bot.fake_discord import make_thread, say
 from tests.discord_bot.linking_support import is_dm_to
 
 
@@ -70,3 +70,28 @@ async def test_with_dms_closed_too_nothing_is_said_and_nothing_breaks(
 
     assert await say("!watchtime", manager, muted) == []
     assert dpytest.sent_queue.empty()
+
+
+async def test_in_a_thread_the_dm_names_send_messages_in_threads(
+    guild_a: discord.Guild, manager: discord.Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a thread Discord asks for Send Messages in Threads, not Send Messages: the DM names
+    the permission that would help."""
+    thread = make_thread(guild_a.text_channels[0], "stream-chat")
+    send_message = backend.FakeHttp.send_message
+
+    async def refusing(http, channel_id, **kwargs):  # type: ignore[no-untyped-def]
+        if int(channel_id) == thread.id:
+            raise discord.Forbidden(backend.FakeRequest(403, "Forbidden"), "Missing Permissions")
+        channel = sys._getframe(1).f_locals.get("channel")  # noqa: F841 (as in ``muted``)
+        return await send_message(http, channel_id, **kwargs)
+
+    monkeypatch.setattr(backend.FakeHttp, "send_message", refusing)
+
+    replies = await say("!watchtime", manager, thread)
+
+    assert dm_to(manager, replies) == [
+        f"I can't post in {thread.mention} of {guild_a.name}, so I could not answer !watchtime"
+        " there. A server manager can give me Send Messages in Threads and Embed Links in that "
+        "thread; meanwhile, use the command in another channel."
+    ]
