@@ -91,7 +91,10 @@ def guild_channel(client: discord.Client, guild_id: int, channel_id: int) -> Pos
     return channel
 
 
-CHANNEL_NOT_HERE = "That channel is not in this server; pick one of its text channels."
+CHANNEL_NOT_HERE = (
+    "That channel is not in this server, or it is an archived thread; pick one of the "
+    "server's text channels or an open thread."
+)
 CHANNEL_AS_TYPED = "Type the channel as #channel or its id, with no spaces inside."
 
 

@@ -171,3 +171,18 @@ async def test_a_raffle_announcement_a_thread_refuses_is_skipped_saying_why(
     await DiscordRaffleAnnouncer(ConnectedGateway()).period_opened(thread.id, opened)
 
     assert logged.format(id=thread.id) in caplog.text
+
+
+async def test_an_archived_thread_the_bot_no_longer_holds_is_not_called_another_servers(
+    guild_a: discord.Guild,
+) -> None:
+    """discord.py drops a thread from its cache once it is archived (``parse_thread_update``),
+    so the id of one is as unknown as another server's channel: the refusal says it may be
+    either, rather than telling the admin their own thread is not in their server."""
+    thread = make_thread(await allow_threads(guild_a), archived=True)
+    guild_a._remove_thread(thread)
+
+    assert typed_channel_refusal(guild_a, str(thread.id)) == (
+        "That channel is not in this server, or it is an archived thread; pick one of the "
+        "server's text channels or an open thread."
+    )

@@ -66,7 +66,10 @@ async def test_a_channel_that_cannot_take_the_results_is_refused_before_it_is_sa
 
     [reply] = await say(f"!heistset channel {typed}", manager)
 
-    assert reply.content == "That channel is not in this server; pick one of its text channels."
+    assert reply.content == (
+        "That channel is not in this server, or it is an archived thread; pick one of the "
+        "server's text channels or an open thread."
+    )
     assert heist.rules(guild_a.id).channel_id is None
 
 
@@ -79,7 +82,10 @@ async def test_another_servers_channel_is_refused_under_every_name_of_the_settin
     [reply] = await say(f"!heistset {typed_name} {guild_b.text_channels[0].id}", manager)
 
     assert heist.rules(guild_a.id).channel_id is None, "saved"
-    assert reply.content == "That channel is not in this server; pick one of its text channels."
+    assert reply.content == (
+        "That channel is not in this server, or it is an archived thread; pick one of the "
+        "server's text channels or an open thread."
+    )
 
 
 async def test_one_switch_turns_the_whole_subscriber_bonus_off(manager, guild_a, heist):

@@ -572,7 +572,10 @@ async def test_the_announcement_channel_must_be_one_of_this_servers_channels(
     reply = text(await say(f"!raffleset channel {elsewhere.id}", manager))
     settings = text(await say("!raffleset", manager))
 
-    assert reply == "That channel is not in this server; pick one of its text channels."
+    assert reply == (
+        "That channel is not in this server, or it is an archived thread; pick one of the "
+        "server's text channels or an open thread."
+    )
     assert str(elsewhere.id) not in settings
 
 

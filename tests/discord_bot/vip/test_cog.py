@@ -184,7 +184,10 @@ async def test_a_notice_channel_elsewhere_is_refused_before_it_is_saved(
 
     [reply] = await say(f"!vip set channel {typed}", manager)
 
-    assert reply.content == "That channel is not in this server; pick one of its text channels."
+    assert reply.content == (
+        "That channel is not in this server, or it is an archived thread; pick one of the "
+        "server's text channels or an open thread."
+    )
     assert (await vip_service.settings(guild_a.id)).notice_channel_id is None
 
 
