@@ -103,8 +103,8 @@ class DiscordLinks:
                 channel_id,
             )
             return (
-                f"its channel ({channel_id}) is gone or no text channel; turn the log on again "
-                "in a channel with !linklogs on"
+                f"its channel ({channel_id}) is gone, no text channel, or an archived thread; "
+                "turn the log on again in a channel with !linklogs on"
             )
         try:
             embed = render_linking.log_embed(notice, role)

@@ -726,8 +726,8 @@ async def test_a_link_log_discord_does_not_take_is_listed_for_the_admins(
     if lost == "the channel":
         guild_a._remove_channel(channel)  # deleted on Discord: the gateway drops it
         problem = (
-            f"its channel ({channel.id}) is gone or no text channel; turn the log on again in "
-            "a channel with !linklogs on"
+            f"its channel ({channel.id}) is gone, no text channel, or an archived thread; "
+            "turn the log on again in a channel with !linklogs on"
         )
     else:
 

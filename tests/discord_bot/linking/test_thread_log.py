@@ -89,3 +89,31 @@ async def test_a_link_log_a_thread_does_not_take_names_what_the_thread_needs(
     assert is_dm_to(dm, alice)  # the member was told all the same
     [undone] = UndoneCalls(sqlite_engine, clock).recent(guild_a.id).calls
     assert undone.answer == f"link log not written: {problem}"
+
+
+async def test_a_link_log_thread_archived_since_says_it_may_be_archived(
+    guild_a: discord.Guild,
+    alice: discord.Member,
+    linking: LinkingService,
+    link_effects: LinkEffects,
+    sqlite_engine: Engine,
+    discord_calls: OutboxWorker,
+    clock: Clock,
+) -> None:
+    """discord.py drops an archived thread from what the bot knows: the entry's reason names
+    that case too, not only a deleted channel."""
+    thread = make_thread(guild_a.text_channels[0], "link-log")
+    linking.set_log_channel(guild_a.id, thread.id)
+    guild_a._remove_thread(thread)  # archived: as discord.py's THREAD_UPDATE handling does
+    linked = AccountLinked(platform=Platform.KICK, event_id="link-1", occurred_at=clock(),
+                           guild_id=guild_a.id, discord_user_id=alice.id,
+                           viewer=Viewer("7001", "kick_al"))  # fmt: skip
+    await QueuedLinkEffects(sqlite_engine, clock, link_effects).queue(guild_a.id, linked)
+
+    assert await discord_calls.run_once() == 1
+
+    [undone] = UndoneCalls(sqlite_engine, clock).recent(guild_a.id).calls
+    assert undone.answer == (
+        f"link log not written: its channel ({thread.id}) is gone, no text channel, or an "
+        "archived thread; turn the log on again in a channel with !linklogs on"
+    )
