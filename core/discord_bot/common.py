@@ -129,13 +129,13 @@ def post_refusal(
             "Open it again, or pick another channel."
         )
     permissions = channel.permissions_for(me)
-    if not send_allowed(channel, permissions) or (embeds and not permissions.embed_links):
+    if not _send_allowed(channel, permissions) or (embeds and not permissions.embed_links):
         needed = needed_to_post(channel, embeds)
         return f"I can't post in {channel.mention}; give me {needed} there."
     return None
 
 
-def send_allowed(channel: object, permissions: discord.Permissions) -> bool:
+def _send_allowed(channel: object, permissions: discord.Permissions) -> bool:
     """Whether ``permissions`` let the bot send a message in ``channel`` (a thread asks for
     Send Messages in Threads)."""
     if isinstance(channel, discord.Thread):
@@ -143,13 +143,14 @@ def send_allowed(channel: object, permissions: discord.Permissions) -> bool:
     return permissions.send_messages
 
 
-# Discord's JSON error codes for a post in a thread that takes none: archived, locked.
-_CLOSED_THREAD = {50083: "archived", 160005: "locked"}
+# Discord's JSON error codes for a post in a thread that takes none. A locked thread is
+# answered "Thread is archived" (50083) too (discord/discord-api-docs#6884).
+_CLOSED_THREAD = {50083: "archived or locked", 160005: "locked"}
 
 
 def closed_thread(error: discord.HTTPException) -> str | None:
-    """``archived`` or ``locked`` when Discord refused a post because of the thread's state
-    (it was open when it was picked, and was closed since); None for any other refusal."""
+    """The thread's state in words (``archived or locked``) when Discord refused a post because
+    of it (it was open when it was picked, and was closed since); None for any other refusal."""
     return _CLOSED_THREAD.get(error.code)
 
 

@@ -106,7 +106,12 @@ def answering(status: int, code: int, message: str):  # type: ignore[no-untyped-
             "Missing Permissions",
             "no permission to post a notice in channel {id} (it needs Send Messages in Threads)",
         ),
-        (400, 50083, "Thread is archived", "notice not posted in thread {id}: it is archived"),
+        (
+            400,
+            50083,
+            "Thread is archived",
+            "notice not posted in thread {id}: it is archived or locked",
+        ),
         (400, 160005, "Thread is locked", "notice not posted in thread {id}: it is locked"),
     ],
 )
@@ -140,7 +145,7 @@ async def test_a_post_a_thread_refuses_is_false_and_the_log_says_why(
             "no permission to post raffle announcements in channel {id} "
             "(it needs Send Messages in Threads)",
         ),
-        (400, 50083, "Thread is archived", "raffle announcement thread {id} is archived"),
+        (400, 50083, "Thread is archived", "raffle announcement thread {id} is archived or locked"),
     ],
 )
 async def test_a_raffle_announcement_a_thread_refuses_is_skipped_saying_why(

@@ -116,7 +116,7 @@ class DiscordLinks:
                 log.warning(
                     "guild %s: the link log thread %s is %s", notice.guild_id, channel_id, state
                 )
-                article = "a" if state == "locked" else "an"
+                article = "a" if state.startswith("locked") else "an"
                 return (
                     f"#{channel.name} is {article} {state} thread; open it again, or turn the "
                     "log on in another channel with !linklogs on"

@@ -56,8 +56,8 @@ def refused(status: int, code: int, message: str):  # type: ignore[no-untyped-de
             400,
             50083,
             "Thread is archived",
-            "#link-log is an archived thread; open it again, or turn the log on in another "
-            "channel with !linklogs on",
+            "#link-log is an archived or locked thread; open it again, or turn the log on in "
+            "another channel with !linklogs on",
         ),
     ],
 )
