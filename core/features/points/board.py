@@ -8,12 +8,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
-from core.features.points.tables import points_balances
+from core.features.points.tables import points_accrual, points_balances
 from core.features.viewers.repository import (
     find_viewer_ids_by_username,
     usernames_of,
     with_usernames,
 )
+from core.features.watchtime.tables import watch_presence, watchtime
+
+# Where a viewer shows up once they were in a guild: chatted (presence), watched (watchtime),
+# earned but not posted yet (accrual), or held points (a balance, given or imported too).
+_SEEN_IN = (watch_presence, watchtime, points_accrual, points_balances)
 
 
 @dataclass(frozen=True)
@@ -81,8 +86,29 @@ def all_rows(conn: Connection, guild_id: int) -> list[BalanceRow]:
     return [_row(row) for row in conn.execute(_named(guild_id))]
 
 
-def ids_by_name(conn: Connection, platform: Platform, username: str) -> list[str]:
-    return find_viewer_ids_by_username(conn, platform, username)
+def ids_by_name(conn: Connection, guild_id: int, platform: Platform, username: str) -> list[str]:
+    """The viewers currently known by ``username`` who were seen in this guild. The names are
+    every guild's (``viewers``): one known only in another guild is not this guild's to find,
+    and an old name of someone else there must not stand beside this guild's viewer."""
+    ids = find_viewer_ids_by_username(conn, platform, username)
+    return [user_id for user_id in ids if _seen_in(conn, guild_id, platform, user_id)]
+
+
+def _seen_in(conn: Connection, guild_id: int, platform: Platform, user_id: str) -> bool:
+    for table in _SEEN_IN:
+        c = table.c
+        found = conn.execute(
+            sa.select(sa.literal(1))
+            .where(
+                c.guild_id == guild_id,
+                c.platform == str(platform),
+                c.platform_user_id == user_id,
+            )
+            .limit(1)
+        ).first()
+        if found is not None:
+            return True
+    return False
 
 
 def name_of(conn: Connection, platform: Platform, platform_user_id: str) -> str | None:

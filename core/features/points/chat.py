@@ -76,7 +76,7 @@ class PointsChat:
             user_id = invocation.viewer.platform_user_id or ""
             return wallet.login_of(Platform.KICK, user_id, invocation.viewer.username)
         shown = chat_safe(wanted) or "that viewer"
-        ids = self.points.find_ids(Platform.KICK, wanted)
+        ids = self.points.find_ids(invocation.guild_id, Platform.KICK, wanted)
         if not ids:
             raise PointsRefused(f"No one called {shown} has chatted here yet.")
         found = wallet.logins_of([(Platform.KICK, user_id, wanted) for user_id in ids])
@@ -99,7 +99,7 @@ class PointsChat:
     def other_reply(self, guild_id: int, platform: Platform, username: str) -> str:
         name = self.points.name(guild_id)
         shown = chat_safe(username) or "that viewer"
-        ids = self.points.find_ids(platform, username)
+        ids = self.points.find_ids(guild_id, platform, username)
         if not ids:
             return f"No one called {shown} has chatted here yet."
         balance = max(self.points.balance(guild_id, platform, user_id) for user_id in ids)

@@ -169,10 +169,10 @@ class PointsService:
         with self.engine.connect() as conn:
             return board.rank_of(conn, guild_id, points)
 
-    def find_ids(self, platform: Platform, username: str) -> list[str]:
-        """Viewers currently known by this name (on the platform)."""
+    def find_ids(self, guild_id: int, platform: Platform, username: str) -> list[str]:
+        """Viewers currently known by this name (on the platform) who were seen in this guild."""
         with self.engine.connect() as conn:
-            return board.ids_by_name(conn, platform, username)
+            return board.ids_by_name(conn, guild_id, platform, username)
 
     def name_of(self, platform: Platform, platform_user_id: str) -> str | None:
         """The viewer's current name on the platform; None while none was seen."""
@@ -180,15 +180,15 @@ class PointsService:
             return board.name_of(conn, platform, platform_user_id)
 
     def holders_named(self, guild_id: int, name: str) -> list[BalanceRow]:
-        """The viewers called ``name`` (``kick:name`` or ``twitch:name`` for one platform),
-        with their balance here (0 for one who never earned)."""
+        """The viewers called ``name`` (``kick:name`` or ``twitch:name`` for one platform) who
+        were seen in this guild, with their balance here (0 for one who never earned)."""
         query = name_query(name)
         if query is None:
             raise PointsRefused("Name a viewer: their Kick or Twitch name, or @member.")
         found = []
         with self.engine.connect() as conn:
             for platform in query.platforms:
-                for user_id in board.ids_by_name(conn, platform, query.name):
+                for user_id in board.ids_by_name(conn, guild_id, platform, query.name):
                     balance = repository.balance_of(conn, guild_id, platform, user_id)
                     found.append(BalanceRow(platform, user_id, query.name, balance))
         return found

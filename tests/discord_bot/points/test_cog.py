@@ -14,8 +14,8 @@ from core.features.linking.repository import AccountLink, save_link
 from core.features.points.rates import Rates
 from core.features.points.service import PointsService
 from core.features.points.tables import points_ledger
-from core.features.viewers.repository import remember_viewers
 from tests.discord_bot.fake_discord import say
+from tests.support.viewers import chatted_in
 
 
 @pytest.fixture
@@ -35,13 +35,12 @@ def services(watchtime, guilds, health_report, linking, points) -> BotServices:
 
 
 @pytest.fixture
-def viewers(sqlite_engine, clock) -> None:
-    """Kick viewers carol (77) and dave (78), and a Twitch carol (900) too."""
+def viewers(sqlite_engine, clock, guild_a) -> None:
+    """Kick viewers carol (77) and dave (78), and a Twitch carol (900) too, in guild A's chat."""
     with sqlite_engine.begin() as conn:
-        remember_viewers(
-            conn, Platform.KICK, [Viewer("77", "carol"), Viewer("78", "dave")], clock()
-        )
-        remember_viewers(conn, Platform.TWITCH, [Viewer("900", "Carol")], clock())
+        kick = [Viewer("77", "carol"), Viewer("78", "dave")]
+        chatted_in(conn, guild_a.id, Platform.KICK, kick, clock())
+        chatted_in(conn, guild_a.id, Platform.TWITCH, [Viewer("900", "Carol")], clock())
 
 
 def link(engine, clock, member, platform: Platform, user_id: str, name: str, guild_id: int) -> None:

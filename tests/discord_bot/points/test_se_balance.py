@@ -10,13 +10,13 @@ from core.events import Platform, Viewer
 from core.features.linking.repository import AccountLink, save_link
 from core.features.points.se_wallet import SeWallet
 from core.features.points.service import PointsService
-from core.features.viewers.repository import remember_viewers
 from core.platforms.streamelements.api import StreamElementsPoints
 from core.security.secrets import TokenCipher
 from tests.conftest import TEST_FERNET_KEY
 from tests.discord_bot.fake_discord import say
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
 from tests.features.points.se_support import payments, payments_worker
+from tests.support.viewers import chatted_in
 from tests.support.waiting import no_sleep
 
 
@@ -53,7 +53,7 @@ async def test_points_shows_the_streamelements_balance_less_heist_holds(
     sqlite_engine, clock, se, wallet, points, alice, guild_a
 ):
     with sqlite_engine.begin() as conn:
-        remember_viewers(conn, Platform.TWITCH, [Viewer("900", "Carol")], clock())
+        chatted_in(conn, guild_a.id, Platform.TWITCH, [Viewer("900", "Carol")], clock())
     points.give(guild_a.id, Platform.TWITCH, "900", 5)  # the ledger's balance is not shown
     wallet.use_streamelements(guild_a.id, CHANNEL_ID, JWT)
     se.points["carol"] = 700
@@ -79,9 +79,8 @@ async def test_points_shows_the_streamelements_balance_less_heist_holds(
 def se_guild(sqlite_engine, clock, wallet, points, guild_a):
     """Carol and Dave have chatted here; the guild keeps its points in StreamElements."""
     with sqlite_engine.begin() as conn:
-        remember_viewers(
-            conn, Platform.TWITCH, [Viewer("900", "Carol"), Viewer("901", "dave")], clock()
-        )
+        twitch = [Viewer("900", "Carol"), Viewer("901", "dave")]
+        chatted_in(conn, guild_a.id, Platform.TWITCH, twitch, clock())
     points.give(guild_a.id, Platform.TWITCH, "900", 5)  # the ledger's balances are not used
     points.give(guild_a.id, Platform.TWITCH, "901", 9)
     wallet.use_streamelements(guild_a.id, CHANNEL_ID, JWT)
@@ -148,7 +147,7 @@ def kick_carol(sqlite_engine, clock, se_guild):
     """A Kick account called carol (77), another person than Twitch's Carol, who has
     StreamElements points; StreamElements keeps points by Twitch login."""
     with sqlite_engine.begin() as conn:
-        remember_viewers(conn, Platform.KICK, [Viewer("77", "carol")], clock())
+        chatted_in(conn, se_guild.id, Platform.KICK, [Viewer("77", "carol")], clock())
     return "77"
 
 
@@ -197,7 +196,7 @@ async def test_pointsboard_leaves_out_kick_accounts_with_no_twitch_account_linke
     sqlite_engine, clock, se, points, alice, se_guild
 ):
     with sqlite_engine.begin() as conn:
-        remember_viewers(conn, Platform.KICK, [Viewer("79", "frank")], clock())
+        chatted_in(conn, se_guild.id, Platform.KICK, [Viewer("79", "frank")], clock())
     points.give(se_guild.id, Platform.KICK, "79", 50)  # seen earning here, on Kick only
     se.points.update({"carol": 300, "dave": 1200, "frank": 9000})  # Twitch's frank: not here
     [reply] = await say("!pointsboard", alice)

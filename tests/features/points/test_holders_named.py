@@ -3,7 +3,7 @@ account of that name with its balance here, or one plain refusal that both front
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,6 +11,7 @@ from core.events import Platform, Viewer
 from core.features.points.board import BalanceRow
 from core.features.points.service import PointsRefused, PointsService
 from core.features.viewers.repository import remember_viewers
+from core.features.watchtime.repository import Presence, mark_present_many
 from tests.support.clock import Clock
 
 GUILD, OTHER_GUILD = 1001, 1002
@@ -22,6 +23,11 @@ def points(engine) -> PointsService:
     with engine.begin() as conn:
         remember_viewers(conn, Platform.KICK, [Viewer("k1", "alice"), Viewer("k2", "twin")], NOW)
         remember_viewers(conn, Platform.TWITCH, [Viewer("t2", "twin")], NOW)
+        chatted = [
+            Presence(GUILD, p, "chan", i, NOW)
+            for p, i in ((Platform.KICK, "k2"), (Platform.TWITCH, "t2"))
+        ]
+        mark_present_many(conn, chatted, timedelta(minutes=5))  # nothing earned yet
     service = PointsService(engine, Clock(NOW))
     service.give(GUILD, Platform.KICK, "k1", 40, actor_id=1)
     service.give(OTHER_GUILD, Platform.KICK, "k1", 999, actor_id=1)  # another guild's

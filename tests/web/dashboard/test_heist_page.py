@@ -14,8 +14,8 @@ from core.features.directory.repository import Channel, Server
 from core.features.directory.service import Snapshot
 from core.features.heist.rules import SETTINGS
 from core.features.points.tables import points_ledger
-from core.features.viewers.repository import remember_viewers
 from core.web.dashboard.pages.heist_settings import GROUPS
+from tests.support.viewers import chatted_in
 from tests.web.dashboard.conftest import ADMIN, GUILD, OTHER_GUILD, post
 
 PAGE = f"/dashboard/{GUILD}/heist/"
@@ -24,7 +24,7 @@ HEISTS = 444000000000000001  # a channel of GUILD
 
 def _viewer(site, user_id: str, name: str, points: int = 0, guild_id: int = GUILD) -> None:
     with site.runtime.engine.begin() as conn:
-        remember_viewers(conn, Platform.KICK, [Viewer(user_id, name)], datetime.now(UTC))
+        chatted_in(conn, guild_id, Platform.KICK, [Viewer(user_id, name)], datetime.now(UTC))
     if points:
         site.runtime.points.give(guild_id, Platform.KICK, user_id, points, actor="test")
 
@@ -257,7 +257,7 @@ def test_give_and_remove_refusals(site):
     _viewer(site, "1", "viewer_one", 100)
     _viewer(site, "2", "twin")
     with site.runtime.engine.begin() as conn:
-        remember_viewers(conn, Platform.TWITCH, [Viewer("77", "twin")], datetime.now(UTC))
+        chatted_in(conn, GUILD, Platform.TWITCH, [Viewer("77", "twin")], datetime.now(UTC))
     client = site.client()
     for path, form, field, message in (
         ("give", {"viewer": "viewer_one", "amount": "0"}, "amount", "from 1 to 1,000,000,000"),
@@ -274,6 +274,21 @@ def test_give_and_remove_refusals(site):
         assert message in answer.text, form
     assert site.runtime.points.balance(GUILD, Platform.KICK, "1") == 100
     assert _ledger(site) == []
+
+
+def test_a_viewer_of_another_server_is_not_found_here(site):
+    """Looked up by name across every server, bob of another server was found here: the
+    search showed him, and a Give wrote him a balance in this server."""
+    _viewer(site, "9", "bob", 700, guild_id=OTHER_GUILD)
+    client = site.client()
+    assert (
+        'id="not-found">No viewer called bob has chatted here.' in client.get(PAGE + "?q=bob").text
+    )
+    answer = post(client, PAGE + "points/give", reference="f" * 32, viewer="bob", amount="5")
+    assert answer.status_code == 400
+    assert "No viewer called &#39;bob&#39; has chatted here" in answer.text
+    assert site.runtime.points.balance(GUILD, Platform.KICK, "9") == 0
+    assert site.runtime.points.balance(OTHER_GUILD, Platform.KICK, "9") == 700
 
 
 def test_recent_heists_show_crews_and_payouts(site):
