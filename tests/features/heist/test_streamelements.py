@@ -23,13 +23,13 @@ from core.features.points.se_logins import NO_TWITCH_LINKED
 from core.features.points.se_wallet import LEDGER, STREAMELEMENTS, SeWallet
 from core.features.points.service import NotEnoughPoints, PointsRefused
 from core.features.points.tables import points_ledger
-from core.features.viewers.repository import remember_viewers
 from core.platforms.streamelements.api import StreamElementsPoints
 from core.security.secrets import TokenCipher
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
 from tests.features.heist.conftest import GUILD, T0, TWITCH_BROADCASTER, Draws, chat_message
 from tests.features.points.se_support import die_while_paying, payments, payments_worker
+from tests.support.viewers import chatted_in
 from tests.support.waiting import no_sleep
 
 WIN, LOSE = 0.0, 0.999
@@ -398,7 +398,7 @@ async def test_a_kick_viewer_named_like_a_twitch_viewer_cannot_spend_their_point
     Twitch's viewer1: it stakes nothing of theirs, and is told to link its Twitch account."""
     chat.router.add(PointsChat(points, wallet).commands()[0])
     with engine.begin() as conn:
-        remember_viewers(conn, Platform.KICK, [Viewer("k1", "viewer1")], clock.now)
+        chatted_in(conn, GUILD, Platform.KICK, [Viewer("k1", "viewer1")], clock.now)
     answer = await chat.say("!join 1000", "k1", platform=Platform.KICK, username="viewer1")
     assert answer == NO_TWITCH_LINKED
     assert await chat.say("!points", "k1", platform=Platform.KICK, username="viewer1") == (
@@ -420,7 +420,7 @@ async def test_a_kick_viewer_stakes_the_points_of_the_twitch_account_linked_with
     chat.router.add(PointsChat(points, wallet).commands()[0])
     link_kick_to_twitch(engine, 2002, "k2", "2", "viewer2")
     with engine.begin() as conn:
-        remember_viewers(conn, Platform.KICK, [Viewer("k2", "viewer1")], clock.now)
+        chatted_in(conn, GUILD, Platform.KICK, [Viewer("k2", "viewer1")], clock.now)
     answer = await chat.say("!join 300", "k2", platform=Platform.KICK, username="viewer1")
     assert answer is not None
     assert answer.startswith("A heist is being planned! You are in with 300")
