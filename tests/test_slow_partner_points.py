@@ -229,7 +229,7 @@ async def after_the_lease(runtime: Runtime, se: FakeStreamElements) -> AsyncIter
     (and past every backoff), with a client of its own (the stopped pipeline closed its)."""
     [worker] = [w for w in runtime.outbox_workers if w.service == se_payments.SERVICE]
     async with StreamElementsPoints(base_url=se.base_url) as client:
-        payments = se_payments.SePayments(runtime.points_wallet.account_of, client)
+        payments = se_payments.SePayments(runtime.points_wallet.payments_account_of, client)
         yield dataclasses.replace(
             worker,
             kinds=payments.kinds(),

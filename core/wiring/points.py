@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from core.events import ChatMessageSent, Platform, utc
 from core.features.payments.service import PaymentDoubts
-from core.features.points import se_payments
+from core.features.points import se_leaving, se_payments
 from core.features.points.chat import PointsChat
 from core.features.points.earning import PointsEarning
 from core.features.points.ports import Subscribers
@@ -83,7 +83,8 @@ def install(rt: Assembly) -> None:
     # worker, each guild's in a lane of its own (a retry never pays twice).
     se_client = StreamElementsPoints(base_url=rt.settings.streamelements.api_url)
     rt.points_wallet = SeWallet(rt.engine, rt.clock, rt.cipher, se_client)
-    payments = SePayments(rt.points_wallet.account_of, rt.points_wallet.client)
+    wallet = rt.points_wallet
+    payments = SePayments(wallet.payments_account_of, wallet.client, wallet.forget_when_paid)
     rt.call_through(
         OutboxWorker(
             rt.engine,
@@ -94,7 +95,7 @@ def install(rt: Assembly) -> None:
             max_attempts=se_payments.ATTEMPTS,
             first_backoff_seconds=se_payments.FIRST_BACKOFF_SECONDS,
             max_backoff_seconds=se_payments.MAX_BACKOFF_SECONDS,
-            prune_also=se_payments.prune_settled,  # settled stakes, with the ended payments
+            prune_also=se_leaving.prune_ended,  # settled stakes and kept JWTs, with ended payments
         )
     )
     rt.on_shutdown(rt.points_wallet.client.aclose)

@@ -250,8 +250,8 @@ class PointsCog(commands.Cog, name="Points"):
             current = await asyncio.to_thread(self.wallet.backend_of, guild.id)
             reply = render.backend_text(current, ctx.clean_prefix)
         elif wanted == "ledger":
-            await asyncio.to_thread(self.wallet.use_ledger, guild.id)
-            reply = "Balances are kept in StreamKeeper's own ledger again; the JWT is forgotten."
+            waiting = await asyncio.to_thread(self.wallet.use_ledger, guild.id)
+            reply = render.back_on_ledger(waiting)
         elif wanted == STREAMELEMENTS:
             words = details.split()
             if len(words) != 2:

@@ -135,3 +135,17 @@ def backend_set(channel: str, resent: int) -> str:
             "refused, or it could not be reached) will be made now."
         )
     return reply
+
+
+def back_on_ledger(waiting: int) -> str:
+    """The answer to ``!points backend ledger``; ``waiting``: StreamElements payments already
+    owed, still made there (``core/features/points/se_leaving.py``)."""
+    reply = "Balances are kept in StreamKeeper's own ledger again"
+    if not waiting:
+        return f"{reply}; the JWT is forgotten."
+    owed = "1 payment" if waiting == 1 else f"{waiting:,} payments"
+    verb, them = ("is", "it is") if waiting == 1 else ("are", "they are")
+    return (
+        f"{reply}. {owed} already owed on StreamElements (a heist's or an admin's) {verb} "
+        f"still made there; the JWT is forgotten once {them}."
+    )

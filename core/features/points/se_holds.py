@@ -48,10 +48,11 @@ def held_parts_in(conn: Connection, guild_id: int, login: str) -> Held:
 
 def on_its_channel(conn: Connection, guild_id: int) -> list[int]:
     """The guild and every other guild keeping its points in the same StreamElements channel,
-    in id order: they share each viewer's balance there."""
+    in id order: they share each viewer's balance there. A guild back on our ledger counts
+    while it keeps the channel for payments still waiting (:mod:`.se_leaving`)."""
     s = points_settings.c
     channel = sa.select(s.se_channel_id).where(s.guild_id == guild_id).scalar_subquery()
-    query = sa.select(s.guild_id).where(s.backend == "streamelements", s.se_channel_id == channel)
+    query = sa.select(s.guild_id).where(s.se_channel_id == channel)
     return sorted({guild_id, *conn.execute(query).scalars()})
 
 

@@ -9,7 +9,7 @@ never sent again (a person checks the balance); one that surely did not land (re
 connection, 429) is retried with backoff. A rejected JWT is retried for hours, so a streamer who
 pastes a new one gets the payments through; one given up on by then surely did not land either,
 and a new JWT for the same channel queues it again (:func:`resend_given_up`). A guild that went
-back to our own ledger refuses its waiting payments, with words that say so.
+back to our own ledger still has its waiting payments made (:mod:`.se_leaving`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from core.platforms.streamelements.api import (
     StreamElementsRefused,
     StreamElementsUncertain,
     StreamElementsUnreachable,
+    checked_username,
 )
 from core.storage.tables import OUTBOX_SE_PAYMENTS, outbox
 
@@ -47,6 +49,16 @@ JWT_REFUSED = (
     "StreamElements refused the JWT ({message}); paid once a valid one is set with "
     "!points backend streamelements"
 )
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """One participant's outcome: the hold to close and the net change to send."""
+
+    username: str
+    hold_ref: str
+    net: int
+    pay_ref: str
 
 
 def payment_key(guild_id: int, source: str, ref: str) -> str:
@@ -84,6 +96,30 @@ def queued_before(conn: Connection, guild_id: int, source: str, ref: str) -> tup
         return None
     payload = json.loads(found.payload)
     return str(payload["username"]), int(payload["amount"])
+
+
+def settle_in(
+    conn: Connection, guild_id: int, source: str, outcomes: Sequence[Settlement], now: datetime
+) -> int:
+    """Record the payments of a game and close its holds, in the caller's transaction; how
+    many payments were new (``SeWallet.settle``)."""
+    h = points_se_holds.c
+    added = 0
+    for outcome in outcomes:
+        login = checked_username(outcome.username)
+        if outcome.net != 0:
+            added += queue_payment(conn, guild_id, login, outcome.net, source, outcome.pay_ref, now)
+        conn.execute(
+            sa.update(points_se_holds)
+            .where(
+                h.guild_id == guild_id,
+                h.source == source,
+                h.source_ref == outcome.hold_ref[:255],
+                h.settled_at.is_(None),
+            )
+            .values(settled_at=now)
+        )
+    return added
 
 
 def owed_in(
@@ -143,15 +179,27 @@ def waiting_in(conn: Connection, guild_id: int) -> bool:
 class SePayments:
     """The ``streamelements`` worker's kind: one points change per queued payment."""
 
-    def __init__(self, account_of: Callable[[int], Any], client: StreamElementsPoints) -> None:
-        self.account_of = account_of  # guild id -> SeAccount | None (SeWallet.account_of)
+    def __init__(
+        self,
+        account_of: Callable[[int], Any],
+        client: StreamElementsPoints,
+        ended: Callable[[int], None] | None = None,
+    ) -> None:
+        self.account_of = account_of  # guild id -> SeAccount | None (payments_account_of)
         self.client = client
+        self.ended = ended  # told of each payment that ended (SeWallet.forget_when_paid)
 
     def kinds(self) -> dict[str, Kind]:
         # Its client says when the change leaves: a failure before is tried again.
         return {PAY: Kind(self.pay, idempotent=False, says_when_sent=True)}
 
     async def pay(self, guild_id: int, payload: dict[str, Any]) -> Outcome:
+        outcome = await self._pay(guild_id, payload)
+        if self.ended is not None and not isinstance(outcome, Retry):
+            await asyncio.to_thread(self.ended, guild_id)
+        return outcome
+
+    async def _pay(self, guild_id: int, payload: dict[str, Any]) -> Outcome:
         account = await asyncio.to_thread(self.account_of, guild_id)
         if account is None:
             return Refused(BACK_ON_LEDGER)

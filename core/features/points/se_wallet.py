@@ -30,11 +30,14 @@ from core.features.points.se_holds import (
     holds_open_in,
     lock_guild,
 )
+from core.features.points.se_leaving import forget_paid_out, waiting_count
 from core.features.points.se_logins import NO_TWITCH_LINKED, NoTwitchLinked, se_logins
 from core.features.points.se_payments import (
+    Settlement,
     queue_payment,
     queued_before,
     resend_given_up,
+    settle_in,
     waiting_in,
 )
 from core.features.points.service import (
@@ -43,7 +46,7 @@ from core.features.points.service import (
     PointsRefused,
     checked_reason,
 )
-from core.features.points.tables import points_se_holds, points_settings
+from core.features.points.tables import points_settings
 from core.platforms.streamelements.api import (
     StreamElementsError,
     StreamElementsPoints,
@@ -76,16 +79,6 @@ class QueuedChange:
 class SeAccount:
     channel_id: str
     jwt: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class Settlement:
-    """One participant's outcome: the hold to close and the net change to send."""
-
-    username: str
-    hold_ref: str
-    net: int
-    pay_ref: str
 
 
 class SeWallet:
@@ -139,14 +132,17 @@ class SeWallet:
             resent = resend_given_up(conn, guild_id, self.clock()) if now_on == channel else 0
         return channel, resent
 
-    def use_ledger(self, guild_id: int) -> None:
-        """Back to StreamKeeper's own ledger; the JWT is forgotten. Refused while a game here
-        holds stakes on StreamElements: back on the ledger its payments there are refused, so
-        its winners would go unpaid."""
+    def use_ledger(self, guild_id: int) -> int:
+        """Back to StreamKeeper's own ledger; how many payments still wait to be made on
+        StreamElements (:mod:`.se_leaving`: the JWT is kept for them, else forgotten now).
+        Refused while a game here holds stakes on StreamElements (its winners would go unpaid)."""
         with self.engine.begin() as conn:
             lock_guild(conn, guild_id)  # a join holding a stake now waits, then sees the ledger
             _refuse_while_held(conn, guild_id, "the ledger")
-            self._set_in(conn, guild_id, backend=LEDGER, se_channel_id=None, se_jwt=None)
+            waiting = waiting_count(conn, guild_id)
+            forgotten = {} if waiting else {"se_channel_id": None, "se_jwt": None}
+            self._set_in(conn, guild_id, backend=LEDGER, **forgotten)
+        return waiting
 
     def backend_of(self, guild_id: int) -> str:
         with self.engine.connect() as conn:
@@ -165,18 +161,31 @@ class SeWallet:
             return sorted(conn.execute(query).scalars())
 
     def account_of(self, guild_id: int) -> SeAccount | None:
+        """The guild's StreamElements account while it keeps its points there."""
+        return self._stored(guild_id, on_streamelements=True)
+
+    def payments_account_of(self, guild_id: int) -> SeAccount | None:
+        """The account the guild's waiting payments are made with: also kept a while by a
+        guild back on the ledger (:mod:`.se_leaving`)."""
+        return self._stored(guild_id, on_streamelements=False)
+
+    def forget_when_paid(self, guild_id: int) -> None:
+        """A payment of the guild just ended: forget its JWT if it was the last one waiting
+        and the guild is back on the ledger."""
+        with self.engine.begin() as conn:
+            forget_paid_out(conn, guild_id, in_flight=1)
+
+    def _stored(self, guild_id: int, *, on_streamelements: bool) -> SeAccount | None:
         s = points_settings.c
         with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(s.backend, s.se_channel_id, s.se_jwt).where(s.guild_id == guild_id)
             ).first()
-        if row is None or row.backend != STREAMELEMENTS or not row.se_jwt:
+        if row is None or not row.se_jwt or not row.se_channel_id:
+            return None
+        if on_streamelements and row.backend != STREAMELEMENTS:
             return None
         return SeAccount(row.se_channel_id, self.cipher.decrypt(row.se_jwt))
-
-    def _set(self, guild_id: int, **values: object) -> None:
-        with self.engine.begin() as conn:
-            self._set_in(conn, guild_id, **values)
 
     def _set_in(self, conn: Connection, guild_id: int, **values: object) -> None:
         now = self.clock()
@@ -370,29 +379,3 @@ def _refuse_while_held(conn: Connection, guild_id: int, to: str) -> None:
             f"A heist has stakes held on StreamElements; switch to {to} once it is over "
             "(or call it off with !heist cancel)."
         )
-
-
-# --- the same, inside a caller's transaction ------------------------------------------------
-
-
-def settle_in(
-    conn: Connection, guild_id: int, source: str, outcomes: Sequence[Settlement], now: datetime
-) -> int:
-    """:meth:`SeWallet.settle` in the caller's transaction."""
-    h = points_se_holds.c
-    added = 0
-    for outcome in outcomes:
-        login = checked_username(outcome.username)
-        if outcome.net != 0:
-            added += queue_payment(conn, guild_id, login, outcome.net, source, outcome.pay_ref, now)
-        conn.execute(
-            sa.update(points_se_holds)
-            .where(
-                h.guild_id == guild_id,
-                h.source == source,
-                h.source_ref == outcome.hold_ref[:255],
-                h.settled_at.is_(None),
-            )
-            .values(settled_at=now)
-        )
-    return added

@@ -121,3 +121,21 @@ async def test_back_to_the_ledger_is_refused_while_a_heist_holds_stakes(
         "(or call it off with !heist cancel)."
     )
     assert wallet.backend_of(guild_a.id) == "streamelements"
+
+
+async def test_back_to_the_ledger_says_the_payments_still_made_on_streamelements(
+    manager, guild_a, wallet, sqlite_engine, clock
+):
+    """The reply said only "the JWT is forgotten"; the heist's waiting payout was then refused,
+    and nobody was told."""
+    wallet.use_streamelements(guild_a.id, CHANNEL_ID, JWT)
+    with sqlite_engine.begin() as conn:  # a heist's payout the worker has not made yet
+        queue_payment(conn, guild_a.id, "ann", 50, "heist", "h1:ann:pay", clock())
+    [back] = await say("!points backend ledger", manager)
+    assert back.content == (
+        "Balances are kept in StreamKeeper's own ledger again. 1 payment already owed on "
+        "StreamElements (a heist's or an admin's) is still made there; the JWT is forgotten "
+        "once it is."
+    )
+    assert wallet.backend_of(guild_a.id) == "ledger"
+    assert wallet.payments_account_of(guild_a.id).channel_id == CHANNEL_ID

@@ -19,7 +19,9 @@ from core.wiring.points import SE_CALL_SECONDS
 
 def payments_worker(wallet: SeWallet, **options: object) -> OutboxWorker:
     """The worker the runtime runs (``core/wiring/points.py``), on the wallet's engine and clock."""
-    payments = se_payments.SePayments(wallet.account_of, wallet.client)
+    payments = se_payments.SePayments(
+        wallet.payments_account_of, wallet.client, wallet.forget_when_paid
+    )
     return OutboxWorker(
         wallet.engine,
         se_payments.SERVICE,

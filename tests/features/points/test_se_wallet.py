@@ -287,9 +287,12 @@ async def test_payments_given_up_on_are_not_resent_on_another_channel_or_a_month
     assert payments(engine) == [("ann", 50, "failed"), ("bob", 70, "failed")]
 
 
-async def test_a_guild_back_on_the_ledger_refuses_its_waiting_payments(engine, se, wallet):
+async def test_a_guild_with_no_account_left_refuses_its_waiting_payments(engine, se, wallet):
+    """A guild back on the ledger keeps its account for its waiting payments
+    (test_se_back_to_ledger.py); one whose account is gone has them refused in words."""
     wallet.settle(GUILD, "heist", [Settlement("ann", "x", 50, "p1")])
-    wallet.use_ledger(GUILD)
+    with engine.begin() as conn:
+        conn.execute(sa.update(points_settings).values(backend=LEDGER, se_jwt=None))
     assert await payments_worker(wallet).run_once() == 1
     assert se.puts == []
     assert payments(engine) == [("ann", 50, "refused")]

@@ -1,0 +1,114 @@
+"""A server that goes back to StreamKeeper's own ledger while StreamElements payments wait: they
+were owed when the game settled, so they are still made on the StreamElements channel they were
+queued for (each once), the streamer is told how many, and the JWT is forgotten once they are
+made. Another server on the same channel is not touched."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from core.features.points.se_wallet import LEDGER, STREAMELEMENTS, Settlement, SeWallet
+from core.features.points.service import NotEnoughPoints, PointsRefused
+from core.features.points.tables import points_settings
+from core.platforms.streamelements.api import StreamElementsPoints
+from core.security.secrets import TokenCipher
+from tests.conftest import TEST_FERNET_KEY
+from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
+from tests.features.points.se_support import payments, payments_worker
+from tests.features.points.test_earning import T0
+from tests.support.clock import Clock
+from tests.support.waiting import no_sleep
+
+GUILD, OTHER = 4242, 4343
+
+
+@pytest.fixture
+def se():
+    with FakeStreamElements() as fake:
+        fake.points.update(ann=500, bob=400, cat=100)
+        yield fake
+
+
+@pytest.fixture
+async def wallet(engine, se):
+    async with StreamElementsPoints(base_url=se.base_url, sleep=no_sleep) as client:
+        wallet = SeWallet(engine, Clock(T0), TokenCipher(TEST_FERNET_KEY), client)
+        wallet.use_streamelements(GUILD, CHANNEL_ID, JWT)
+        wallet.use_streamelements(OTHER, CHANNEL_ID, JWT)
+        yield wallet
+
+
+def stored_jwts(engine) -> dict[int, bool]:
+    s = points_settings.c
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(s.guild_id, s.se_jwt)).all()
+    return {row.guild_id: row.se_jwt is not None for row in rows}
+
+
+def settle_a_heist(wallet: SeWallet) -> None:
+    """ann won 100 net, bob lost his 50 stake; the other server's cat won 30."""
+    wallet.settle(
+        GUILD,
+        "heist",
+        [Settlement("ann", "h1:ann", 100, "h1:ann:pay"), Settlement("bob", "h1:bob", -50, "p")],
+    )
+    wallet.settle(OTHER, "heist", [Settlement("cat", "h9:cat", 30, "h9:cat:pay")])
+
+
+async def test_payments_waiting_when_the_server_goes_back_to_the_ledger_are_still_made(
+    engine, se, wallet
+):
+    """They were refused ("not sent: the server keeps its points in StreamKeeper again"): the
+    heist's winner was never paid and its loser kept the stake, with nothing said at the
+    switch."""
+    settle_a_heist(wallet)
+    assert wallet.use_ledger(GUILD) == 2  # the streamer is told: 2 payments still to be made
+    assert wallet.backend_of(GUILD) == LEDGER
+    assert wallet.account_of(GUILD) is None  # no new stake or change goes to StreamElements
+    assert await payments_worker(wallet).run_once() == 3
+    assert sorted(se.puts) == [("ann", 100), ("bob", -50), ("cat", 30)]
+    assert se.points == {"ann": 600, "bob": 350, "cat": 130}
+    assert sorted(payments(engine)) == [
+        ("ann", 100, "done"),
+        ("bob", -50, "done"),
+        ("cat", 30, "done"),
+    ]
+    assert stored_jwts(engine) == {GUILD: False, OTHER: True}  # forgotten once all were made
+    assert wallet.backend_of(OTHER) == STREAMELEMENTS
+    assert await payments_worker(wallet).run_once() == 0  # nothing made twice
+
+
+async def test_payments_retried_across_the_switch_are_made_once(engine, se, wallet):
+    settle_a_heist(wallet)
+    se.fail_puts("429")  # nothing is taken for a while
+    worker = payments_worker(wallet)
+    assert await worker.run_once() == 3
+    assert [state for _, _, state in payments(engine)] == ["pending"] * 3
+    assert wallet.use_ledger(GUILD) == 2
+    assert stored_jwts(engine)[GUILD]  # kept: its payments still need it
+    with pytest.raises(PointsRefused, match="waiting to be made on StreamElements"):
+        wallet.use_streamelements(GUILD, "a" * 24, JWT)  # they would be made on another channel
+    se.recover()
+    wallet.clock.advance(timedelta(minutes=1))
+    assert await worker.run_once() == 3
+    assert sorted(se.puts) == [("ann", 100), ("bob", -50), ("cat", 30)]
+    assert se.points == {"ann": 600, "bob": 350, "cat": 130}
+    assert stored_jwts(engine) == {GUILD: False, OTHER: True}
+
+
+async def test_nothing_waiting_forgets_the_jwt_at_once(engine, wallet):
+    assert wallet.use_ledger(GUILD) == 0
+    assert stored_jwts(engine) == {GUILD: False, OTHER: True}
+
+
+async def test_another_server_on_the_channel_still_counts_what_the_payments_will_take(se, wallet):
+    """bob's -50 still waits after this server went back to the ledger: the other server on
+    the same channel let him stake all 400, and the -50 then took him below what he staked."""
+    settle_a_heist(wallet)
+    wallet.use_ledger(GUILD)
+    with pytest.raises(NotEnoughPoints):
+        await wallet.hold(OTHER, "bob", 400, source="heist", source_ref="h10:bob")
+    assert await wallet.hold(OTHER, "bob", 350, source="heist", source_ref="h10:bob") == 0
