@@ -5,11 +5,13 @@ made. Another server on the same channel is not touched."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from core.features.points import se_leaving, se_payments
 from core.features.points.se_wallet import LEDGER, STREAMELEMENTS, Settlement, SeWallet
 from core.features.points.service import NotEnoughPoints, PointsRefused
 from core.features.points.tables import points_settings
@@ -112,3 +114,17 @@ async def test_another_server_on_the_channel_still_counts_what_the_payments_will
     with pytest.raises(NotEnoughPoints):
         await wallet.hold(OTHER, "bob", 400, source="heist", source_ref="h10:bob")
     assert await wallet.hold(OTHER, "bob", 350, source="heist", source_ref="h10:bob") == 0
+
+
+async def test_the_hourly_pruning_forgets_a_jwt_whose_payments_were_all_made(engine, wallet):
+    """Made by a worker that was not told to forget (one of two running at once, each seeing
+    the other's payment still waiting): the pruning forgets it, and keeps the other server's."""
+    settle_a_heist(wallet)
+    wallet.use_ledger(GUILD)
+    payments_kind = se_payments.SePayments(wallet.payments_account_of, wallet.client)
+    worker = payments_worker(wallet)
+    await dataclasses.replace(worker, kinds=payments_kind.kinds()).run_once()
+    assert stored_jwts(engine) == {GUILD: True, OTHER: True}
+    with engine.begin() as conn:
+        se_leaving.prune_ended(conn, wallet.clock() - timedelta(days=30))
+    assert stored_jwts(engine) == {GUILD: False, OTHER: True}
