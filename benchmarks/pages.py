@@ -219,7 +219,7 @@ def _site(url: str, workdir: Path) -> Iterator[FlaskClient]:
             "DATABASE_URL": url,
             "DATA_DIR": str(workdir / "pages-data"),
             "OAUTH_BASE_URL": "http://dash.test",
-            "FLASK_SECRET_KEY": "pages-bench-secret",
+            "FLASK_SECRET_KEY": "pages-bench-secret-a-key-of-32-characters-or-more",
             "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
             "KICK_PUSHER_ENABLED": "false",
             # A Kick app, so the connections page shows the channel; its calls (none while a

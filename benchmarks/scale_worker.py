@@ -113,7 +113,7 @@ def build_runtime(plan: Plan) -> Runtime:
             "DATABASE_URL": plan.database_url,
             "DATA_DIR": plan.data_dir,
             "PORT": "0",
-            "FLASK_SECRET_KEY": "bench-link-secret",
+            "FLASK_SECRET_KEY": "bench-link-secret-a-key-of-32-characters-or-more",
             "TOKEN_ENCRYPTION_KEY": new_fernet_key(),
             "LOG_LEVEL": "WARNING",
         },

@@ -15,7 +15,13 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from core.features.quoting import shown
-from core.settings_reader import SettingsError, SettingsReader
+from core.settings_guards import (
+    eventsub_secret_problems,
+    flask_secret_key_problems,
+    kick_webhook_max_age_problems,
+    plain_ascii,
+)
+from core.settings_reader import WHOLE_MAX, SettingsError, SettingsReader
 from core.settings_urls import database_url_problems, redis_url_problems
 from core.storage.timeouts import SessionTimeouts
 
@@ -292,7 +298,9 @@ def load_settings(
             client_secret=read.text("KICK_CLIENT_SECRET"),
             channel=read.text("KICK_CHANNEL"),
             webhook_public_key=read.text("KICK_WEBHOOK_PUBLIC_KEY"),
-            webhook_max_age_seconds=read.whole("KICK_WEBHOOK_MAX_AGE_SECONDS", 600, unit="seconds"),
+            webhook_max_age_seconds=read.whole(
+                "KICK_WEBHOOK_MAX_AGE_SECONDS", 600, minimum=-WHOLE_MAX, unit="seconds"
+            ),
             api_base_url=read.url("KICK_API_BASE_URL", "https://api.kick.com") or "",
             oauth_base_url=read.url("KICK_OAUTH_BASE_URL", "https://id.kick.com") or "",
             pusher_enabled=read.flag("KICK_PUSHER_ENABLED", None),
@@ -352,18 +360,11 @@ def load_settings(
         ),
         chat_bots=read.logins("CHAT_BOTS"),
     )
-    secret = settings.twitch.eventsub_secret
-    if secret is not None and not 10 <= len(secret) <= 100:
-        # Twitch refuses to create a subscription with any other secret; say so now, not later.
-        read.problems.append(
-            f"TWITCH_EVENTSUB_SECRET must be 10 to 100 characters, got {len(secret)}"
-        )
-    elif secret is not None and not _plain_ascii(secret):
-        read.problems.append(
-            "TWITCH_EVENTSUB_SECRET must be plain ASCII characters (Twitch refuses others)"
-        )
+    read.problems.extend(kick_webhook_max_age_problems(settings.kick.webhook_max_age_seconds))
+    read.problems.extend(flask_secret_key_problems(settings.web.flask_secret_key))
+    read.problems.extend(eventsub_secret_problems(settings.twitch.eventsub_secret))
     token = settings.discord.token
-    if token is not None and not _plain_ascii(token):  # sent in an HTTP header, as it is
+    if token is not None and not plain_ascii(token):  # sent in an HTTP header, as it is
         read.problems.append(
             f"DISCORD_TOKEN holds a character no bot token has (a pasted space or quote?); "
             f"{len(token)} characters"
@@ -384,8 +385,3 @@ def load_settings(
 
 
 _KICK_SLUG = re.compile(r"[A-Za-z0-9_-]{1,25}")
-
-
-def _plain_ascii(secret: str) -> bool:
-    """Printable ASCII without spaces: what a token or a secret sent in a header can be."""
-    return secret.isascii() and secret.isprintable() and " " not in secret

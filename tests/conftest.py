@@ -290,7 +290,7 @@ def make_runtime(tmp_path: Path, kick_keys):
             "PORT": "0",  # a server a test starts takes a free port, never a developer's 8080
             "KICK_WEBHOOK_PUBLIC_KEY": kick_keys[1],
             "LOG_LEVEL": "DEBUG",
-            "FLASK_SECRET_KEY": "test-link-secret",
+            "FLASK_SECRET_KEY": "test-link-secret-a-key-of-32-characters-or-more",
             "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
             # No drand relay is reached (nothing answers there): a draw waits, or is forced.
             "RAFFLE_BEACON_URL": loopback_only.NOBODY,

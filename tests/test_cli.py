@@ -400,7 +400,9 @@ def test_postgres_without_shared_keys_is_a_plain_start_up_error(cli_env):
 
 
 def test_health_fails_plainly_when_postgres_is_unreachable(cli_env):
-    cli_env.update(FLASK_SECRET_KEY="k", TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY)
+    cli_env.update(
+        FLASK_SECRET_KEY="k-a-key-of-32-characters-or-more", TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY
+    )
     cli_env["DATABASE_URL"] = f"postgres://sk:s3cret@127.0.0.1:{free_port()}/sk"
     result = cli(cli_env, "health")
     assert result.returncode == 1
@@ -567,7 +569,11 @@ def test_output_to_a_full_disk_is_one_line_and_exit_1(cli_env, make_runtime, arg
     runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
     runtime.guilds.set_kick_channel(int(GUILD), "streamer", "4242")
     runtime.close()
-    env = {**cli_env, "FLASK_SECRET_KEY": "full-disk", "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY}
+    env = {
+        **cli_env,
+        "FLASK_SECRET_KEY": "full-disk-a-key-of-32-characters-or-more",
+        "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
+    }
     with open("/dev/full", "w") as full:
         result = subprocess.run(
             [sys.executable, "-m", "core", *args],
@@ -594,7 +600,11 @@ def test_a_command_started_with_its_output_closed_runs_without_a_traceback(
     runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
     runtime.guilds.set_kick_channel(int(GUILD), "streamer", "4242")
     runtime.close()
-    env = {**cli_env, "FLASK_SECRET_KEY": "closed", "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY}
+    env = {
+        **cli_env,
+        "FLASK_SECRET_KEY": "closed-a-key-of-32-characters-or-more",
+        "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
+    }
     result = subprocess.run(
         [sys.executable, "-c", "import os, runpy, sys; os.close(1); sys.stdout = None; "
          "sys.argv = ['core', *sys.argv[1:]]; runpy.run_module('core', run_name='__main__')",
@@ -790,7 +800,7 @@ def test_split_gunicorn_web_and_bot_processes_on_postgres_and_redis(
     cli_env.update(
         DATABASE_URL=_fresh_postgres_database(postgres_url),
         REDIS_URL=redis_url,
-        FLASK_SECRET_KEY="split-test-secret",
+        FLASK_SECRET_KEY="split-test-secret-a-key-of-32-characters-or-more",
         TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
     )
     bot_port = free_port()

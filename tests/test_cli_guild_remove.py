@@ -27,7 +27,7 @@ def env(cli_env: dict[str, str], migrated_database_url: str) -> dict[str, str]: 
     """The command's environment, on a migrated SQLite or PostgreSQL database."""
     cli_env.update(
         DATABASE_URL=migrated_database_url,
-        FLASK_SECRET_KEY="guild-remove-test-secret",
+        FLASK_SECRET_KEY="guild-remove-test-secret-a-key-of-32-characters-or-more",
         TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
     )
     return cli_env

@@ -48,7 +48,7 @@ def platforms_env(cli_env, database_url: str, kick: FakeKick, twitch: FakeTwitch
     """The command's settings: the database, and the apps of the fake Kick and Twitch."""
     cli_env.update(
         DATABASE_URL=database_url,
-        FLASK_SECRET_KEY="guild-remove-test-secret",
+        FLASK_SECRET_KEY="guild-remove-test-secret-a-key-of-32-characters-or-more",
         TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
         KICK_CLIENT_ID=kick_server.CLIENT_ID,
         KICK_CLIENT_SECRET=kick_server.CLIENT_SECRET,

@@ -17,7 +17,10 @@ from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - cli_env is a fixt
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ADD = ("vip", "rule", "add", "--guild", GUILD)
-KEYS = {"FLASK_SECRET_KEY": "test-link-secret", "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY}
+KEYS = {
+    "FLASK_SECRET_KEY": "test-link-secret-a-key-of-32-characters-or-more",
+    "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
+}
 
 
 @pytest.fixture

@@ -196,11 +196,15 @@ def test_websocket_urls_of_fakes_and_proxies_are_taken():
 
 def test_secrets_stay_out_of_the_settings_repr():
     settings = load_settings(
-        {"DISCORD_TOKEN": "tok-123", "KICK_CLIENT_SECRET": "kick-456", "FLASK_SECRET_KEY": "f-789"},
+        {
+            "DISCORD_TOKEN": "tok-123",
+            "KICK_CLIENT_SECRET": "kick-456",
+            "FLASK_SECRET_KEY": "f-789-a-key-of-32-characters-or-more",
+        },
         env_file=None,
     )
     text = repr(settings)
-    for secret in ("tok-123", "kick-456", "f-789"):
+    for secret in ("tok-123", "kick-456", "f-789-a-key-of-32-characters-or-more"):
         assert secret not in text
 
 

@@ -500,7 +500,7 @@ def split_deployment(  # type: ignore[no-untyped-def]
             window=window,
             DATABASE_URL=database_url,
             REDIS_URL=redis_server.url,
-            FLASK_SECRET_KEY="durability-test-secret",
+            FLASK_SECRET_KEY="durability-test-secret-a-key-of-32-characters-or-more",
             TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
             **env,
         )

@@ -92,7 +92,7 @@ def environment(tmp_path: Path, twitch: FakeTwitch, port: int) -> dict[str, str]
         "TWITCH_CLIENT_SECRET": CLIENT_SECRET,
         "TWITCH_EVENTSUB_SECRET": EVENTSUB_SECRET,
         "OAUTH_BASE_URL": "https://bot.test",  # public: webhooks, no EventSub WebSocket
-        "FLASK_SECRET_KEY": "fake-twitch-runtime-secret",
+        "FLASK_SECRET_KEY": "fake-twitch-runtime-secret-a-key-of-32-characters-or-more",
         "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
         "KICK_PUSHER_ENABLED": "false",
         "KICK_API_BASE_URL": loopback_only.NOBODY,  # no Kick here: its public key is not fetched

@@ -57,7 +57,7 @@ def test_pending_migrations_point_to_the_fix_the_docs_give(tmp_path):
 
     settings = load_settings(
         {"DATA_DIR": str(tmp_path), "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
-         "FLASK_SECRET_KEY": "test-link-secret"},
+         "FLASK_SECRET_KEY": "test-link-secret-a-key-of-32-characters-or-more"},
         env_file=None,
     )  # fmt: skip
     runtime = Runtime(settings)  # never migrated

@@ -28,7 +28,7 @@ from tests.fakes.kick_server import FakeKick
 from tests.support.delivery import deliver_queued
 
 LINK_START = f"{BOT_URL}/auth/kick?"
-LINK_SECRET = "linking-test-secret"
+LINK_SECRET = "linking-test-secret-a-key-of-32-characters-or-more"
 LINK_EMOJI = "\N{LINK SYMBOL}"
 # The viewer who consents on the fake Kick (the ``viewer_kick`` fixture).
 VIEWER_KICK_ID = 5001

@@ -45,7 +45,9 @@ def kick(clock):
 
 @pytest.fixture
 async def runtime(tmp_path, kick, clock) -> AsyncIterator[Runtime]:
-    runtime = runtime_on_fake_kick(kick, tmp_path / "data", clock, FLASK_SECRET_KEY="heist-flow")
+    runtime = runtime_on_fake_kick(
+        kick, tmp_path / "data", clock, FLASK_SECRET_KEY="heist-flow-a-key-of-32-characters-or-more"
+    )
     yield runtime
     await runtime.chat_commands.close()
     await runtime.kick.close_chat()

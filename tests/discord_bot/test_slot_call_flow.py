@@ -44,7 +44,10 @@ def kick(clock):
 @pytest.fixture
 async def runtime(tmp_path, kick, clock) -> AsyncIterator[Runtime]:
     runtime = runtime_on_fake_kick(
-        kick, tmp_path / "data", clock, FLASK_SECRET_KEY="slot-flow-secret"
+        kick,
+        tmp_path / "data",
+        clock,
+        FLASK_SECRET_KEY="slot-flow-secret-a-key-of-32-characters-or-more",
     )
     yield runtime
     await runtime.chat_commands.close()

@@ -61,7 +61,10 @@ def viewer_twitch(clock: Clock) -> Iterator[FakeTwitch]:
 def link_runtime(tmp_path: Path, viewer_twitch: FakeTwitch, clock: Clock) -> Iterator[Runtime]:
     """A Runtime with a Twitch app on the fake Twitch (and no Kick app)."""
     runtime = runtime_on_fake_twitch(
-        viewer_twitch, tmp_path / "data", clock, FLASK_SECRET_KEY="twitch-link-test-secret"
+        viewer_twitch,
+        tmp_path / "data",
+        clock,
+        FLASK_SECRET_KEY="twitch-link-test-secret-a-key-of-32-characters-or-more",
     )
     runtime.role_sync.pause_seconds = 0
     yield runtime

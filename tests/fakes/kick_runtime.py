@@ -29,7 +29,7 @@ def runtime_on_fake_kick(
         "KICK_CLIENT_SECRET": CLIENT_SECRET,
         "KICK_WEBHOOK_PUBLIC_KEY": kick.public_key_pem,
         "OAUTH_BASE_URL": BOT_URL,
-        "FLASK_SECRET_KEY": "fake-kick-runtime-secret",
+        "FLASK_SECRET_KEY": "fake-kick-runtime-secret-a-key-of-32-characters-or-more",
         "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
         "KICK_PUSHER_ENABLED": "false",
         **overrides,

@@ -31,7 +31,7 @@ def runtime_on_fake_twitch(
         "TWITCH_CLIENT_SECRET": CLIENT_SECRET,
         "TWITCH_EVENTSUB_SECRET": EVENTSUB_SECRET,
         "OAUTH_BASE_URL": BOT_URL,
-        "FLASK_SECRET_KEY": "fake-twitch-runtime-secret",
+        "FLASK_SECRET_KEY": "fake-twitch-runtime-secret-a-key-of-32-characters-or-more",
         "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
         "KICK_PUSHER_ENABLED": "false",
         # Kick is not faked here: its calls (a Kick channel's chat) fail at once on loopback.

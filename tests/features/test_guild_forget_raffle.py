@@ -23,7 +23,7 @@ def _on_each_database(cli_env, migrated_database_url):  # noqa: F811
     set before ``seeded`` reads it)."""
     cli_env.update(
         DATABASE_URL=migrated_database_url,
-        FLASK_SECRET_KEY="guild-remove-test-secret",
+        FLASK_SECRET_KEY="guild-remove-test-secret-a-key-of-32-characters-or-more",
         TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
     )
 

@@ -72,7 +72,7 @@ def test_public_health_hides_the_detail_and_logs_where(make_runtime, kick_keys, 
     settings = load_settings(
         {
             "DATABASE_URL": f"postgres://sk:s3cret@127.0.0.1:{port}/sk",
-            "FLASK_SECRET_KEY": "test-link-secret",
+            "FLASK_SECRET_KEY": "test-link-secret-a-key-of-32-characters-or-more",
             "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
             "KICK_WEBHOOK_PUBLIC_KEY": kick_keys[1],
         },

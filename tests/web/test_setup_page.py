@@ -27,7 +27,7 @@ SECRETS = {
     "KICK_CLIENT_SECRET": kick_server.CLIENT_SECRET,
     "TWITCH_CLIENT_SECRET": twitch_server.CLIENT_SECRET,
     "TWITCH_EVENTSUB_SECRET": "eventsub-secret-0123456789",
-    "FLASK_SECRET_KEY": "setup-page-flask-secret",
+    "FLASK_SECRET_KEY": "setup-page-flask-secret-a-key-of-32-characters-or-more",
 }
 
 

@@ -248,20 +248,28 @@ def test_timestamps_outside_the_window_are_refused(make_runtime, kick_keys, age,
     assert runtime.bus.backlog() == (1 if status == 200 else 0)
 
 
-def test_max_age_zero_turns_the_age_check_off(make_runtime, kick_keys):
-    runtime = make_runtime(KICK_WEBHOOK_MAX_AGE_SECONDS="0")
+def test_within_the_widest_age_window_a_replay_is_still_a_duplicate(make_runtime, kick_keys):
+    """KICK_WEBHOOK_MAX_AGE_SECONDS stops at a day, as long as message ids are remembered: a
+    signed delivery sent again just inside the window, after the nightly prune, changes
+    nothing (with no window at all, a week later, it was queued again)."""
+    from core.wiring.infrastructure import prune
+
+    clock = Clock(datetime(2026, 5, 1, 12, 0, tzinfo=UTC))
+    runtime = make_runtime(clock=clock, KICK_WEBHOOK_MAX_AGE_SECONDS="86400")
     runtime.guilds.set_kick_channel(GUILD, "broadcaster_channel", BROADCASTER)
     body = fixture_body("chat.message.sent")
-    headers = signed_headers(
-        kick_keys[0],
-        body,
-        event_type="chat.message.sent",
-        timestamp=datetime(2025, 4, 1, tzinfo=UTC),
-    )
-    response = (
-        runtime.create_web_app().test_client().post("/webhooks/kick", data=body, headers=headers)
-    )
-    assert response.status_code == 200
+    headers = signed_headers(kick_keys[0], body, event_type="chat.message.sent", timestamp=clock())
+    client = runtime.create_web_app().test_client()
+    assert client.post("/webhooks/kick", data=body, headers=headers).json["status"] == "queued"
+    deliver_all(runtime)
+
+    clock.advance(days=1)
+    prune(runtime)
+    again = client.post("/webhooks/kick", data=body, headers=headers)
+    assert (again.status_code, again.json["status"]) == (200, "duplicate")
+    clock.advance(seconds=1)
+    assert client.post("/webhooks/kick", data=body, headers=headers).status_code == 401
+    assert runtime.bus.backlog() == 0
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ def build(tmp_path: Path, clock: Clock, kick_keys) -> Runtime:
             "DATA_DIR": str(tmp_path / "data"),
             "PORT": "0",
             "KICK_WEBHOOK_PUBLIC_KEY": kick_keys[1],
-            "FLASK_SECRET_KEY": "test-link-secret",
+            "FLASK_SECRET_KEY": "test-link-secret-a-key-of-32-characters-or-more",
             "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
             "HEIST_JOIN_WINDOW_SECONDS": "90",
         },

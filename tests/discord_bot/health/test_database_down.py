@@ -22,7 +22,7 @@ def runtime(kick_keys) -> Iterator[Runtime]:  # type: ignore[no-untyped-def]
     settings = load_settings(
         {
             "DATABASE_URL": f"postgres://sk:s3cret@127.0.0.1:{free_port()}/sk",
-            "FLASK_SECRET_KEY": "test-link-secret",
+            "FLASK_SECRET_KEY": "test-link-secret-a-key-of-32-characters-or-more",
             "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
             "KICK_WEBHOOK_PUBLIC_KEY": kick_keys[1],
         },

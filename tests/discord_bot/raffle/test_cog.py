@@ -526,7 +526,7 @@ async def test_a_guild_never_announces_in_another_guilds_channel(
         sqlite_engine,
         RaffleSettings(announcement_channel_id=channel_of_a.id),
         raffle_clock,
-        actor_secret="test-link-secret",
+        actor_secret="test-link-secret-a-key-of-32-characters-or-more",
         beacon=HttpBeacon(beacon.url),
         announcer=DiscordRaffleAnnouncer(ConnectedGateway()),
     )

@@ -50,7 +50,11 @@ def kick(clock):
 
 def build_runtime(tmp_path, kick: FakeKick, clock: Clock, **extra: str) -> Runtime:
     return runtime_on_fake_kick(
-        kick, tmp_path / "data", clock, FLASK_SECRET_KEY="connection-test-secret", **extra
+        kick,
+        tmp_path / "data",
+        clock,
+        FLASK_SECRET_KEY="connection-test-secret-a-key-of-32-characters-or-more",
+        **extra,
     )
 
 
@@ -422,7 +426,12 @@ def test_no_token_or_secret_reaches_the_logs(runtime, web, kick, clock, caplog):
     asyncio.run(runtime.subscriptions.sync_requested())
     clock.advance(minutes=58)
     asyncio.run(runtime.kick_connections.access_token(GUILD))
-    for secret in [*kick.tokens, CLIENT_SECRET, "connection-test-secret", TEST_FERNET_KEY]:
+    for secret in [
+        *kick.tokens,
+        CLIENT_SECRET,
+        "connection-test-secret-a-key-of-32-characters-or-more",
+        TEST_FERNET_KEY,
+    ]:
         assert secret not in caplog.text
 
 

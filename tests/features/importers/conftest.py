@@ -57,5 +57,5 @@ def env(cli_env: dict[str, str], make_runtime) -> dict[str, str]:  # noqa: F811 
     return {
         **cli_env,
         "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
-        "FLASK_SECRET_KEY": "cli-import-test",
+        "FLASK_SECRET_KEY": "cli-import-test-a-key-of-32-characters-or-more",
     }

@@ -43,7 +43,7 @@ def target(request, cli_env) -> Iterator[tuple[dict[str, str], sa.Engine]]:
         **cli_env,
         "DATABASE_URL": url,
         "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
-        "FLASK_SECRET_KEY": "cli-import-killed-test",
+        "FLASK_SECRET_KEY": "cli-import-killed-test-a-key-of-32-characters-or-more",
     }
     yield env, engine
     engine.dispose()

@@ -25,7 +25,8 @@ from tests.support.clock import Clock
 GUILD = 1001
 CHANNEL = 2002
 START = datetime(2026, 3, 1, tzinfo=UTC)
-ACTOR_SECRET = "test-link-secret"  # the deployment's secret the admins' pseudonyms are keyed by
+# The deployment's secret the admins' pseudonyms are keyed by.
+ACTOR_SECRET = "test-link-secret-a-key-of-32-characters-or-more"
 
 
 @dataclass

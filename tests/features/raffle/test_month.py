@@ -52,7 +52,7 @@ def environment(tmp_path, monkeypatch, kick_keys, clock):
     values = {
         "DATA_DIR": str(tmp_path / "data"),
         "KICK_WEBHOOK_PUBLIC_KEY": kick_keys[1],
-        "FLASK_SECRET_KEY": "test-link-secret",
+        "FLASK_SECRET_KEY": "test-link-secret-a-key-of-32-characters-or-more",
         "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
         "WATCH_INTERVAL_SECONDS": "60",
         "ACTIVE_WINDOW_MINUTES": "60",

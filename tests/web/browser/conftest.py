@@ -160,7 +160,7 @@ def served_site(
     values = {
         "DATA_DIR": str(data_dir),
         "OAUTH_BASE_URL": url,
-        "FLASK_SECRET_KEY": "browser-tests-secret",
+        "FLASK_SECRET_KEY": "browser-tests-secret-a-key-of-32-characters-or-more",
         "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
         "KICK_PUSHER_ENABLED": "false",
         "DISCORD_CLIENT_ID": CLIENT_ID,

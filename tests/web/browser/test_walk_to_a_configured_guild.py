@@ -51,7 +51,7 @@ def app(tmp_path, discord, kick) -> Iterator[tuple[AppProcess, FakeTwitch, dict[
             "PORT": str(port),
             "DATA_DIR": str(tmp_path / "data"),
             "OAUTH_BASE_URL": url,
-            "FLASK_SECRET_KEY": "walk-test-secret",
+            "FLASK_SECRET_KEY": "walk-test-secret-a-key-of-32-characters-or-more",
             "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
             "DISCORD_CLIENT_ID": CLIENT_ID,
             "DISCORD_CLIENT_SECRET": CLIENT_SECRET,

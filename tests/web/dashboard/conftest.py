@@ -78,7 +78,7 @@ def site(tmp_path, discord, site_settings) -> Iterator[Site]:
     values = {
         "DATA_DIR": str(tmp_path / "data"),
         "OAUTH_BASE_URL": "http://dash.test",
-        "FLASK_SECRET_KEY": "dashboard-tests-secret",
+        "FLASK_SECRET_KEY": "dashboard-tests-secret-a-key-of-32-characters-or-more",
         "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
         "KICK_PUSHER_ENABLED": "false",
         "DISCORD_CLIENT_ID": CLIENT_ID,

@@ -31,7 +31,7 @@ def bot(tmp_path, migrated_database_url) -> Iterator[Runtime]:
     values = {
         "DATA_DIR": str(tmp_path / "bot-data"),
         "DATABASE_URL": migrated_database_url,
-        "FLASK_SECRET_KEY": "dashboard-tests-secret",
+        "FLASK_SECRET_KEY": "dashboard-tests-secret-a-key-of-32-characters-or-more",
         "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
         "KICK_PUSHER_ENABLED": "false",
     }
