@@ -18,8 +18,10 @@ PAGE_POLICY = (
     "img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-# Pages and answers that carry or lead to a token, a signed link or a sign-in: never cached.
-NO_STORE_BLUEPRINTS = frozenset({"oauth"})
+# Areas whose answers carry or lead to a token, a signed link, a sign-in or a viewer's own data:
+# never cached, pages (every page is) or not (a redirect, a JSON download). Blueprint names:
+# Discord login and logout, the Kick and Twitch sign-ins (core/web/connections/), and /me.
+NO_STORE_BLUEPRINTS = frozenset({"auth", "kick_signin", "twitch_signin", "me"})
 
 _ALWAYS = {
     "X-Content-Type-Options": "nosniff",

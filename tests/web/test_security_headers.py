@@ -97,3 +97,13 @@ def test_public_health_hides_the_detail_and_logs_where(make_runtime, kick_keys, 
         assert any(str(port) in line for line in runtime.health().lines())
     finally:
         runtime.close()
+
+
+def test_the_areas_kept_out_of_caches_are_areas_the_app_has(make_runtime) -> None:
+    """Their answers that are not pages (a redirect with a token, a JSON download) are marked
+    no-store by name: a name that is no blueprint's would protect nothing."""
+    from core.web.headers import NO_STORE_BLUEPRINTS
+
+    app = make_runtime().create_web_app()
+    assert NO_STORE_BLUEPRINTS
+    assert sorted(NO_STORE_BLUEPRINTS - set(app.blueprints)) == []
