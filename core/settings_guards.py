@@ -17,13 +17,22 @@ FLASK_KEY_HOW_TO = 'generate one with: python -c "import secrets; print(secrets.
 
 
 def kick_webhook_max_age_problems(value: int) -> list[str]:
-    """Why ``KICK_WEBHOOK_MAX_AGE_SECONDS`` would let an old signed delivery in again, if so."""
-    if KICK_MAX_AGE_MIN <= value <= KICK_MAX_AGE_MAX:
+    """Why ``KICK_WEBHOOK_MAX_AGE_SECONDS`` would let an old signed delivery in again, if so.
+    ``0`` turns the age check off, as DESIGN.md's settings promise (for a test bench): the start
+    then says what that lets in (:data:`KICK_AGE_CHECK_OFF`)."""
+    if value == 0 or KICK_MAX_AGE_MIN <= value <= KICK_MAX_AGE_MAX:
         return []
     return [
         f"KICK_WEBHOOK_MAX_AGE_SECONDS must be from {KICK_MAX_AGE_MIN} to {KICK_MAX_AGE_MAX} "
-        f"seconds (a webhook's message id is remembered for a day), got {value}"
+        f"seconds (a webhook's message id is remembered for a day), or 0 to turn the age check "
+        f"off; got {value}"
     ]
+
+
+KICK_AGE_CHECK_OFF = (
+    "KICK_WEBHOOK_MAX_AGE_SECONDS=0: the age check of Kick's webhooks is off, so a signed delivery "
+    "captured and sent again more than a day later is taken as new; set 600 outside a test bench"
+)
 
 
 def flask_secret_key_problems(key: str | None) -> list[str]:

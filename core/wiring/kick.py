@@ -23,6 +23,7 @@ from core.platforms.kick.site import look_up_internal_ids
 from core.platforms.kick.sources import ChannelIds, PusherSupervisor, pusher_wanted
 from core.platforms.kick.webhook import load_public_key
 from core.platforms.kick.webhook_keys import WebhookKeys, canonical_pem
+from core.settings_guards import KICK_AGE_CHECK_OFF
 from core.wiring.kick_bot_user import own_account_learner
 from core.wiring.platform_clients import PlatformClients, receiver_options
 from core.wiring.upkeep import SubscriptionUpkeep
@@ -121,6 +122,8 @@ def install(rt: Assembly) -> None:
         on_unverified=rt.kick_public_key.ask_soon if fetches else lambda: None,
         clock=rt.clock,
     )
+    if kick.webhook_max_age_seconds == 0:
+        log.warning(KICK_AGE_CHECK_OFF)
     rt.kick_receiver = KickWebhookReceiver(
         public_key=keys,
         max_age_seconds=kick.webhook_max_age_seconds,

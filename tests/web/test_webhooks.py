@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from core.features.watchtime.tables import watch_streams
 from core.platforms.kick.signing import signed_headers
+from core.settings_guards import KICK_AGE_CHECK_OFF
 from tests.conftest import FIXTURES
 from tests.support.clock import Clock
 from tests.support.delivery import deliver_all
@@ -246,6 +248,28 @@ def test_timestamps_outside_the_window_are_refused(make_runtime, kick_keys, age,
 
     assert response.status_code == status
     assert runtime.bus.backlog() == (1 if status == 200 else 0)
+
+
+def test_max_age_zero_turns_the_age_check_off_and_says_so(make_runtime, kick_keys, caplog):
+    """DESIGN.md's settings: 0 turns the age check off (a test bench's choice), and the start
+    says in one line what that lets in."""
+    with caplog.at_level(logging.WARNING, logger="core.wiring.kick"):
+        runtime = make_runtime(KICK_WEBHOOK_MAX_AGE_SECONDS="0")
+    assert [r.getMessage() for r in caplog.records if r.name == "core.wiring.kick"] == [
+        KICK_AGE_CHECK_OFF
+    ]
+    runtime.guilds.set_kick_channel(GUILD, "broadcaster_channel", BROADCASTER)
+    body = fixture_body("chat.message.sent")
+    headers = signed_headers(
+        kick_keys[0],
+        body,
+        event_type="chat.message.sent",
+        timestamp=datetime(2025, 4, 1, tzinfo=UTC),
+    )
+    response = (
+        runtime.create_web_app().test_client().post("/webhooks/kick", data=body, headers=headers)
+    )
+    assert response.status_code == 200
 
 
 def test_within_the_widest_age_window_a_replay_is_still_a_duplicate(make_runtime, kick_keys):
