@@ -64,7 +64,7 @@ async def test_a_reroll_reason_of_invisible_characters_is_no_reason(
 
     for invisible in ("\u200b", "\u200b\u2060 \u200b", "\u00ad"):
         assert text(await say(f"!rafflereroll 1 {invisible}", manager)) == (
-            "Say why you reroll: !rafflereroll <draw> <reason>."
+            "Say why you reroll: !rafflereroll <draw> [#winner] <reason>."
         )
     assert len(rows(sqlite_engine, raffle_draws)) == 1
 

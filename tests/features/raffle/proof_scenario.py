@@ -3,7 +3,8 @@
 Watchtime converted over several ticks (baselines, viewers first seen after the open, hours
 carried across ticks and converted again at the close), gifts (one replayed), tickets given and
 removed by hand (a non-ASCII reason), an excluded and an unlinked holder, a draw of three and a
-reroll. ``tests/fixtures/raffle/`` holds what the code before the set-based conversion and the
+reroll as rerolls were made before they waited for a round of their own (on the period's
+round). ``tests/fixtures/raffle/`` holds what the code before the set-based conversion and the
 balance-based draw exported for it (raffle-1-*.json, snapshot version 1: ``python -m
 tests.features.raffle.proof_scenario OUT_DIR 1`` writes them again) and what the code exported
 when it closed the month in version 2 (raffle-v2-1-*.json, admins named by pseudonyms;
@@ -28,7 +29,9 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from core.events import Viewer
+from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.draws.fairness import SNAPSHOT_VERSION
+from core.features.raffle.draws.repository import Draw
 from core.features.raffle.ports import BeaconInfo, BeaconRound
 from core.features.raffle.service import RaffleService
 from core.features.schema import migrate
@@ -158,8 +161,26 @@ def _run_month(engine: Engine, clock: Clock, version: int = SNAPSHOT_VERSION) ->
     clock.advance(minutes=1)
     first = raffle.draws.request(GUILD, actor_id=1, winners=3, prize="a hoodie")
     clock.advance(minutes=1)
-    raffle.draws.reroll(GUILD, actor_id=1, draw_id=first.id, reason="no answer \u2013 ask again")
+    _reroll_as_before(engine, raffle, first, reason="no answer \u2013 ask again")
     return first.period_id
+
+
+def _reroll_as_before(engine: Engine, raffle: RaffleService, first: Draw, reason: str) -> None:
+    """A reroll as the code that exported the fixtures asked for it: a row without a round of
+    its own, so it draws on the period's round (already out), as such rows still do."""
+    with engine.begin() as conn:
+        draw_id = draws_repository.create_draw(
+            conn,
+            guild_id=GUILD,
+            period_id=first.period_id,
+            winners_wanted=first.winners_wanted,
+            prize=first.prize,
+            requested_by=1,
+            now=raffle.draws.clock(),
+            reroll_of=first.id,
+            reason=reason,
+        )
+    raffle.draws.complete(draw_id)
 
 
 def export_bytes(raffle: RaffleService, period_id: int) -> dict[str, bytes]:

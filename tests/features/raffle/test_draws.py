@@ -288,7 +288,11 @@ def test_rerolls_are_recorded_and_pick_someone_new(engine, clock, beacon):
         raffle.draws.reroll(GUILD, actor_id=1, draw_id=first.id, reason=" ")
     with pytest.raises(RaffleRefused, match="no draw #999"):
         raffle.draws.reroll(GUILD, actor_id=1, draw_id=999, reason="x")
-    second = raffle.draws.reroll(GUILD, actor_id=1, draw_id=first.id, reason="no answer in 48 h")
+    asked = raffle.draws.reroll(GUILD, actor_id=1, draw_id=first.id, reason="no answer in 48 h")
+    assert asked.status == "waiting"  # for a round of its own, not out yet
+    clock.advance(seconds=30)
+    asyncio.run(raffle.complete_waiting_draws())
+    second = raffle.views.proof(GUILD, asked.id).draws[-1]
     assert (second.reroll_of, second.reason, second.first_counter) == (
         first.id,
         "no answer in 48 h",

@@ -50,6 +50,9 @@ def test_the_verify_command_accepts_the_committed_files(tmp_path):
         "announced at the close\n"
         "beacon: this proof has no beacon signatures (exported before they were recorded); "
         "its randomness is taken as written: compare it with a drand relay yourself\n"
+        # Rerolled before rerolls waited for a round of their own: it says what that allowed.
+        "draw 2 is a reroll of draw 1 that reused round 259202, out before it was asked for: "
+        "anyone who read the published seed could know its winners before it was asked for\n"
     )
 
 

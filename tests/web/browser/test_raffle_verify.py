@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +19,7 @@ from core.features.raffle.draws.verification import verify
 from core.platforms.http import tls_context
 from core.web.dashboard.public import export_bytes
 from tests.features.raffle import drand_scenario
+from tests.features.raffle.proof_scenario import unsigned_randomness
 from tests.web.browser.conftest import FIXTURES, fixture_export, open_proof_page
 
 
@@ -334,3 +335,37 @@ def test_js_and_python_agree_on_generated_proofs(proof_verifier: Page, documents
             edit(edited, ledger_copy)
         problems = list(verify(edited, ledger_copy).problems)
         assert _js_outcome(proof_verifier, edited, ledger_copy).get("problems") == problems
+
+
+def _reroll_on_its_own_round(proof: dict, ledger: dict) -> dict:
+    """The v3 fixture's reroll (draw 2) as rerolls are drawn now: on the first round published
+    after it was asked for, its winners recomputed with that round's randomness."""
+    reroll = proof["draws"][1]
+    beacon = proof["beacon"]
+    asked_at = datetime.fromisoformat(reroll["requested_at"])
+    own = fairness.first_round_after(asked_at, beacon["genesis_time"], beacon["period_seconds"])
+    reroll["beacon_round"] = own
+    reroll["beacon_randomness"] = unsigned_randomness(own)
+    return drand_scenario.with_winners_recomputed(proof, ledger)
+
+
+def test_js_checks_rerolls_as_python_does(proof_verifier: Page):
+    """A reroll on a round of its own, one that reused the period's round (made before rerolls
+    had their own), and one whose round is not the first after it was asked for."""
+    page = proof_verifier
+    legacy, ledger = _round_fixing_fixture()
+    own = _reroll_on_its_own_round(*_round_fixing_fixture())
+    moved = copy.deepcopy(own)
+    moved["draws"][1]["requested_at"] = "2026-04-01T00:20:00.5+00:00"
+    for proof, matches in ((legacy, True), (own, True), (moved, False)):
+        expected = verify(proof, ledger)
+        assert expected.matches is matches, expected.problems
+        assert any("is a reroll" in line for line in expected.notes + expected.problems)
+        outcome = page.evaluate(
+            "([p, l]) => window.streamkeeperVerify(p, l)",
+            [json.dumps(proof, ensure_ascii=False), json.dumps(ledger, ensure_ascii=False)],
+        )
+        assert (outcome["problems"], outcome["notes"]) == (
+            list(expected.problems),
+            list(expected.notes),
+        )

@@ -67,7 +67,9 @@ def create_draw(
     now: datetime,
     reroll_of: int | None = None,
     reason: str = "",
+    beacon_round: int | None = None,
 ) -> int:
+    """``beacon_round``: a reroll's own round, committed to when it is asked for."""
     values = {
         "guild_id": guild_id,
         "period_id": period_id,
@@ -77,6 +79,7 @@ def create_draw(
         "reason": reason[:200],
         "requested_by": requested_by,
         "requested_at": now,
+        "beacon_round": beacon_round,
     }
     return int(conn.execute(_CREATE, values).scalar_one())
 
@@ -91,7 +94,7 @@ _CREATE = (
             name: sa.bindparam(name)
             for name in (
                 "guild_id", "period_id", "winners_wanted", "prize", "reroll_of", "reason",
-                "requested_by", "requested_at",
+                "requested_by", "requested_at", "beacon_round",
             )
         },
     )

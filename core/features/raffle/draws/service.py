@@ -9,14 +9,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, utc
 from core.features.raffle.beacons import chains as drand_chains
 from core.features.raffle.beacons.relays import pinned_info
-from core.features.raffle.draws import fairness, frozen_ranges, proofs, snapshot_repository
+from core.features.raffle.draws import fairness, frozen_ranges, proofs, rounds, snapshot_repository
 from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.draws.actors import ActorPseudonyms
 from core.features.raffle.draws.proofs import Proof, snapshot_entries
@@ -32,9 +32,6 @@ __all__ = ["MAX_WINNERS", "Proof", "RaffleDraws", "snapshot_digest", "snapshot_e
 
 log = logging.getLogger(__name__)
 MAX_WINNERS = 25
-# How long after its time a round may still be missing from the relays (they publish it
-# within seconds); later, the relays are the trouble, not the round.
-RELAY_LAG = timedelta(minutes=5)
 
 
 class RaffleDraws:
@@ -108,6 +105,7 @@ class RaffleDraws:
                 )
             draw_id = draws_repository.create_draw(
                 conn,
+                beacon_round=None if reroll_of is None else rounds.reroll_round(period, now),
                 guild_id=guild_id,
                 period_id=period.id,
                 winners_wanted=winners,
@@ -121,10 +119,14 @@ class RaffleDraws:
                 return draws_repository.get_draw(conn, draw_id)
         return self.complete(draw_id)
 
-    def reroll(self, guild_id: int, *, actor_id: int, draw_id: int, reason: str) -> Draw:
+    def reroll(
+        self, guild_id: int, *, actor_id: int, draw_id: int, reason: str, winner: int | None = None
+    ) -> Draw:
+        """Draw again for draw ``draw_id``: one winner in place of its winner number ``winner``,
+        or (None) as many as it drew. It waits for a round of its own (:mod:`rounds`)."""
         reason = checked_text(reason.strip(), "reason")
         if not visible(reason):
-            raise RaffleRefused("Say why you reroll: !rafflereroll <draw> <reason>.")
+            raise RaffleRefused("Say why you reroll: !rafflereroll <draw> [#winner] <reason>.")
         with self.engine.connect() as conn:
             draw = draws_repository.find_draw(conn, guild_id, draw_id)
             last = periods_repository.find_last_closed_period(conn, guild_id)
@@ -134,10 +136,11 @@ class RaffleDraws:
             raise RaffleRefused(f"Draw #{draw_id} has not been drawn yet.")
         if last is None or last.id != draw.period_id:
             raise RaffleRefused("Only draws of the last closed period can be rerolled.")
+        count, reason = rounds.replacement(draw, winner, reason)
         return self.request(
             guild_id,
             actor_id=actor_id,
-            winners=draw.winners_wanted,
+            winners=count,
             prize=draw.prize,
             reroll_of=draw.id,
             reason=reason,
@@ -183,12 +186,13 @@ class RaffleDraws:
                 return draw
             try:
                 period = self.fix_round(period)
-                beacon_round = period.beacon_round
-                fetched = self._fetch(period)
+                beacon_round = rounds.round_of(draw, period)
+                fetched = self._fetch(period, beacon_round)
             except BeaconUnavailable as exc:
                 return self._note(draw_id, str(exc), beacon_round)
             if fetched is None:
-                return self._note(draw_id, _not_out(period, utc(self.clock())), beacon_round)
+                why = rounds.not_out(period, beacon_round or 0, utc(self.clock()))
+                return self._note(draw_id, why, beacon_round)
         randomness = fetched.randomness if fetched else None
         now = utc(self.clock())
         with self.engine.begin() as conn:
@@ -247,7 +251,7 @@ class RaffleDraws:
             chain = self.beacon.info()
             timing = (period.beacon_genesis_time, period.beacon_period_seconds)
             if timing[0] is not None and timing != (chain.genesis_time, chain.period_seconds):
-                chain = _pinned_by_timing(timing[0], timing[1] or 0)
+                chain = rounds.pinned_by_timing(timing[0], timing[1] or 0)
         genesis, seconds = chain.genesis_time, chain.period_seconds
         if period.closed_at is not None:
             number = fairness.expected_round(period.ends_at, period.closed_at, genesis, seconds)
@@ -277,13 +281,13 @@ class RaffleDraws:
                 return periods_repository.get_period(conn, period.id)
         return period
 
-    def _fetch(self, period: Period) -> BeaconRound | None:
+    def _fetch(self, period: Period, number: int | None) -> BeaconRound | None:
         genesis, seconds = period.beacon_genesis_time, period.beacon_period_seconds
-        if self.beacon is None or period.beacon_round is None or genesis is None or not seconds:
+        if self.beacon is None or number is None or genesis is None or not seconds:
             raise BeaconUnavailable("no beacon round to fetch")
         # Without a recorded chain only a beacon without signatures (a test's) can answer.
         chain = chain_of(period) or BeaconInfo(genesis, seconds)
-        fetched = self.beacon.fetch_round(period.beacon_round, chain)
+        fetched = self.beacon.fetch_round(number, chain)
         if fetched is not None and chain.chain_hash and not fetched.signature:
             raise BeaconUnavailable("the beacon gave a round without its signature")
         return fetched
@@ -324,29 +328,6 @@ def chain_of(period: Period) -> BeaconInfo | None:
         period.beacon_chain_hash,
         period.beacon_scheme,
         period.beacon_public_key,
-    )
-
-
-def _not_out(period: Period, now: datetime) -> str:
-    """Why a fixed round was not drawn: it is not out yet, or out a while but on no relay."""
-    genesis, seconds = period.beacon_genesis_time or 0, period.beacon_period_seconds or 0
-    number = period.beacon_round or 0
-    due = datetime.fromtimestamp(fairness.round_time(number, genesis, seconds), UTC)
-    if now - due < RELAY_LAG:
-        return f"beacon round {number} is not out yet"
-    since = due.strftime("%Y-%m-%d %H:%M UTC")
-    return (
-        f"beacon round {number} is out since {since}, but no relay has it: check RAFFLE_BEACON_URLS"
-    )
-
-
-def _pinned_by_timing(genesis: int, seconds: int) -> BeaconInfo:
-    for chain in drand_chains.PINNED.values():
-        if (chain.genesis_time, chain.period_seconds) == (genesis, seconds):
-            return pinned_info(chain)
-    raise BeaconUnavailable(
-        f"the period's beacon timing (genesis {genesis}, every {seconds} s) is neither the "
-        "configured chain's nor a pinned one's; !raffleforce draws without the beacon"
     )
 
 

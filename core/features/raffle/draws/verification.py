@@ -23,6 +23,7 @@ from core.features.raffle.draws.fairness import (
     balances,
     commitment_of,
     expected_round,
+    first_round_after,
     pick_winners,
     snapshot_hash,
 )
@@ -116,7 +117,8 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
     # The round every beacon draw must use: the snapshot's (version 3), else the rules' from
     # the proof's own times.
     draw_round = fixed_round if fix is None else fix.beacon_round
-    used_beacon = False
+    used_beacon = False  # a draw used the period's round
+    own_rounds = False  # a reroll used a round of its own
     totals = balances(entries)
     won: list[str] = []
     checked = 0
@@ -130,7 +132,6 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
             problems.append(f"{label} used the beacon, but its randomness is not 64 hex digits")
             randomness = ""
         else:
-            used_beacon = True
             if fixed_round is None:
                 # Without the chain's timing any published round would pass.
                 problems.append(
@@ -139,8 +140,15 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
                 )
             elif draw_round is None:
                 problems.append(f"{label} used the beacon, but the snapshot fixes no round")
+            elif draw.get("reroll_of") is not None and int(draw["beacon_round"]) != draw_round:
+                own_rounds = True
+                _check_reroll_round(draw, label, beacon, notes, problems)
             elif int(draw["beacon_round"]) != draw_round:
                 problems.append(f"{label} used beacon round {draw['beacon_round']}{_not(fix)}")
+            else:
+                used_beacon = True
+                if draw.get("reroll_of") is not None:
+                    _note_reused_round(draw, label, beacon, notes)
             note = beacon_verification.check_draw(draw, label, chain, problems)
             if note is None and chain is None and not draw.get("beacon_signature"):
                 note = beacon_verification.ABSENT
@@ -169,7 +177,7 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
         won.extend(pick.participant for pick in recorded)
         checked += 1
     if used_beacon:
-        notes.insert(1, _round_note(draw_round, version))
+        notes.insert(1, _round_note(draw_round, version, own_rounds))
     return Verification(tuple(problems), checked, tuple(notes))
 
 
@@ -195,11 +203,60 @@ def _not(fix: RoundFix | None) -> str:
     return "" if fix is None else f", not round {fix.beacon_round}, which the snapshot fixes"
 
 
-def _round_note(draw_round: int | None, version: int) -> str:
+def _round_after(draw: dict[str, Any], beacon: dict[str, Any]) -> int:
+    """The first round published after the draw was asked for: a reroll's own round."""
+    asked_at = datetime.fromisoformat(str(draw["requested_at"]))
+    return first_round_after(asked_at, int(beacon["genesis_time"]), int(beacon["period_seconds"]))
+
+
+def _check_reroll_round(
+    draw: dict[str, Any],
+    label: str,
+    beacon: dict[str, Any],
+    notes: list[str],
+    problems: list[str],
+) -> None:
+    """A reroll waits for the first round published after it was asked for: one nobody knew
+    then (the period's was out, and the seed public with the first draw)."""
+    own, used, asked = _round_after(draw, beacon), int(draw["beacon_round"]), draw["requested_at"]
+    if used != own:
+        problems.append(
+            f"{label} is a reroll asked for at {asked}: it should use beacon round {own}, "
+            f"the first published after that, not {used}"
+        )
+        return
+    notes.append(
+        f"{label} is a reroll of draw {draw['reroll_of']}: it used round {used}, the first "
+        f"published after it was asked for ({asked})"
+    )
+
+
+def _note_reused_round(
+    draw: dict[str, Any], label: str, beacon: dict[str, Any], notes: list[str]
+) -> None:
+    """A reroll made before rerolls had rounds of their own reused the period's round: it still
+    verifies, but its round was out when it was asked for (unless it was asked for before)."""
+    used = int(draw["beacon_round"])
+    if _round_after(draw, beacon) > used:
+        notes.append(
+            f"{label} is a reroll of draw {draw['reroll_of']} that reused round {used}, out "
+            f"before it was asked for: {REUSED}"
+        )
+
+
+REUSED = "anyone who read the published seed could know its winners before it was asked for"
+
+
+def _round_note(draw_round: int | None, version: int, own_rounds: bool = False) -> str:
+    every = (
+        "every beacon draw but the rerolls on rounds of their own"
+        if own_rounds
+        else ("every beacon draw")
+    )
     if version >= ROUND_FIXED_FROM:
-        return f"round: every beacon draw used round {draw_round}, which the snapshot hash fixes"
+        return f"round: {every} used round {draw_round}, which the snapshot hash fixes"
     return (
-        f"round: every beacon draw used round {draw_round}, the one the proof's own ends_at and "
+        f"round: {every} used round {draw_round}, the one the proof's own ends_at and "
         f"closed_at give (a version {version} snapshot does not fix it): compare it with the "
         "round announced at the close"
     )

@@ -14,6 +14,8 @@
     3: "streamkeeper-raffle-ledger/3" };
   const ROUND_FIXED_FROM = 3;
   const HEX64 = /^[0-9a-fA-F]{64}$/;
+  const REUSED = "anyone who read the published seed could know its winners before it was " +
+    "asked for";
   const FORCED = "it skipped the beacon, so its winners follow from the seed and the ledger " +
     "alone, and whoever ran the bot could know them in advance";
   const enc = new TextEncoder();
@@ -208,6 +210,41 @@
       p.participant === b[i].participant && p.ticket === b[i].ticket && p.counter === b[i].counter);
   }
 
+  function isReroll(draw) {
+    return draw.reroll_of !== undefined && draw.reroll_of !== null;
+  }
+
+  // The first round published after the draw was asked for: a reroll's own round.
+  function roundAfter(draw, beacon) {
+    const asked = Date.parse(canonicalTime(draw.requested_at)) / 1000;
+    return firstRoundAfter(asked, Number(int(beacon.genesis_time)),
+      Number(int(beacon.period_seconds)));
+  }
+
+  // A reroll waits for the first round published after it was asked for: one nobody knew then
+  // (the period's was out, and the seed public with the first draw).
+  function checkRerollRound(draw, label, beacon, notes, problems) {
+    const own = roundAfter(draw, beacon), used = Number(int(draw.beacon_round));
+    const asked = str(draw.requested_at);
+    if (used !== own) {
+      problems.push(`${label} is a reroll asked for at ${asked}: it should use beacon round ` +
+        `${own}, the first published after that, not ${used}`);
+      return;
+    }
+    notes.push(`${label} is a reroll of draw ${draw.reroll_of}: it used round ${used}, the ` +
+      `first published after it was asked for (${asked})`);
+  }
+
+  // A reroll made before rerolls had rounds of their own reused the period's round: it still
+  // verifies, but its round was out when it was asked for (unless it was asked for before).
+  function noteReusedRound(draw, label, beacon, notes) {
+    const used = Number(int(draw.beacon_round));
+    if (roundAfter(draw, beacon) > used) {
+      notes.push(`${label} is a reroll of draw ${draw.reroll_of} that reused round ${used}, ` +
+        `out before it was asked for: ${REUSED}`);
+    }
+  }
+
   async function verify(proofText, ledgerText) {
     const proof = parse(proofText), ledger = parse(ledgerText);
     const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -264,7 +301,8 @@
     // The round every beacon draw must use: the snapshot's (version 3), else the rules' from
     // the proof's own times.
     const drawRound = fix === null ? fixedRound : fix[3] === null ? null : Number(fix[3]);
-    let usedBeacon = false;
+    let usedBeacon = false;  // a draw used the period's round
+    let ownRounds = false;  // a reroll used a round of its own
     const totals = new Map();
     for (const e of entries) {
       const key = `${e.platform}:${e.platform_user_id}`;
@@ -284,15 +322,20 @@
         problems.push(`${label} used the beacon, but its randomness is not 64 hex digits`);
         randomness = "";
       } else {
-        usedBeacon = true;
         if (fixedRound === null) {
           problems.push(`${label} used the beacon, but the proof lacks the beacon's genesis_time ` +
             "and period_seconds, so its round cannot be checked");
         } else if (drawRound === null) {
           problems.push(`${label} used the beacon, but the snapshot fixes no round`);
+        } else if (isReroll(draw) && Number(int(draw.beacon_round)) !== drawRound) {
+          ownRounds = true;
+          checkRerollRound(draw, label, beacon, notes, problems);
         } else if (Number(int(draw.beacon_round)) !== drawRound) {
           const fixed = fix === null ? "" : `, not round ${fix[3]}, which the snapshot fixes`;
           problems.push(`${label} used beacon round ${draw.beacon_round}${fixed}`);
+        } else {
+          usedBeacon = true;
+          if (isReroll(draw)) noteReusedRound(draw, label, beacon, notes);
         }
         let note = await beaconCheck.checkDraw(draw, label, chain, problems);
         if (note === null && chain === null && !draw.beacon_signature) note = beaconCheck.ABSENT;
@@ -314,9 +357,11 @@
       checked += 1;
     }
     if (usedBeacon) {
+      const every = ownRounds
+        ? "every beacon draw but the rerolls on rounds of their own" : "every beacon draw";
       notes.splice(1, 0, version >= ROUND_FIXED_FROM
-        ? `round: every beacon draw used round ${drawRound}, which the snapshot hash fixes`
-        : `round: every beacon draw used round ${drawRound}, the one the proof's own ends_at ` +
+        ? `round: ${every} used round ${drawRound}, which the snapshot hash fixes`
+        : `round: ${every} used round ${drawRound}, the one the proof's own ends_at ` +
           `and closed_at give (a version ${version} snapshot does not fix it): compare it with ` +
           "the round announced at the close");
     }

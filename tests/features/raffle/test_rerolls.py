@@ -1,0 +1,121 @@
+"""Rerolls: a reroll waits for a beacon round published after it was asked for (so nobody, the
+moderator who asks included, can know its winners before), it replaces one named winner or the
+whole draw, and the proof and the verifier show and check it."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from core.features.raffle.draws import fairness, verification
+from core.features.raffle.errors import RaffleRefused
+from tests.fakes.beacon_server import FakeBeacon, fake_randomness
+from tests.features.raffle.proof_scenario import FIXTURES
+from tests.features.raffle.support import GUILD, add_viewer, make_service
+from tests.support.clock import Clock
+
+
+@pytest.fixture
+def clock():
+    return Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def beacon(clock):
+    with FakeBeacon(clock=clock) as fake:
+        yield fake
+
+
+def _drawn_month(engine, clock, beacon, winners: int = 3):
+    raffle = make_service(engine, clock, beacon.url)
+    for n in range(12):
+        add_viewer(engine, f"u{n}", f"viewer{n}", discord_id=100 + n)
+    raffle.periods.start(GUILD)
+    for n in range(12):
+        raffle.admin.give(
+            GUILD, actor_id=1, member_id=100 + n, tickets=5 + 7 * n, reason="", reference=f"m{n}"
+        )
+    clock.now = datetime(2026, 4, 1, 0, 0, 5, tzinfo=UTC)
+    raffle.run_scheduled()
+    clock.advance(minutes=1)
+    first = raffle.draws.request(GUILD, actor_id=1, winners=winners, prize="a hoodie")
+    assert first.status == "done"
+    return raffle, first
+
+
+def test_a_reroll_waits_for_a_round_published_after_it_was_asked_for(engine, clock, beacon):
+    """The period's round is out (the first draw used it), and the seed is public with the
+    first draw: a reroll on that round could be computed by anyone before asking for it."""
+    raffle, first = _drawn_month(engine, clock, beacon)
+    clock.advance(seconds=40)
+    period = raffle.views.info(GUILD).last_closed
+
+    asked = raffle.draws.reroll(GUILD, actor_id=1, draw_id=first.id, reason="no answer")
+
+    genesis, seconds = period.beacon_genesis_time, period.beacon_period_seconds
+    fresh = fairness.first_round_after(clock(), genesis, seconds)
+    assert fresh > period.beacon_round
+    assert (asked.status, asked.beacon_round) == ("waiting", fresh)
+    clock.advance(seconds=30)
+    asyncio.run(raffle.complete_waiting_draws())
+    proof = raffle.views.proof(GUILD)
+    done = proof.document["draws"][1]
+    assert (done["beacon_round"], done["beacon_randomness"]) == (fresh, fake_randomness(fresh))
+    assert done["beacon_randomness"] != proof.document["draws"][0]["beacon_randomness"]
+    result = verification.verify(proof.document, proof.ledger)
+    assert result.matches, result.problems
+    assert (
+        f"draw {asked.id} is a reroll of draw {first.id}: it used round {fresh}, the first "
+        f"published after it was asked for ({done['requested_at']})" in result.notes
+    )
+
+
+def test_a_reroll_on_another_round_than_its_own_does_not_verify(engine, clock, beacon):
+    raffle, first = _drawn_month(engine, clock, beacon)
+    asked = raffle.draws.reroll(GUILD, actor_id=1, draw_id=first.id, reason="no answer")
+    clock.advance(seconds=30)
+    asyncio.run(raffle.complete_waiting_draws())
+    proof = raffle.views.proof(GUILD)
+    document = copy.deepcopy(proof.document)
+    document["draws"][1]["requested_at"] = "2026-04-01T00:10:00+00:00"  # later than it was
+    problems = verification.verify(document, proof.ledger).problems
+    assert any(
+        f"draw {asked.id} is a reroll asked for at 2026-04-01T00:10:00+00:00" in p for p in problems
+    ), problems
+
+
+def test_a_reroll_made_on_the_periods_round_still_verifies_and_says_it_was_predictable():
+    """Rerolls drawn before they waited for a round of their own reused the period's round:
+    their proofs still match, and the verifier says anyone could know their winners first."""
+    proof = json.loads((FIXTURES / "raffle-v3-1-proof.json").read_text("utf-8"))
+    ledger = json.loads((FIXTURES / "raffle-v3-1-ledger.json").read_text("utf-8"))
+    result = verification.verify(proof, ledger)
+    assert result.matches, result.problems
+    assert (
+        "draw 2 is a reroll of draw 1 that reused round 259202, out before it was asked for: "
+        "anyone who read the published seed could know its winners before it was asked for"
+    ) in result.notes
+
+
+def test_a_reroll_of_one_named_winner_draws_one_replacement(engine, clock, beacon):
+    raffle, first = _drawn_month(engine, clock, beacon, winners=3)
+    gone = first.winners[1]
+    asked = raffle.draws.reroll(GUILD, actor_id=1, draw_id=first.id, reason="no answer", winner=2)
+    assert asked.winners_wanted == 1
+    assert asked.reason.startswith(
+        f"in place of winner 2 ({gone.platform}:{gone.platform_user_id})"
+    )
+    assert asked.reason.endswith(": no answer")
+    clock.advance(seconds=30)
+    asyncio.run(raffle.complete_waiting_draws())
+    (replacement,) = raffle.views.proof(GUILD, asked.id).draws[-1].winners
+    keys = {(w.platform, w.platform_user_id) for w in first.winners}
+    assert (replacement.platform, replacement.platform_user_id) not in keys
+    proof = raffle.views.proof(GUILD)
+    assert verification.verify(proof.document, proof.ledger).matches
+    with pytest.raises(RaffleRefused, match="winners 1 to 3"):
+        raffle.draws.reroll(GUILD, actor_id=1, draw_id=first.id, reason="x", winner=4)
