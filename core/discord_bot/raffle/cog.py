@@ -24,6 +24,7 @@ from core.discord_bot.raffle import render as render_raffle
 from core.discord_bot.render import NO_MENTIONS, inert
 from core.features.raffle.admin import MAX_ADMIN_TICKETS
 from core.features.raffle.draws.repository import Draw
+from core.features.raffle.draws.rounds import split_winner
 from core.features.raffle.draws.service import MAX_WINNERS
 from core.features.raffle.service import RaffleService
 
@@ -296,9 +297,11 @@ class RaffleCog(commands.Cog, name="Raffle"):
     @commands.hybrid_command(name="rafflereroll")
     @commands.guild_only()
     @manage_server()
+    @app_commands.describe(reason="#2 first to replace only winner 2, then why (recorded)")
     async def rafflereroll(self, ctx: Context, draw: RecordNumber, *, reason: str) -> None:
-        """Draw again for a draw (e.g. the winner never answered); the reason is recorded."""
-        await self._draw(ctx, self.raffle.draws.reroll, draw_id=draw, reason=reason)
+        """Draw again for a draw: "#2 no answer" replaces winner 2 only; else every winner."""
+        winner, why = split_winner(reason)
+        await self._draw(ctx, self.raffle.draws.reroll, draw_id=draw, reason=why, winner=winner)
 
     @commands.hybrid_command(name="raffleforce")
     @commands.guild_only()

@@ -450,6 +450,35 @@ async def test_a_reroll_with_nobody_left_says_so(
     )
 
 
+async def test_a_reroll_replaces_only_the_winner_named_by_number(
+    manager, alice, sqlite_engine, raffle, raffle_clock
+) -> None:
+    """A streamer replacing the one winner who never answered got as many new winners as the
+    draw had; "#2" names the winner to replace, and the reroll draws one, on a new round."""
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    add_viewer(sqlite_engine, "k2", "bob_on_kick", discord_id=manager.id)
+    await say("!rafflestart", manager)
+    await say(f"!rafflegive {alice.mention} 3", manager)
+    await say(f"!rafflegive {manager.mention} 3", manager)
+    await say("!raffleend", manager)
+    raffle_clock.advance(minutes=2)
+    await say("!raffledraw 1 a mug", manager)
+    (first,) = raffle.views.proof(manager.guild.id, 1).draws[-1].winners
+    assert text(await say("!rafflereroll 1 #2 no answer", manager)).startswith(
+        "Draw #1 has winners 1 to 1; pick one of them."
+    )
+    asked = text(await say("!rafflereroll 1 #1 no answer in 48 h", manager))
+    assert asked.startswith("Draw #2 waits for beacon round ")
+    raffle_clock.advance(minutes=1)
+    await raffle.complete_waiting_draws()
+    reroll = raffle.views.proof(manager.guild.id, 2).draws[-1]
+    assert reroll.winners_wanted == 1
+    gone = f"kick:{first.platform_user_id}"
+    assert reroll.reason == f"in place of winner 1 ({gone}): no answer in 48 h"
+    (second,) = reroll.winners
+    assert second.platform_user_id != first.platform_user_id
+
+
 def test_a_winner_without_a_name_is_announced_by_platform_not_by_id() -> None:
     """A winner forgotten at their request has no name left; their user id is not shown."""
     from core.discord_bot.raffle.announcements import draw_announcement

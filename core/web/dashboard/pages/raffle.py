@@ -316,10 +316,15 @@ def reroll(guild_id: int):  # type: ignore[no-untyped-def]
         if not visible(reason):
             raise FormRefused("Say why you reroll; the reason is recorded with the draw.")
         _short(reason, "reason", MAX_REASON)
-        field = "draw_id"
-        done = raffle.draws.reroll(guild_id, actor_id=g.user.id, draw_id=draw_id, reason=reason)
+        field = "reroll_winner"
+        typed = (form.get("reroll_winner") or "").strip()
+        winner = whole_number(typed, "Winner", 1, MAX_WINNERS) if typed else None
+        field = "draw_id" if winner is None else field
+        done = raffle.draws.reroll(
+            guild_id, actor_id=g.user.id, draw_id=draw_id, reason=reason, winner=winner
+        )
     except Refused as refused:
-        return _refused(guild_id, field, refused, reroll_reason=300)
+        return _refused(guild_id, field, refused, reroll_reason=300, reroll_winner=10)
     return back_to(guild_id, _draw_note(done), "draws")
 
 
