@@ -216,7 +216,9 @@
 
   // The first round published after the draw was asked for: a reroll's own round.
   function roundAfter(draw, beacon) {
-    const asked = Date.parse(canonicalTime(draw.requested_at)) / 1000;
+    // Whole seconds by the ISO form every browser reads, then the microseconds.
+    const exact = canonicalTime(draw.requested_at);
+    const asked = Date.parse(exact.slice(0, 19) + "Z") / 1000 + Number("0." + exact.slice(20, 26));
     return firstRoundAfter(asked, Number(int(beacon.genesis_time)),
       Number(int(beacon.period_seconds)));
   }
