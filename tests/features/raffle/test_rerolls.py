@@ -119,3 +119,45 @@ def test_a_reroll_of_one_named_winner_draws_one_replacement(engine, clock, beaco
     assert verification.verify(proof.document, proof.ledger).matches
     with pytest.raises(RaffleRefused, match="winners 1 to 3"):
         raffle.draws.reroll(GUILD, actor_id=1, draw_id=first.id, reason="x", winner=4)
+
+
+def test_the_verifier_checks_which_winner_a_reroll_replaced(engine, clock, beacon):
+    """The reason names the winner replaced ("in place of winner 2 (kick:u5)"): the verifier
+    checks that it was that draw's winner 2 and that the reroll drew one, and that a reroll
+    rerolls an earlier draw of the proof."""
+    raffle, first = _drawn_month(engine, clock, beacon, winners=3)
+    asked = raffle.draws.reroll(GUILD, actor_id=1, draw_id=first.id, reason="gone", winner=2)
+    clock.advance(seconds=30)
+    asyncio.run(raffle.complete_waiting_draws())
+    proof = raffle.views.proof(GUILD)
+    assert verification.verify(proof.document, proof.ledger).matches
+
+    def problems(change) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+        document = copy.deepcopy(proof.document)
+        change(document["draws"][1], document["draws"][0])
+        return verification.verify(document, proof.ledger).problems
+
+    def another_winner(reroll, drawn):  # type: ignore[no-untyped-def]
+        third = drawn["winners"][2]["participant"]
+        reroll["reason"] = f"in place of winner 2 ({third}): gone"
+
+    def of_no_earlier_draw(reroll, drawn):  # type: ignore[no-untyped-def]
+        reroll["reroll_of"] = asked.id + 1
+
+    gone = proof.document["draws"][0]["winners"][2]["participant"]
+    assert problems(another_winner) == (
+        f"draw {asked.id} says it replaces winner 2 ({gone}) of draw {first.id}, "
+        f"whose winner 2 is {proof.document['draws'][0]['winners'][1]['participant']}",
+    )
+    assert problems(of_no_earlier_draw) == (
+        f"draw {asked.id} is a reroll of draw {asked.id + 1}, which is not an earlier draw "
+        "of this proof",
+    )
+
+
+def test_a_whole_draw_reroll_cannot_claim_to_replace_one_winner(engine, clock, beacon):
+    raffle, first = _drawn_month(engine, clock, beacon, winners=3)
+    with pytest.raises(RaffleRefused, match="#2"):
+        raffle.draws.reroll(
+            GUILD, actor_id=1, draw_id=first.id, reason="in place of winner 2 (kick:u1): x"
+        )

@@ -357,10 +357,23 @@ def test_js_checks_rerolls_as_python_does(proof_verifier: Page):
     own = _reroll_on_its_own_round(*_round_fixing_fixture())
     moved = copy.deepcopy(own)
     moved["draws"][1]["requested_at"] = "2026-04-01T00:20:00.5+00:00"
-    for proof, matches in ((legacy, True), (own, True), (moved, False)):
+    # One winner replaced, as "!rafflereroll 1 #2 ..." records it; then another one named.
+    one = copy.deepcopy(own)
+    second = one["draws"][0]["winners"][1]["participant"]
+    one["draws"][1].update(winners_wanted=1, reason=f"in place of winner 2 ({second}): gone")
+    one = drand_scenario.with_winners_recomputed(one, ledger)
+    named_wrong = copy.deepcopy(one)
+    third = one["draws"][0]["winners"][2]["participant"]
+    named_wrong["draws"][1]["reason"] = f"in place of winner 2 ({third}): gone"
+    of_nothing = copy.deepcopy(one)
+    of_nothing["draws"][1]["reroll_of"] = 5
+    cases = [(legacy, True), (own, True), (moved, False), (one, True)]
+    cases += [(named_wrong, False), (of_nothing, False)]
+    for proof, matches in cases:
         expected = verify(proof, ledger)
         assert expected.matches is matches, expected.problems
-        assert any("is a reroll" in line for line in expected.notes + expected.problems)
+        lines = expected.notes + expected.problems
+        assert any("is a reroll" in line or "replaces winner" in line for line in lines)
         outcome = page.evaluate(
             "([p, l]) => window.streamkeeperVerify(p, l)",
             [json.dumps(proof, ensure_ascii=False), json.dumps(ledger, ensure_ascii=False)],

@@ -14,6 +14,7 @@ import hmac
 import itertools
 import json
 import operator
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,8 @@ PROOF_FORMATS = {v: f"streamkeeper-raffle-proof/{v}" for v in SNAPSHOT_VERSIONS}
 LEDGER_FORMATS = {v: f"streamkeeper-raffle-ledger/{v}" for v in SNAPSHOT_VERSIONS}
 # The ledger export's name for an entry's admin, by version.
 ACTOR_FIELDS = {1: "actor_id", 2: "actor", 3: "actor"}
+# How the reason of a reroll of one winner starts; the verifiers check the winner it names.
+REPLACED = re.compile(r"in place of winner ([0-9]{1,6}) \(([^()]*)\): ")
 ROUND_FIXED_FROM = 3  # the first version whose header fixes the beacon round
 
 

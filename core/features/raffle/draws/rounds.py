@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from core.features.raffle.beacons import chains as drand_chains
 from core.features.raffle.beacons.relays import pinned_info
 from core.features.raffle.draws import fairness
+from core.features.raffle.draws.fairness import REPLACED
 from core.features.raffle.draws.repository import Draw
 from core.features.raffle.errors import RaffleRefused, checked_text
 from core.features.raffle.periods.repository import Period
@@ -43,6 +44,8 @@ def replacement(draw: Draw, winner: int | None, reason: str) -> tuple[int, str]:
     """How many winners a reroll of ``draw`` draws and the reason it records: one, in place of
     winner number ``winner`` (named in the reason), or as many as ``draw`` had (None)."""
     if winner is None:
+        if REPLACED.match(reason):  # the verifiers would read it as one winner replaced
+            raise RaffleRefused("To replace one winner, write #2 (their number) before the reason.")
         return draw.winners_wanted, reason
     count = len(draw.winners)
     if not 1 <= winner <= count:
@@ -57,7 +60,7 @@ def replacement(draw: Draw, winner: int | None, reason: str) -> tuple[int, str]:
     return 1, checked_text(head + reason, "reason")
 
 
-_WINNER = re.compile(r"#(\d{1,6})(?:\s+|$)")
+_WINNER = re.compile(r"#([0-9]{1,6})(?:\s+|$)")
 
 
 def split_winner(text: str) -> tuple[int | None, str]:

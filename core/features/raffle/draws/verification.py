@@ -15,6 +15,7 @@ from core.features.raffle.draws.fairness import (
     ACTOR_FIELDS,
     LEDGER_FORMATS,
     PROOF_FORMATS,
+    REPLACED,
     ROUND_FIXED_FROM,
     DrawInputs,
     Pick,
@@ -122,8 +123,12 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
     totals = balances(entries)
     won: list[str] = []
     checked = 0
+    earlier: dict[str, dict[str, Any]] = {}  # by id as written: nothing else reads it
     for draw in proof["draws"]:
         label = f"draw {draw['id']}"
+        if draw.get("reroll_of") is not None:
+            _check_replaced(draw, label, earlier, problems)
+        earlier[str(draw["id"])] = draw
         randomness = "" if draw.get("forced") else str(draw["beacon_randomness"])
         if draw.get("forced"):
             notes.append(f"{label} was forced: {FORCED}")
@@ -229,6 +234,37 @@ def _check_reroll_round(
         f"{label} is a reroll of draw {draw['reroll_of']}: it used round {used}, the first "
         f"published after it was asked for ({asked})"
     )
+
+
+def _check_replaced(
+    draw: dict[str, Any], label: str, earlier: dict[str, dict[str, Any]], problems: list[str]
+) -> None:
+    """A reroll rerolls an earlier draw of the proof; one whose reason names the winner it
+    replaces ("in place of winner 2 (kick:42): ...") drew one, in place of that draw's winner."""
+    rerolled = earlier.get(str(draw["reroll_of"]))
+    if rerolled is None:
+        problems.append(
+            f"{label} is a reroll of draw {draw['reroll_of']}, which is not an earlier draw "
+            "of this proof"
+        )
+        return
+    named = REPLACED.match(str(draw.get("reason") or ""))
+    if named is None:
+        return
+    position, key = int(named.group(1)), named.group(2)
+    winners = [str(w["participant"]) for w in rerolled["winners"]]
+    if not 1 <= position <= len(winners):
+        problems.append(
+            f"{label} says it replaces winner {position} ({key}) of draw {draw['reroll_of']}, "
+            f"which had {len(winners)} winner(s)"
+        )
+    elif winners[position - 1] != key:
+        problems.append(
+            f"{label} says it replaces winner {position} ({key}) of draw {draw['reroll_of']}, "
+            f"whose winner {position} is {winners[position - 1]}"
+        )
+    elif int(draw["winners_wanted"]) != 1:
+        problems.append(f"{label} replaces one winner but draws {draw['winners_wanted']}")
 
 
 def _note_reused_round(

@@ -14,6 +14,7 @@
     3: "streamkeeper-raffle-ledger/3" };
   const ROUND_FIXED_FROM = 3;
   const HEX64 = /^[0-9a-fA-F]{64}$/;
+  const REPLACED = /^in place of winner ([0-9]{1,6}) \(([^()]*)\): /;
   const REUSED = "anyone who read the published seed could know its winners before it was " +
     "asked for";
   const FORCED = "it skipped the beacon, so its winners follow from the seed and the ledger " +
@@ -237,6 +238,30 @@
       `first published after it was asked for (${asked})`);
   }
 
+  // A reroll rerolls an earlier draw of the proof; one whose reason names the winner it
+  // replaces ("in place of winner 2 (kick:42): ...") drew one, in place of that draw's winner.
+  function checkReplaced(draw, label, earlier, problems) {
+    const rerolled = earlier.get(str(draw.reroll_of));
+    if (rerolled === undefined) {
+      problems.push(`${label} is a reroll of draw ${draw.reroll_of}, which is not an earlier ` +
+        "draw of this proof");
+      return;
+    }
+    const named = REPLACED.exec(draw.reason === undefined || draw.reason === null ? "" :
+      str(draw.reason));
+    if (named === null) return;
+    const position = Number(named[1]), key = named[2];
+    const winners = rerolled.winners.map((w) => str(w.participant));
+    const says = `${label} says it replaces winner ${position} (${key}) of draw ${draw.reroll_of}`;
+    if (!(position >= 1 && position <= winners.length)) {
+      problems.push(`${says}, which had ${winners.length} winner(s)`);
+    } else if (winners[position - 1] !== key) {
+      problems.push(`${says}, whose winner ${position} is ${winners[position - 1]}`);
+    } else if (Number(int(draw.winners_wanted)) !== 1) {
+      problems.push(`${label} replaces one winner but draws ${draw.winners_wanted}`);
+    }
+  }
+
   // A reroll made before rerolls had rounds of their own reused the period's round: it still
   // verifies, but its round was out when it was asked for (unless it was asked for before).
   function noteReusedRound(draw, label, beacon, notes) {
@@ -314,8 +339,11 @@
       "raw", hexBytes(seed), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     const won = [];
     let checked = 0;
+    const earlier = new Map();
     for (const draw of proof.draws) {
       const label = `draw ${draw.id}`;
+      if (isReroll(draw)) checkReplaced(draw, label, earlier, problems);
+      earlier.set(str(draw.id), draw);  // by id as written: nothing else reads it
       let randomness = draw.forced ? "" : str(draw.beacon_randomness);
       if (draw.forced) {
         notes.push(`${label} was forced: ${FORCED}`);
