@@ -176,10 +176,15 @@ def draw_requested(draw: Draw, names: dict[str, str] | None = None) -> str:
         force = "" if "!raffleforce" in why else " !raffleforce draws without it."
         return f"Draw #{draw.id} waits for the beacon: {inert(why)}.{force}"
     if draw.status == "waiting":
+        force = (
+            "!raffleforce draws without it only if no relay has it 5 minutes after its time"
+            if draw.reroll_of is not None
+            else "!raffleforce draws without it"
+        )
         return (
             f"Draw #{draw.id} waits for beacon round {draw.beacon_round}: "
             f"{inert(draw.last_error or 'not tried yet')}. It runs by itself once the round is "
-            "out; !raffleforce draws without it."
+            f"out; {force}."
         )
     if not draw.winners and draw.first_counter:
         return f"Draw #{draw.id}: nobody was left to win (everyone who could has won already)."

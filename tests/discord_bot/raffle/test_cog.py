@@ -718,3 +718,21 @@ async def test_a_thread_the_bot_cannot_post_in_is_refused_and_not_saved(
         f"I can't post in {thread.mention}; give me Send Messages in Threads there."
     )
     assert raffle.periods.rates(guild_a.id).announcement_channel_id == 2002  # as it was
+
+
+async def test_a_reroll_says_it_is_forced_only_once_its_round_is_overdue(
+    manager, alice, sqlite_engine, raffle, raffle_clock
+) -> None:
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    await say("!rafflestart", manager)
+    await say(f"!rafflegive {alice.mention} 3", manager)
+    await say("!raffleend", manager)
+    raffle_clock.advance(minutes=2)
+    await say("!raffledraw", manager)
+    asked = text(await say("!rafflereroll 1 no answer", manager))
+    assert asked.endswith(
+        "!raffleforce draws without it only if no relay has it 5 minutes after its time."
+    )
+    assert text(await say("!raffleforce", manager)).startswith(
+        "Draw #2 is a reroll on beacon round "
+    )

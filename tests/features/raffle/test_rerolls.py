@@ -161,3 +161,17 @@ def test_a_whole_draw_reroll_cannot_claim_to_replace_one_winner(engine, clock, b
         raffle.draws.reroll(
             GUILD, actor_id=1, draw_id=first.id, reason="in place of winner 2 (kick:u1): x"
         )
+
+
+def test_a_reroll_cannot_be_forced_while_its_round_may_still_come(engine, clock, beacon):
+    """Forced, a reroll's winners follow from the seed (public since the first draw) and the
+    ledger: a moderator could reroll and force until a friend came up. Forcing waits until no
+    relay has had the reroll's round for 5 minutes after its time."""
+    raffle, first = _drawn_month(engine, clock, beacon)
+    beacon.down = True
+    asked = raffle.draws.reroll(GUILD, actor_id=1, draw_id=first.id, reason="no answer")
+    with pytest.raises(RaffleRefused, match=f"beacon round {asked.beacon_round}"):
+        raffle.draws.force(GUILD, actor_id=1)
+    clock.advance(minutes=6)
+    forced = raffle.draws.force(GUILD, actor_id=1)
+    assert (forced.id, forced.status, forced.forced) == (asked.id, "done", True)

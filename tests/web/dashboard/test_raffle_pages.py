@@ -120,8 +120,10 @@ def test_the_proof_page_says_how_each_draw_was_made_rerolls_forced_and_empty_one
         first = raffle.draws.request(GUILD, actor_id=9)  # by the beacon
         beacon.down = True
         raffle.draws.reroll(GUILD, actor_id=9, draw_id=first.id, reason="no answer")
+        raffle.draws.clock.advance(minutes=6)  # a reroll is forced once its round is overdue
         second = raffle.draws.force(GUILD, actor_id=9)
         raffle.draws.reroll(GUILD, actor_id=9, draw_id=second.id, reason="again")
+        raffle.draws.clock.advance(minutes=6)
         third = raffle.draws.force(GUILD, actor_id=9)
     names = {"1": "ana", "2": "bob"}
     [won_first], [won_second] = (

@@ -73,6 +73,23 @@ def split_winner(text: str) -> tuple[int | None, str]:
     return int(found.group(1)), text[found.end() :]
 
 
+def refuse_early_force(draw: Draw, period: Period, now: datetime) -> None:
+    """A reroll on a round of its own is forced only once no relay had that round 5 minutes
+    after its time: forced, its winners follow from the seed (public since the first draw) and
+    the ledger, so anyone could know them first, and reroll and force until a friend wins."""
+    genesis, seconds = period.beacon_genesis_time, period.beacon_period_seconds
+    if draw.reroll_of is None or draw.beacon_round is None or genesis is None or not seconds:
+        return
+    due = datetime.fromtimestamp(fairness.round_time(draw.beacon_round, genesis, seconds), UTC)
+    if now < due + RELAY_LAG:
+        after = (due + RELAY_LAG).strftime("%H:%M:%S UTC")
+        raise RaffleRefused(
+            f"Draw #{draw.id} is a reroll on beacon round {draw.beacon_round}; it draws by itself "
+            f"once the round is out. Forced, anyone could work out its winners in advance, so "
+            f"it can be forced only if no relay has the round by {after}."
+        )
+
+
 def not_out(period: Period, number: int, now: datetime) -> str:
     """Why a fixed round was not drawn: it is not out yet, or out a while but on no relay."""
     genesis, seconds = period.beacon_genesis_time or 0, period.beacon_period_seconds or 0

@@ -153,6 +153,10 @@ class RaffleDraws:
             waiting = draws_repository.list_waiting_draws(conn, guild_id)
         if not waiting:
             raise RaffleRefused("No draw is waiting for the beacon.")
+        with self.engine.connect() as conn:
+            period = periods_repository.find_period_by_id(conn, waiting[0].period_id)
+        if period is not None:
+            rounds.refuse_early_force(waiting[0], period, utc(self.clock()))
         return self.complete(waiting[0].id, forced_by=actor_id)
 
     # --- completing them -------------------------------------------------------------------
