@@ -9,7 +9,7 @@ import os
 import pytest
 
 from tests.conftest import TEST_FERNET_KEY
-from tests.features.raffle.support import ACTOR_SECRET, make_service
+from tests.features.raffle.support import SETTING_SECRET, make_service
 from tests.features.raffle.test_admin_pseudonyms import _close_a_month, beacon, clock  # noqa: F401
 from tests.support.cli import run as run_cli
 
@@ -21,7 +21,7 @@ def exported(engine, migrated_database_url, clock, beacon, tmp_path):  # noqa: F
     env = {
         "DATABASE_URL": migrated_database_url,
         "DATA_DIR": str(tmp_path / "data"),
-        "FLASK_SECRET_KEY": ACTOR_SECRET,
+        "FLASK_SECRET_KEY": SETTING_SECRET,
         "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
         "RAFFLE_BEACON_URL": beacon.url,
     }

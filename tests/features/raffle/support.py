@@ -25,8 +25,12 @@ from tests.support.clock import Clock
 GUILD = 1001
 CHANNEL = 2002
 START = datetime(2026, 3, 1, tzinfo=UTC)
-# The deployment's secret the admins' pseudonyms are keyed by.
-ACTOR_SECRET = "test-link-secret-a-key-of-32-characters-or-more"
+# The deployment's secret the admins' pseudonyms are keyed by (given to the service as it is,
+# not read as a setting: the committed proof fixtures were made with it).
+ACTOR_SECRET = "test-link-secret"
+# FLASK_SECRET_KEY of a command line run beside such a service (a setting takes 32 characters or
+# more); a period keeps the key it closed with, so the names it published stay the same.
+SETTING_SECRET = "test-link-secret-a-key-of-32-characters-or-more"
 
 
 @dataclass

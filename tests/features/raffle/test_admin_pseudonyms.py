@@ -17,7 +17,13 @@ from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.service import RaffleService
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.beacon_server import FakeBeacon
-from tests.features.raffle.support import ACTOR_SECRET, GUILD, add_viewer, make_service
+from tests.features.raffle.support import (
+    ACTOR_SECRET,
+    GUILD,
+    SETTING_SECRET,
+    add_viewer,
+    make_service,
+)
 from tests.support.cli import run as run_cli
 from tests.support.clock import Clock
 
@@ -135,7 +141,7 @@ def test_the_verify_and_admins_commands(engine, migrated_database_url, clock, be
     env = {
         "DATABASE_URL": migrated_database_url,
         "DATA_DIR": str(tmp_path / "data"),
-        "FLASK_SECRET_KEY": ACTOR_SECRET,
+        "FLASK_SECRET_KEY": SETTING_SECRET,
         "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
         "RAFFLE_BEACON_URL": beacon.url,
     }
