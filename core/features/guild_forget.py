@@ -1,6 +1,8 @@
 """Deleting a Discord server's data for good (``python -m core guild remove``): every row
 keyed by its ``guild_id``, table by table as :data:`FORGET` says, except what proves a
-published raffle draw (:data:`KEPT`, the reasons of :mod:`core.features.person_forget`).
+published raffle draw (:data:`KEPT`, the reasons of :mod:`core.features.person_forget`) and
+the markers that keep people forgotten before out of a later import
+(:mod:`core.features.importers.forgotten`).
 
 A test (tests/features/test_guild_forget.py) fails when a table with a ``guild_id`` column is
 in neither list, so a feature's new table gets a decision.
@@ -20,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
+from core.features.importers import forgotten as import_forgotten
 from core.features.person_forget import OPEN_PERIODS
 from core.features.schema import all_tables
 
@@ -70,7 +73,6 @@ _EVERY_ROW = [
     "heist_participants",
     "heist_settings",
     "heists",
-    "import_markers",
     "import_runs",
     "imported_winners",
     "kick_connections",
@@ -125,7 +127,17 @@ _EVERY_ROW = [
     "watch_streams",
     "watchtime",
 ]
-FORGET: dict[str, Rows] = {**dict.fromkeys(_EVERY_ROW, _all), **_RAFFLE}
+
+
+def _not_of_forgotten_people(table: sa.Table) -> Any:
+    return sa.not_(import_forgotten.is_forgotten(table))
+
+
+FORGET: dict[str, Rows] = {
+    **dict.fromkeys(_EVERY_ROW, _all),
+    **_RAFFLE,
+    "import_markers": _not_of_forgotten_people,
+}
 KEPT: dict[str, str] = {
     "raffle_periods": "a closed period, whose proof page /raffle/<period_id> keeps verifying",
     "raffle_ledger": "a closed period's ledger is the evidence its published draw was fair",
@@ -135,6 +147,10 @@ KEPT: dict[str, str] = {
     "raffle_frozen_ranges": "a closed period's ticket ranges, from which its winners were drawn",
     "raffle_draws": "a closed period's draws, published with its proof",
     "raffle_winners": "a published draw's winners",
+    "import_markers": (
+        "the other bots' rows of people forgotten since they were imported (privacy forget): "
+        "a server added and imported into again does not bring them back"
+    ),
 }
 
 

@@ -8,7 +8,8 @@ Discord id is the person only as the admin who acted), a moderator's decision ab
 slot-call blacklist, a raffle exclusion), a VIP grant still running (its removal is due), a
 StreamElements stake and seat in a heist under way, the marker of a row imported from another
 bot (without it, importing again would bring the row back). The report says how many of each
-stayed.
+stayed. Before deleting, the forget marks each of their rows an import wrote as forgotten
+(:mod:`core.features.importers.forgotten`), so an import run again skips those source rows.
 
 Some of those reasons end by themselves (:data:`FOR_NOW`): the heist resolves, the grant is
 removed. The forget deletes the person's links and names all the same, so it records their
@@ -31,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.features.heist import repository as heist_repository
+from core.features.importers import forgotten as import_forgotten
 from core.features.linking import calls as linking_calls
 from core.features.linking import repository as linking_repository
 from core.features.person_data import Person, account_match, person_rows, subject_matches
@@ -131,7 +133,7 @@ KEPT: dict[str, str] = {
     ),
     "import_markers": (
         "the other bot's watchtime row already imported (by Kick name), so that importing "
-        "again does not bring it back"
+        "again does not bring it back (marked forgotten: importers/forgotten.py)"
     ),
     "shuffle_wager_totals": "wager totals the raffle's Shuffle poll counts from (by Shuffle name)",
     "shuffle_wager_progress": (
@@ -180,6 +182,8 @@ def forget(
     tables = all_tables().tables
     if delete:
         _hold_open_periods(conn, person, only)
+        if only is None:  # before their rows go: what keeps an import from bringing them back
+            import_forgotten.record(conn, person, now)
     if only is None or "account_links" in only:
         removals = _role_removals(conn, person)
         report.role_servers = len({guild_id for guild_id, _, _ in removals})

@@ -12,6 +12,7 @@ from core.events import Platform, Viewer
 from core.features import managed_roles
 from core.features.directory import repository as directory
 from core.features.importers import repository
+from core.features.importers.forgotten import link_refs
 from core.features.importers.kick_names import KickAccount, Resolution
 from core.features.importers.kwb_checks import TABLES
 from core.features.importers.kwb_source import SOURCE, ServerData
@@ -64,7 +65,8 @@ def write_server(
         report.problem(problem.table, problem.text)
     for table, reasons in data.aside.items():
         report.count(table).aside.update(reasons)
-    write = _ServerWrite(conn, data, names, report, now)
+    forgotten = frozenset(repository.forgotten_refs(conn, data.server_id, SOURCE))
+    write = _ServerWrite(conn, data, names, report, now, forgotten)
     write.remember()
     write.watchtime()
     write.links()
@@ -82,6 +84,7 @@ class _ServerWrite:
     names: Resolution
     report: GuildReport
     now: datetime
+    forgotten: frozenset[str]  # source rows of people forgotten since (importers/forgotten.py)
 
     @property
     def guild_id(self) -> int:
@@ -109,6 +112,9 @@ class _ServerWrite:
             ref = f"watchtime:{row.username}"[:255]
             if ref in done:
                 count.already += 1
+                continue
+            if ref in self.forgotten:
+                count.forgotten += 1
                 continue
             account = self.account("watchtime", row.username, f"{row.minutes:,} min")
             if account is None:
@@ -156,8 +162,14 @@ class _ServerWrite:
                 "not imported; those members link again with !link"
             )
         for row in self.data.links:
+            if link_refs(row.discord_id, None)[0] in self.forgotten:
+                count.forgotten += 1
+                continue
             account = self.account("links", row.kick_name, f"Discord {row.discord_id}")
             if account is None:
+                continue
+            if link_refs(row.discord_id, account.user_id)[1] in self.forgotten:
+                count.forgotten += 1
                 continue
             by_account = linking.find_link_by_account(self.conn, KICK, account.user_id)
             by_member = linking.find_link_by_discord_user(self.conn, KICK, row.discord_id)
@@ -271,6 +283,9 @@ class _ServerWrite:
         done = self._tickets_done()
         rows = [row for row in rows if f"{TICKET_REF}{row.id}" not in done]
         count.already += len(self.data.tickets) - len(rows)
+        left = [row for row in rows if f"{TICKET_REF}{row.id}" not in self.forgotten]
+        count.forgotten += len(rows) - len(left)
+        rows = left
         if not rows:
             return
         period = held_open_period(self.conn, self.guild_id)
@@ -329,6 +344,9 @@ class _ServerWrite:
     def winners(self) -> None:
         count = self.report.count("raffle winners")
         for row in self.data.winners:
+            if f"raffle_draws:{row.id}" in self.forgotten:
+                count.forgotten += 1
+                continue
             account = self.names.account(row.kick_name)
             winner = repository.ImportedWinner(
                 source_ref=f"raffle_draws:{row.id}",

@@ -12,17 +12,20 @@ PROBLEMS_SHOWN = 10
 class Count:
     """One table's numbers: rows written, rows already there from before, rows left out (each
     with a problem line, or one line for a batch), and rows not for import by design by reason
-    (``aside``: another platform's links, rows of no tickets). Every source row is in one."""
+    (``aside``: another platform's links, rows of no tickets), and rows of people forgotten
+    since an earlier import (``privacy forget``: importers/forgotten.py), skipped. Every source
+    row is in one."""
 
     imported: int = 0
     already: int = 0
     skipped: int = 0
     aside: Counter[str] = field(default_factory=Counter)
+    forgotten: int = 0
 
     @property
     def total(self) -> int:
         """The source rows this count covers."""
-        return self.imported + self.already + self.skipped + self.aside.total()
+        return self.imported + self.already + self.skipped + self.aside.total() + self.forgotten
 
 
 @dataclass
@@ -60,6 +63,8 @@ def render(reports: list[GuildReport], *, dry_run: bool) -> list[str]:
             continue
         for table, count in report.counts.items():
             aside = "".join(f"; {reason} {n:,}" for reason, n in sorted(count.aside.items()))
+            if count.forgotten:
+                aside = f"; skipped as forgotten {count.forgotten:,}{aside}"
             lines.append(
                 f"  {table:<16} {verb} {count.imported:,}; already there {count.already:,}; "
                 f"left out {count.skipped:,}{aside} (of {count.total:,})"

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
+from core.features.importers.forgotten import forgotten_source
 from core.features.importers.tables import import_markers, import_runs, imported_winners
 from core.storage.db import insert_if_absent
 
@@ -73,6 +74,12 @@ def imported_refs(conn: Connection, guild_id: int, source: str) -> set[str]:
         import_markers.c.guild_id == guild_id, import_markers.c.source == source
     )
     return set(conn.execute(query).scalars())
+
+
+def forgotten_refs(conn: Connection, guild_id: int, source: str) -> set[str]:
+    """The source references of people forgotten since they were imported into the guild
+    (importers/forgotten.py): an import skips them."""
+    return imported_refs(conn, guild_id, forgotten_source(source))
 
 
 def mark_imported(

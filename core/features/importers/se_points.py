@@ -24,8 +24,10 @@ from sqlalchemy.engine import Connection, Engine
 from core.events import Platform, Viewer, utc
 from core.features.guilds.repository import guild_exists, list_guild_ids
 from core.features.importers.errors import ImportProblem, RolledBack
+from core.features.importers.forgotten import SE
 from core.features.importers.progress import Progress, bar_for
 from core.features.importers.report import GuildReport
+from core.features.importers.repository import forgotten_refs
 from core.features.importers.source_values import Unfit, shown, whole_number
 from core.features.points.repository import PointsEntry, credit, has_entry_like
 from core.features.points.service import MAX_AMOUNT
@@ -178,6 +180,7 @@ class StreamElementsPointsImport:
         left out (a problem line each, or one for the unreadable ones), or a zero balance."""
         count = report.count("points")
         _report_unread(report, board)
+        forgotten = forgotten_refs(conn, guild_id, SE)  # importers/forgotten.py
         for name, points in board.entries:
             if points == 0:
                 count.aside["zero balance"] += 1
@@ -191,7 +194,10 @@ class StreamElementsPointsImport:
             if user_id is None:
                 report.problem("points", f"'{name}' ({points:,}): no Twitch user by this login")
                 continue
-            channel_refs = f"streamelements:{channel_id}:"
+            channel_refs = f"{SE}:{channel_id}:"
+            if {f"{channel_refs}id:{user_id}", f"{channel_refs}{name}"} & forgotten:
+                count.forgotten += 1  # forgotten since an earlier import: never again
+                continue
             entry = PointsEntry(
                 guild_id,
                 Platform.TWITCH,

@@ -190,7 +190,8 @@ STORED: tuple[Stored, ...] = (
         "each import ran and what it counted, which rows of the other bot were taken (so a "
         "second run adds nothing), and the winners of its closed raffles by name",
         ("import_runs", "import_markers", "imported_winners"),
-        "with the server's other data",
+        "with the server's other data; once you are forgotten, the key of each of your rows "
+        "there (your Kick name, or an id), for good, so that importing again leaves you out",
         f"{ASK}; imported winners are listed by `python -m core export --what imported-winners`.",
     ),
     Stored(
