@@ -1,7 +1,8 @@
 """An import killed with SIGKILL half way, its rows written and not committed: nothing of it
 stays, and the import run again ends with the totals of one import, which a third run leaves
 as they are. ``import kick-watchtime-bot`` says first that an import did not finish, and runs
-again with ``--force``; ``import streamelements-points`` simply runs again."""
+again with ``--force``; ``import streamelements-points`` simply runs again (and, once a viewer
+was forgotten, leaves them out)."""
 
 from __future__ import annotations
 
@@ -177,7 +178,20 @@ def test_a_points_import_killed_half_way_leaves_nothing_and_runs_again_once(targ
         third = cli(env, *args)
         assert third.returncode == 0, third.stderr
         assert "  points           imported 0; already there 2" in third.stdout
-    assert _balances(env) == {"t-ann": 500, "t-bob": 120}
+        assert _balances(env) == {"t-ann": 500, "t-bob": 120}
+
+        # Ann asks to be forgotten, then chats again: a fourth run leaves her out.
+        forgot = cli(env, "privacy", "forget", "--account", "twitch:ann", "--yes")
+        assert forgot.returncode == 0, forgot.stderr
+        with engine.begin() as conn:
+            remember_viewers(conn, Platform.TWITCH, [Viewer("t-ann", "ann")], NOW)
+        fourth = cli(env, *args)
+        assert fourth.returncode == 0, fourth.stderr
+        assert (
+            "  points           imported 0; already there 1; left out 0; skipped as forgotten 1"
+            in fourth.stdout
+        )
+    assert _balances(env) == {"t-bob": 120}
 
 
 def _balances(env: dict[str, str]) -> dict[str, int]:
