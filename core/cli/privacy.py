@@ -12,6 +12,7 @@ import json
 import sys
 
 from core.cli import AddCommand, BadInput, fails_with, open_runtime
+from core.features.importers.forgotten import hold_against_imports
 from core.features.person_data import Person, find_person, named_accounts, person_rows
 from core.features.person_forget import FOR_NOW, forget
 from core.features.typed_numbers import discord_id
@@ -66,6 +67,8 @@ def _forget(args: argparse.Namespace) -> int:
     runtime = open_runtime(args)
     try:
         with runtime.engine.begin() as conn:
+            if args.yes:  # an import writing now is waited for: its rows are found too
+                hold_against_imports(conn)
             person = _person_asked(args, conn)
             report = forget(conn, person, runtime.clock(), delete=args.yes)
     finally:

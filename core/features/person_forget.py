@@ -180,6 +180,8 @@ def forget(
     record once none is."""
     report = ForgetReport()
     tables = all_tables().tables
+    if delete and only is None:  # an import writing meanwhile is waited for (the caller holds
+        import_forgotten.hold_against_imports(conn)  # this before finding the person, too)
     if delete:
         _hold_open_periods(conn, person, only)
         if only is None:  # before their rows go: what keeps an import from bringing them back

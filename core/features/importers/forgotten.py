@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from core.features.person_data import Person, account_match, subject_matches
 from core.features.schema import all_tables
+from core.ownership.exclusive import lock_key
 from core.storage.db import insert_if_absent
 
 KWB = "kick-watchtime-bot"  # importers/kwb_source.py SOURCE
@@ -44,6 +45,24 @@ def link_refs(discord_user_id: int, kick_user_id: str | None) -> list[str]:
     if kick_user_id is not None:
         refs.append(f"links:kick:{kick_user_id}")
     return refs
+
+
+def hold_against_forgets(conn: Connection) -> None:
+    """An import's writing transaction, before it reads the forgotten markers: a forget that
+    is under way is waited for (its markers are read then), and a forget that comes meanwhile
+    waits for the import (it then finds, deletes and marks what the import wrote). PostgreSQL's
+    advisory lock, shared by imports; on SQLite every transaction holds the one writer lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(lock_key(_LOCK))))
+
+
+def hold_against_imports(conn: Connection) -> None:
+    """A forget's transaction, first: the same lock, held alone (see above)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock_key(_LOCK))))
+
+
+_LOCK = "imports-and-forgets"
 
 
 def record(conn: Connection, person: Person, now: datetime) -> int:

@@ -12,7 +12,7 @@ from core.events import Platform, Viewer
 from core.features import managed_roles
 from core.features.directory import repository as directory
 from core.features.importers import repository
-from core.features.importers.forgotten import link_refs
+from core.features.importers.forgotten import hold_against_forgets, link_refs
 from core.features.importers.kick_names import KickAccount, Resolution
 from core.features.importers.kwb_checks import TABLES
 from core.features.importers.kwb_source import SOURCE, ServerData
@@ -65,6 +65,7 @@ def write_server(
         report.problem(problem.table, problem.text)
     for table, reasons in data.aside.items():
         report.count(table).aside.update(reasons)
+    hold_against_forgets(conn)
     forgotten = frozenset(repository.forgotten_refs(conn, data.server_id, SOURCE))
     write = _ServerWrite(conn, data, names, report, now, forgotten)
     write.remember()

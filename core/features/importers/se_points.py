@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from core.events import Platform, Viewer, utc
 from core.features.guilds.repository import guild_exists, list_guild_ids
 from core.features.importers.errors import ImportProblem, RolledBack
-from core.features.importers.forgotten import SE
+from core.features.importers.forgotten import SE, hold_against_forgets
 from core.features.importers.progress import Progress, bar_for
 from core.features.importers.report import GuildReport
 from core.features.importers.repository import forgotten_refs
@@ -141,6 +141,7 @@ class StreamElementsPointsImport:
         now = utc(self.clock())
         try:
             with self.engine.begin() as conn:
+                hold_against_forgets(conn)
                 remember_sightings(
                     conn, ((Platform.TWITCH, Viewer(i, n), now) for n, i in ids.items())
                 )

@@ -3,12 +3,19 @@ says how many of the source's rows it skipped as forgotten."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Collection, Mapping
 from datetime import timedelta
 
+import pytest
+import sqlalchemy as sa
+
 from core.events import Platform
 from core.features import guild_forget
+from core.features.importers import kwb_writes
 from core.features.importers import repository as imports
+from core.features.importers.forgotten import hold_against_imports
 from core.features.importers.report import render
 from core.features.linking import repository as linking
 from core.features.person_data import Person, find_person
@@ -108,3 +115,49 @@ def test_a_server_removed_and_imported_into_again_gets_everyone_but_the_forgotte
         assert linking.find_link_by_account(conn, KICK, str(ALICE[0])) is None
         ledger = ledger_repository.list_ledger(conn, SERVER_A, new_period)
         assert {e.platform_user_id for e in ledger} == {str(BOB[0])}
+
+
+def test_a_forget_during_an_import_waits_for_it_and_then_forgets_what_it_wrote(
+    engine, kick, source_url, period_id, monkeypatch
+):
+    """The forget comes while the import is half way (Alice's watchtime written, not
+    committed): it waits for the import, then deletes what the import wrote and marks it."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a second writer runs meanwhile only on PostgreSQL")
+    pids: list[int] = []
+    workers: list[threading.Thread] = []
+    original_links = kwb_writes._ServerWrite.links
+
+    def forget_alice() -> None:
+        with engine.begin() as conn:
+            pids.append(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+            hold_against_imports(conn)  # as privacy forget --yes does, before finding her
+            forget(conn, find_person(conn, D_ALICE), kwb.NOW, delete=True)
+
+    def links_while_forgetting(self):  # type: ignore[no-untyped-def]
+        if self.guild_id == SERVER_A and not workers:
+            workers.append(threading.Thread(target=forget_alice))
+            workers[0].start()
+            deadline = time.monotonic() + 20
+            while workers[0].is_alive() and not kwb.waits_on_a_lock(engine, pids):
+                assert time.monotonic() < deadline, "the forget neither ran nor waited"
+                time.sleep(0.01)
+        return original_links(self)
+
+    with engine.begin() as conn:  # Alice linked before: the forget finds her by her link
+        linking.save_link(
+            conn,
+            linking.AccountLink(KICK, str(ALICE[0]), D_ALICE, "Alice_W", kwb.NOW),
+            SERVER_A,
+        )
+    monkeypatch.setattr(kwb_writes._ServerWrite, "links", links_while_forgetting)
+    kwb.run(engine, kick, source_url, guild_id=SERVER_A)
+    workers[0].join(timeout=30)
+    monkeypatch.undo()
+
+    with engine.connect() as conn:
+        assert standings.get_viewer(conn, SERVER_A, KICK, str(ALICE[0])) is None
+    again = kwb.run(engine, kick, source_url, guild_id=SERVER_A)[SERVER_A]
+    assert again.counts["watchtime"].forgotten == 2
+    with engine.connect() as conn:
+        assert standings.get_viewer(conn, SERVER_A, KICK, str(ALICE[0])) is None
