@@ -201,6 +201,7 @@ def subject_matches(conn: Connection, name: str, table: sa.Table, person: Person
         *_id_matches(name, table, person, frozenset({"discord_user_id"})),
         *_account_matches(table, person),
         *_name_matches(name, table, person),
+        *_marker_matches(name, table, person),
         *_event_matches(conn, name, table, person, frozenset({"discord_user_id"})),
     ]
 
@@ -211,7 +212,26 @@ def _matches(name: str, table: sa.Table, person: Person) -> list[Any]:
         *_id_matches(name, table, person, DISCORD_ID_COLUMNS),
         *_account_matches(table, person),
         *_name_matches(name, table, person),
+        *_marker_matches(name, table, person),
     ]
+
+
+def _marker_matches(name: str, table: sa.Table, person: Person) -> list[Any]:
+    """A marker a forget left of an imported row of theirs by id (importers/forgotten.py): a
+    link by their Discord id or Kick user id, a StreamElements balance by their Twitch user id."""
+    if name != "import_markers":
+        return []
+    ref = table.c.source_ref
+    refs = [f"links:kick:{user_id}" for platform, user_id in person.accounts if platform == "kick"]
+    if person.discord_user_id is not None:
+        refs.append(f"links:{person.discord_user_id}")
+    found = [ref.in_(sorted(refs))] if refs else []
+    found += [
+        sa.and_(ref.startswith("streamelements:"), ref.endswith(f":id:{user_id}", autoescape=True))
+        for platform, user_id in sorted(person.accounts)
+        if platform == "twitch"
+    ]
+    return found
 
 
 def _name_matches(name: str, table: sa.Table, person: Person) -> list[Any]:

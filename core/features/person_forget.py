@@ -133,7 +133,8 @@ KEPT: dict[str, str] = {
     ),
     "import_markers": (
         "the other bot's watchtime row already imported (by Kick name), so that importing "
-        "again does not bring it back (marked forgotten: importers/forgotten.py)"
+        "again does not bring it back, and the ids of their other imported rows (a link, a "
+        "StreamElements balance): each marked forgotten (importers/forgotten.py)"
     ),
     "shuffle_wager_totals": "wager totals the raffle's Shuffle poll counts from (by Shuffle name)",
     "shuffle_wager_progress": (

@@ -18,15 +18,16 @@ from core.features.importers import repository as imports
 from core.features.importers.forgotten import hold_against_imports
 from core.features.importers.report import render
 from core.features.linking import repository as linking
-from core.features.person_data import Person, find_person
+from core.features.person_data import Person, find_person, person_rows
 from core.features.person_forget import forget
 from core.features.points.repository import balance_of
 from core.features.raffle import ledger_repository
 from core.features.watchtime import standings_repository as standings
+from tests.fakes.streamelements_server import CHANNEL_ID
 from tests.features.importers import kwb_rows
 from tests.features.importers import test_kwb_import as kwb
 from tests.features.importers import test_se_points as se_points
-from tests.features.importers.kwb_rows import ALICE, BOB, D_ALICE, SERVER_A
+from tests.features.importers.kwb_rows import ALICE, BOB, D_ALICE, SERVER_A, SERVER_B
 from tests.features.importers.test_se_points import GUILD, NOW, TWITCH, guild, se  # noqa: F401 - fixtures
 
 KICK = Platform.KICK
@@ -42,9 +43,10 @@ async def helix_knows_ann(logins: Collection[str]) -> Mapping[str, str]:
 
 def test_a_forgotten_viewers_streamelements_balance_does_not_come_back(engine, se, guild):  # noqa: F811
     se.points.update({"ann": 500, "bob": 120})
+    ann = Person(None, frozenset({("twitch", "t-ann")}), {})
     assert se_points.numbers(se_points.run(engine, se)) == (2, 0, 0)
     with engine.begin() as conn:
-        forget(conn, Person(None, frozenset({("twitch", "t-ann")}), {}), NOW, delete=True)
+        forget(conn, ann, NOW, delete=True)
         assert balance_of(conn, GUILD, TWITCH, "t-ann") == 0
 
     again = se_points.run(engine, se, twitch=helix_knows_ann)  # her viewer row went too
@@ -57,6 +59,9 @@ def test_a_forgotten_viewers_streamelements_balance_does_not_come_back(engine, s
     with engine.connect() as conn:
         assert balance_of(conn, GUILD, TWITCH, "t-ann") == 0
         assert balance_of(conn, GUILD, TWITCH, "t-bob") == 120
+        # What is kept of her is hers to see: her export lists it.
+        markers = person_rows(conn, ann)["import_markers"]
+    assert [m["source_ref"] for m in markers] == [f"streamelements:{CHANNEL_ID}:id:t-ann"]
 
 
 def test_a_forgotten_members_kick_watchtime_bot_rows_do_not_come_back(
@@ -86,6 +91,11 @@ def test_a_forgotten_members_kick_watchtime_bot_rows_do_not_come_back(
         assert {e.platform_user_id for e in ledger} == {str(BOB[0])}
         assert imports.list_winners(conn, SERVER_A) == []
         assert standings.get_viewer(conn, SERVER_A, KICK, str(BOB[0])) is not None
+        markers = person_rows(conn, find_person(conn, D_ALICE)).get("import_markers", [])
+    assert {(m["guild_id"], m["source_ref"]) for m in markers} >= {
+        (SERVER_A, f"links:{D_ALICE}"),
+        (SERVER_B, f"links:{D_ALICE}"),  # a link is one for every server
+    }
 
 
 def test_a_server_removed_and_imported_into_again_gets_everyone_but_the_forgotten(
