@@ -11,6 +11,7 @@ highest threshold at or below the amount wins; a blank part keeps the kind's own
 from __future__ import annotations
 
 import string
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ TEMPLATE_MAX = 200
 WHO_MAX = 50  # a name longer than any platform's (25) is cut, so the words around it still show
 MAX_VARIATIONS = 10
 MAX_THRESHOLD = 1_000_000_000
+MARKS_PER_LETTER = 2  # combining marks kept on one letter: an accent or two, never a zalgo tower
 
 
 @dataclass(frozen=True)
@@ -143,16 +145,28 @@ def parse_template(text: str) -> str:
     return value
 
 
+def few_marks(text: str) -> str:
+    """``text`` with at most :data:`MARKS_PER_LETTER` combining marks on each letter (zalgo's
+    stacks of marks would be drawn over the words around them)."""
+    kept: list[str] = []
+    run = 0
+    for char in text:
+        run = run + 1 if unicodedata.category(char) in ("Mn", "Me") else 0
+        if run <= MARKS_PER_LETTER:
+            kept.append(char)
+    return "".join(kept)
+
+
 def render(template: str, fields: AlertFields) -> str:
     """The template with its fields filled (a template saved before the check is shown as is
     where it no longer parses). What viewers chose (their name, their message) is cleaned
-    first: no direction overrides, zero-width or control characters, on one line, a name cut
-    at :data:`WHO_MAX`."""
+    first: no direction overrides, zero-width or control characters, on one line, a few
+    combining marks per letter (:func:`few_marks`), a name cut at :data:`WHO_MAX`."""
     values = {
-        "who": clean_text(fields.who)[:WHO_MAX] or "Someone",
+        "who": few_marks(clean_text(fields.who))[:WHO_MAX] or "Someone",
         "amount": "" if fields.amount is None else f"{fields.amount:,}",
         "tier": clean_text(fields.tier),
-        "message": clean_text(fields.message[: TEMPLATE_MAX * 4]),
+        "message": few_marks(clean_text(fields.message[: TEMPLATE_MAX * 4])),
     }
     # A field the platform left blank leaves no empty brackets: "({tier})" without a tier. Only
     # the template's brackets go: a viewer's own "()" stays.

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from core.events import utc
 from core.features.chat_commands.text import clean_text
 from core.features.heist import repository as heists
-from core.features.overlays.alert_kinds import WHO_MAX
+from core.features.overlays.alert_kinds import WHO_MAX, few_marks
 from core.features.raffle import ledger_repository
 from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.periods import repository as periods_repository
@@ -34,8 +34,9 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _name(stored: str | None) -> str | None:
     """A viewer's name as an overlay shows it: no direction overrides, zero-width or control
-    characters, at most :data:`WHO_MAX` characters (as in the alerts)."""
-    return None if stored is None else clean_text(stored)[:WHO_MAX]
+    characters, two combining marks a letter, at most :data:`WHO_MAX` characters (as in the
+    alerts)."""
+    return None if stored is None else few_marks(clean_text(stored))[:WHO_MAX]
 
 
 def _badge(tier: str | None, has_sub_badge: bool) -> str | None:

@@ -152,3 +152,14 @@ def test_a_file_name_keeps_only_its_last_part():
     assert clean_name("C:\\Users\\me\\horn.mp3") == "horn.mp3"
     assert clean_name("../../etc/passwd") == "passwd"
     assert clean_name("\x00\x07") == "upload"
+
+
+def test_zalgo_from_a_viewer_keeps_a_few_marks_per_letter_not_a_tower():
+    """A name or message stacked with combining marks (zalgo) would draw a tower of marks over
+    the alert's other words and the stream: each letter keeps at most two; accented letters
+    and scripts that write with marks read as typed."""
+    zalgo = "Z" + "\u0300\u0301\u0302\u0303\u0304" * 12 + "oe"
+    said = render("{who} cheered {amount}: {message}", AlertFields(zalgo, 5, message=zalgo))
+    assert said == "Z\u0300\u0301oe cheered 5: Z\u0300\u0301oe"
+    assert render("{who}!", AlertFields("Ti\u1ebfng Vi\u1ec7t")) == "Ti\u1ebfng Vi\u1ec7t!"
+    assert render("{who}!", AlertFields("\u0915\u094d\u0937\u093f")) == "\u0915\u094d\u0937\u093f!"

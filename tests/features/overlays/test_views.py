@@ -62,6 +62,13 @@ def test_names_on_the_heist_and_raffle_overlays_cannot_turn_or_stretch_them(engi
     assert overlays.state(Overlay(GUILD_A, "raffle"))["top"][0]["name"] == "alice"
 
 
+def test_a_zalgo_name_on_the_heist_overlay_keeps_two_marks_a_letter(engine, overlays):
+    """As in the alerts: a tower of combining marks would be drawn over the rows around it."""
+    open_heist(engine, GUILD_A, [("1", "Z" + "\u0300\u0301\u0302" * 20 + "ed", 200, "high", False)])
+    name = overlays.state(Overlay(GUILD_A, "heist"))["crew"][0]["name"]
+    assert name == "Z\u0300\u0301ed"
+
+
 def test_a_resolved_heist_shows_its_payouts_then_goes_idle(engine, clock, overlays):
     heist_id = open_heist(engine, GUILD_A, [("1", "alice", 200, "high", True)])
     with engine.begin() as conn:

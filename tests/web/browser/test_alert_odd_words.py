@@ -1,0 +1,103 @@
+"""What viewers chose, on stream (core/web/overlays/static/): a name with no spaces, zalgo, HTML,
+direction overrides, emoji and a 10 kB message stay text inside the alert's box, in chromium."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from core.events import utc
+from core.features.overlays.alert_kinds import AlertFields
+from core.features.overlays.alerts import announce
+from tests.web.browser.test_overlay_backdrops import FULL_HD, _show_a_test_alert
+
+GUILD = 111111111111111111
+ZALGO = "Z" + "".join(chr(0x0300 + n % 0x70) for n in range(60)) + "algo"
+ODD = {
+    "long-name": ("W" * 60, "WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW"),
+    "zalgo": ("viewer", " ".join([ZALGO] * 6)),
+    "html": ("<img src=x onerror=alert(1)>", "<script>alert(1)</script><b>bold</b>"),
+    "rtl": ("\u202egnp.exe", "\u202eoverride\u202c \u2067isolate"),
+    "emoji": ("\U0001f600" * 30, "\U0001f468\u200d\U0001f469\u200d\U0001f467 " * 40),
+    "huge": ("big", "x" * 10_000),
+}
+
+
+def _announce(site, ref: str, who: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    with site.runtime.engine.begin() as conn:
+        announce(
+            conn,
+            GUILD,
+            "cheer",
+            AlertFields(who, 100, message=message),
+            f"odd:{ref}",
+            utc(site.runtime.clock()),
+        )
+    site.runtime.live.flush()
+
+
+def _ink_outside(page, shot: bytes) -> int:  # type: ignore[no-untyped-def]
+    """How many light, opaque pixels (the alert's white words) lie outside the alert's box on
+    the transparent page: its dark shadow may, its words may not."""
+    box = page.locator("#alert").bounding_box()
+    assert box is not None
+    blank = page.context.new_page()
+    try:
+        return int(
+            blank.evaluate(
+                """async ([png, box]) => {
+              const img = new Image();
+              img.src = 'data:image/png;base64,' + png;
+              await img.decode();
+              const canvas = document.createElement('canvas');
+              canvas.width = img.width; canvas.height = img.height;
+              const ctx = canvas.getContext('2d');
+              ctx.drawImage(img, 0, 0);
+              const d = ctx.getImageData(0, 0, img.width, img.height).data;
+              let outside = 0;
+              for (let y = 0; y < img.height; y++) {
+                for (let x = 0; x < img.width; x++) {
+                  if (x >= box.x - 2 && x <= box.x + box.width + 2
+                      && y >= box.y - 2 && y <= box.y + box.height + 2) { continue; }
+                  const i = (y * img.width + x) * 4;
+                  const light = d[i] > 160 && d[i + 1] > 160 && d[i + 2] > 160;
+                  if (d[i + 3] > 128 && light) { outside++; }
+                }
+              }
+              return outside;
+            }""",
+                [base64.b64encode(shot).decode(), box],
+            )
+        )
+    finally:
+        blank.close()
+
+
+def test_odd_viewer_words_stay_text_inside_the_alert(page, site, tmp_path):  # type: ignore[no-untyped-def]
+    site.runtime.guilds.ensure_guild(GUILD, "Managed")
+    site.runtime.overlays.alert_settings.save_style(
+        GUILD,
+        "cheer",
+        {"enabled": "on", "template": "{who} cheered {amount}: {message}", "seconds": "2"},
+    )
+    page.set_viewport_size(FULL_HD)
+    page.goto(site.runtime.overlays.url(GUILD, "alerts"))
+    expect(page.locator("body")).to_have_attribute("data-live", "yes")
+    _show_a_test_alert(page, site)
+    shots = Path(os.environ.get("OVERLAY_SHOTS") or tmp_path)  # where to look at them
+    shots.mkdir(parents=True, exist_ok=True)
+    problems = []
+    for ref, (who, message) in ODD.items():
+        _announce(site, ref, who, message)
+        expect(page.locator("#alert[data-kind=cheer]")).to_be_visible(timeout=15_000)
+        page.wait_for_timeout(500)  # (the pop animation)
+        page.screenshot(path=str(shots / f"alert-{ref}.png"))
+        outside = _ink_outside(page, page.screenshot(omit_background=True))
+        if outside:
+            problems.append(f"{ref}: {outside} pixels of words outside the alert")
+        assert page.locator("#alert *").count() == 4, ref  # picture, title, words, sound only
+        expect(page.locator("#alert[data-kind=cheer]")).to_be_hidden(timeout=15_000)
+    assert not problems, "; ".join(problems)
