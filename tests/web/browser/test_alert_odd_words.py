@@ -39,10 +39,10 @@ def _announce(site, ref: str, who: str, message: str) -> None:  # type: ignore[n
     site.runtime.live.flush()
 
 
-def _ink_outside(page, shot: bytes) -> int:  # type: ignore[no-untyped-def]
+def _ink_outside(page, shot: bytes, box_of: str = "#alert") -> int:  # type: ignore[no-untyped-def]
     """How many light, opaque pixels (the alert's white words) lie outside the alert's box on
     the transparent page: its dark shadow may, its words may not."""
-    box = page.locator("#alert").bounding_box()
+    box = page.locator(box_of).bounding_box()
     assert box is not None
     blank = page.context.new_page()
     try:
@@ -101,3 +101,18 @@ def test_odd_viewer_words_stay_text_inside_the_alert(page, site, tmp_path):  # t
         assert page.locator("#alert *").count() == 4, ref  # picture, title, words, sound only
         expect(page.locator("#alert[data-kind=cheer]")).to_be_hidden(timeout=15_000)
     assert not problems, "; ".join(problems)
+
+
+def test_a_goal_title_without_spaces_stays_inside_its_bar(page, site, tmp_path):  # type: ignore[no-untyped-def]
+    """The streamer's goal title (up to 100 characters) wraps inside the goal's box even when it
+    is one long word (a pasted link, a hashtag run)."""
+    site.runtime.guilds.ensure_guild(GUILD, "Managed")
+    title = "#" + "SUBGOAL" * 14
+    site.runtime.overlays.goal.save(GUILD, {"measure": "follows", "target": "50", "title": title})
+    page.set_viewport_size(FULL_HD)
+    page.goto(site.runtime.overlays.url(GUILD, "goal"))
+    expect(page.locator("#goal")).to_be_visible(timeout=15_000)
+    shots = Path(os.environ.get("OVERLAY_SHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "goal-long-title.png"))
+    assert _ink_outside(page, page.screenshot(omit_background=True), "#goal") == 0
