@@ -196,11 +196,29 @@
     }
     if (name === "alert") { queueAlert(data); }
   }
+  // A link rotated while the connection was down never hears "gone" (the live stream does not
+  // follow an unknown link): when the connection drops or comes back, the page asks for its
+  // own state, and a link that no longer works (404) reloads to say so.
+  var checking = false;
+  function checkLink() {
+    var stateUrl = body.getAttribute("data-state");
+    if (checking || leaving || !stateUrl || !window.fetch) { return; }
+    checking = true;
+    window.fetch(stateUrl, { headers: { Accept: "application/json" }, cache: "no-store" })
+      .then(function (answer) {
+        if (answer.status === 404 && !leaving) { leaving = true; window.location.reload(); }
+      })
+      .catch(function () { /* the server is away: asked again at the next reconnect */ })
+      .then(function () { checking = false; });
+  }
+  var wasLive = null;
   function follow() {
     var found = /\/overlay\/([A-Za-z0-9_-]+)\/events$/.exec(body.getAttribute("data-events") || "");
     if (!found || !window.StreamKeeperLive) { return; }
     window.StreamKeeperLive.subscribe("o:" + found[1], lastId, onEvent, function (live) {
       if (live && kind === "alerts") { body.setAttribute("data-live", "yes"); }
+      if (wasLive !== null && (!live || !wasLive)) { checkLink(); }
+      wasLive = live;
     });
   }
   follow();
