@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from core.events import utc
 from core.features.overlays.alert_kinds import AlertFields
 from core.features.overlays.alerts import announce
+from tests.features.overlays.test_views import open_heist
 from tests.web.browser.test_overlay_backdrops import FULL_HD, _show_a_test_alert
 
 GUILD = 111111111111111111
@@ -116,3 +117,22 @@ def test_a_goal_title_without_spaces_stays_inside_its_bar(page, site, tmp_path):
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / "goal-long-title.png"))
     assert _ink_outside(page, page.screenshot(omit_background=True), "#goal") == 0
+
+
+def test_odd_names_in_a_heist_crew_stay_in_their_rows(page, site, tmp_path):  # type: ignore[no-untyped-def]
+    """The heist overlay's crew: a spaceless name, zalgo, HTML, a direction override and emoji
+    each stay text, on one row, inside the panel."""
+    site.runtime.guilds.ensure_guild(GUILD, "Managed")
+    names = ["W" * 60, ZALGO, "<b>x</b><script>1</script>", "\u202egnp.exe", "\U0001f600" * 30]
+    crew = [(str(n), name, 100, "low", False) for n, name in enumerate(names, 1)]
+    open_heist(site.runtime.engine, GUILD, crew)
+    page.set_viewport_size(FULL_HD)
+    page.goto(site.runtime.overlays.url(GUILD, "heist"))
+    expect(page.locator("#heist-crew li")).to_have_count(len(names), timeout=15_000)
+    shots = Path(os.environ.get("OVERLAY_SHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "heist-odd-names.png"))
+    assert _ink_outside(page, page.screenshot(omit_background=True), "#heist") == 0
+    assert page.locator("#heist-crew li *").count() == 3 * len(names)  # name, risk, stake
+    heights = page.locator("#heist-crew li").evaluate_all("rows => rows.map(r => r.offsetHeight)")
+    assert max(heights) - min(heights) <= 4, heights  # one line each
