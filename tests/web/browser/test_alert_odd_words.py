@@ -14,6 +14,7 @@ from core.features.overlays.alert_kinds import AlertFields
 from core.features.overlays.alerts import announce
 from tests.features.overlays.test_views import open_heist
 from tests.web.browser.test_overlay_backdrops import FULL_HD, _show_a_test_alert
+from tests.web.dashboard.test_alerts_page import png
 
 GUILD = 111111111111111111
 ZALGO = "Z" + "".join(chr(0x0300 + n % 0x70) for n in range(60)) + "algo"
@@ -136,3 +137,33 @@ def test_odd_names_in_a_heist_crew_stay_in_their_rows(page, site, tmp_path):  # 
     assert page.locator("#heist-crew li *").count() == 3 * len(names)  # name, risk, stake
     heights = page.locator("#heist-crew li").evaluate_all("rows => rows.map(r => r.offsetHeight)")
     assert max(heights) - min(heights) <= 4, heights  # one line each
+
+
+def test_the_longest_alert_with_a_picture_fits_on_the_stage(page, site, tmp_path):  # type: ignore[no-untyped-def]
+    """A cheer whose words show its message (200 characters in all, the most an alert says)
+    with the streamer's picture: the whole alert, all its words, stays on the 1920x1080 stage."""
+    runtime = site.runtime
+    runtime.guilds.ensure_guild(GUILD, "Managed")
+    image = runtime.overlays.alert_settings.upload(GUILD, "big.png", png(480, 360)).media_id
+    runtime.overlays.alert_settings.save_style(GUILD, "cheer", {
+        "enabled": "on", "template": "{who} cheered {amount} bits: {message}", "seconds": "10",
+        "image_id": image,
+    })  # fmt: skip
+    page.set_viewport_size(FULL_HD)
+    page.goto(runtime.overlays.url(GUILD, "alerts"))
+    expect(page.locator("body")).to_have_attribute("data-live", "yes")
+    _show_a_test_alert(page, site)
+    words = " ".join(["Wonderful"] * 60)
+    _announce(site, "long", "a_viewer_with_a_long_name_25", words)
+    expect(page.locator("#alert[data-kind=cheer]")).to_be_visible(timeout=20_000)
+    expect(page.locator("#alert-image")).to_be_visible()
+    page.wait_for_function("() => document.getElementById('alert-image').complete")
+    page.wait_for_timeout(500)  # (the pop animation)
+    shots = Path(os.environ.get("OVERLAY_SHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "alert-longest-with-picture.png"))
+    box = page.locator("#alert").bounding_box()
+    words_box = page.locator("#alert-title").bounding_box()
+    assert box is not None and words_box is not None
+    assert box["y"] + box["height"] <= 1080
+    assert words_box["y"] + words_box["height"] <= box["y"] + box["height"]

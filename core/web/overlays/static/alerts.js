@@ -39,6 +39,26 @@
     return item ? item.alert : null;
   }
 
+  // The longest words (200 characters) under a picture would run off the stage's bottom: the
+  // title is drawn smaller, step by step, until the whole alert fits (again once its picture
+  // has loaded and taken its room).
+  var STAGE_BOTTOM = 1080 - 24;
+  var TITLE_PX = 64;
+  var SMALLEST_PX = 28;
+  function fit() {
+    var box = document.getElementById("alert");
+    var title = document.getElementById("alert-title");
+    var size = TITLE_PX;
+    title.style.fontSize = "";
+    while (size > SMALLEST_PX && box.offsetTop + box.offsetHeight > STAGE_BOTTOM) {
+      size -= 4;
+      title.style.fontSize = size + "px";
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.getElementById("alert-image").addEventListener("load", fit);
+  });
+
   function showNext() {
     var box = document.getElementById("alert");
     var image = document.getElementById("alert-image");
@@ -66,6 +86,7 @@
     box.setAttribute("data-seq", String(alert.seq));
     box.setAttribute("data-kind", alert.kind);
     box.hidden = false;
+    fit();
     body.setAttribute("data-shown", String(Number(body.getAttribute("data-shown") || 0) + 1));
     var shown = body.getAttribute("data-shown-seqs");
     body.setAttribute("data-shown-seqs", (shown ? shown + "," : "") + alert.seq);
