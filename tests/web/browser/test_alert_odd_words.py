@@ -164,6 +164,7 @@ def test_the_longest_alert_with_a_picture_fits_on_the_stage(page, site, tmp_path
     page.screenshot(path=str(shots / "alert-longest-with-picture.png"))
     box = page.locator("#alert").bounding_box()
     words_box = page.locator("#alert-title").bounding_box()
-    assert box is not None and words_box is not None
+    assert box is not None
+    assert words_box is not None
     assert box["y"] + box["height"] <= 1080
     assert words_box["y"] + words_box["height"] <= box["y"] + box["height"]
