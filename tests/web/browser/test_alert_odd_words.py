@@ -4,15 +4,20 @@ direction overrides, emoji and a 10 kB message stay text inside the alert's box,
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 from pathlib import Path
 
 from playwright.sync_api import expect
 
-from core.events import utc
+from core.events import Platform, Viewer, utc
 from core.features.overlays.alert_kinds import AlertFields
 from core.features.overlays.alerts import announce
+from core.features.raffle.draws import repository as draws_repository
+from core.features.raffle.draws.repository import Winner
+from core.features.viewers.repository import remember_viewers
 from tests.features.overlays.test_views import open_heist
+from tests.features.raffle.test_ledger import open_period
 from tests.web.browser.test_overlay_backdrops import FULL_HD, _show_a_test_alert
 from tests.web.dashboard.test_alerts_page import png
 
@@ -42,7 +47,7 @@ def _announce(site, ref: str, who: str, message: str) -> None:  # type: ignore[n
 
 
 def _ink_outside(page, shot: bytes, box_of: str = "#alert") -> int:  # type: ignore[no-untyped-def]
-    """How many light, opaque pixels (the alert's white words) lie outside the alert's box on
+    """How many light, opaque pixels (the white or accent-coloured words) lie outside the box on
     the transparent page: its dark shadow may, its words may not."""
     box = page.locator(box_of).bounding_box()
     assert box is not None
@@ -65,7 +70,7 @@ def _ink_outside(page, shot: bytes, box_of: str = "#alert") -> int:  # type: ign
                   if (x >= box.x - 2 && x <= box.x + box.width + 2
                       && y >= box.y - 2 && y <= box.y + box.height + 2) { continue; }
                   const i = (y * img.width + x) * 4;
-                  const light = d[i] > 160 && d[i + 1] > 160 && d[i + 2] > 160;
+                  const light = Math.max(d[i], d[i + 1], d[i + 2]) > 120;
                   if (d[i + 3] > 128 && light) { outside++; }
                 }
               }
@@ -168,3 +173,31 @@ def test_the_longest_alert_with_a_picture_fits_on_the_stage(page, site, tmp_path
     assert words_box is not None
     assert box["y"] + box["height"] <= 1080
     assert words_box["y"] + words_box["height"] <= box["y"] + box["height"]
+
+
+def test_a_raffle_prize_without_spaces_stays_inside_its_panel(page, site, tmp_path):  # type: ignore[no-untyped-def]
+    """The draw's prize (up to 200 characters, typed by a moderator) wraps inside the raffle
+    overlay's panel even when it is one long word (a pasted link)."""
+    runtime = site.runtime
+    runtime.guilds.ensure_guild(GUILD, "Managed")
+    now = runtime.clock()
+    period_id = open_period(runtime.engine, GUILD)
+    with runtime.engine.begin() as conn:
+        remember_viewers(conn, Platform.KICK, [Viewer("1", "alice")], now)
+        draw_id = draws_repository.create_draw(
+            conn, guild_id=GUILD, period_id=period_id, winners_wanted=1,
+            prize="https://shop.example/" + "jersey" * 30, requested_by=None, now=now,
+        )  # fmt: skip
+        waiting = draws_repository.get_draw(conn, draw_id)
+        done = dataclasses.replace(
+            waiting, status="done", drawn_at=now, forced=True, first_counter=0,
+            winners=(Winner(1, Platform.KICK, "1", 3, 0),),
+        )  # fmt: skip
+        draws_repository.complete_draw(conn, done)
+    page.set_viewport_size(FULL_HD)
+    page.goto(runtime.overlays.url(GUILD, "raffle"))
+    expect(page.locator("#raffle-draw-title")).to_contain_text("Won:", timeout=15_000)
+    shots = Path(os.environ.get("OVERLAY_SHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "raffle-long-prize.png"))
+    assert _ink_outside(page, page.screenshot(omit_background=True), "#raffle") == 0
