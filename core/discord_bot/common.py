@@ -121,18 +121,36 @@ def post_refusal(
 ) -> str | None:
     """Why the bot cannot post in ``channel``, in words naming what to change; None when it
     can. In a thread Discord asks for Send Messages in Threads (Send Messages is the parent
-    channel's), and takes no post at all while the thread is archived or locked."""
+    channel's), takes no post at all while the thread is archived or locked, and none in a
+    private thread the bot is not a member of."""
     if isinstance(channel, discord.Thread) and (channel.archived or channel.locked):
         state = "locked" if channel.locked else "archived"
         return (
             f"I can't post in {channel.mention}: the thread is {state}. "
             "Open it again, or pick another channel."
         )
+    if not_a_member(channel):
+        return (
+            f"I'm not in the private thread {channel.mention}: add me to it (mention me there), "
+            "or pick another channel."
+        )
     permissions = channel.permissions_for(me)
     if not _send_allowed(channel, permissions) or (embeds and not permissions.embed_links):
         needed = needed_to_post(channel, embeds)
         return f"I can't post in {channel.mention}; give me {needed} there."
     return None
+
+
+def not_a_member(channel: object) -> bool:
+    """Whether ``channel`` is a private thread the bot has not joined: Discord takes no post
+    from it there, whatever its permissions (discord.py's ``permissions_for`` gives a thread
+    its parent's permissions and does not look at membership). ``Thread.me`` is the bot's own
+    thread member, which Discord sends with each thread the bot is in."""
+    return (
+        isinstance(channel, discord.Thread)
+        and channel.type == discord.ChannelType.private_thread
+        and channel.me is None
+    )
 
 
 def _send_allowed(channel: object, permissions: discord.Permissions) -> bool:

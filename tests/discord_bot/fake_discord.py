@@ -30,10 +30,17 @@ async def say(content: str, member: discord.Member, channel: discord.abc.Message
 
 
 def make_thread(
-    parent: discord.TextChannel, name: str = "raffle-news", *, archived=False, locked=False
+    parent: discord.TextChannel,
+    name: str = "raffle-news",
+    *,
+    archived=False,
+    locked=False,
+    private=False,
+    joined=True,
 ) -> discord.Thread:
-    """A public thread of ``parent``, as Discord describes one to the bot (dpytest makes none),
-    in its server's cache like a thread the bot was told of."""
+    """A thread of ``parent`` (public, or ``private``), as Discord describes one to the bot
+    (dpytest makes none), in its server's cache like a thread the bot was told of. ``joined``:
+    the bot is a member of it (Discord then sends the bot's own thread member with it)."""
     guild = parent.guild
     thread_id = max([c.id for c in guild.channels] + [t.id for t in guild.threads]) + 1
     data = {
@@ -41,7 +48,9 @@ def make_thread(
         "parent_id": str(parent.id),
         "owner_id": str(guild.owner_id or parent.id),
         "name": name,
-        "type": discord.ChannelType.public_thread.value,
+        "type": (
+            discord.ChannelType.private_thread if private else discord.ChannelType.public_thread
+        ).value,
         "last_message_id": None,
         "rate_limit_per_user": 0,
         "message_count": 0,
@@ -53,6 +62,8 @@ def make_thread(
             "locked": locked,
         },
     }
+    if joined:
+        data["member"] = {"join_timestamp": "2026-11-01T00:00:00+00:00", "flags": 0}
     thread = discord.Thread(guild=guild, state=guild._state, data=data)  # type: ignore[arg-type]
     guild._add_thread(thread)
     return thread

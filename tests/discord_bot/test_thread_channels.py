@@ -191,3 +191,19 @@ async def test_an_archived_thread_the_bot_no_longer_holds_is_not_called_another_
         "That channel is not in this server, or it is an archived thread; pick one of the "
         "server's text channels or an open thread."
     )
+
+
+async def test_a_private_thread_the_bot_is_not_in_is_refused_asking_to_be_added(
+    guild_a: discord.Guild,
+) -> None:
+    """discord.py's permissions of a thread are its parent's: they never say whether the bot
+    is a member of a private thread, and Discord takes no post from a bot that is not."""
+    parent = await allow_threads(guild_a)
+    outside = make_thread(parent, "mods", private=True, joined=False)
+    inside = make_thread(parent, "mods-too", private=True)
+
+    assert typed_channel_refusal(guild_a, str(outside.id)) == (
+        f"I'm not in the private thread {outside.mention}: add me to it (mention me there), "
+        "or pick another channel."
+    )
+    assert typed_channel_refusal(guild_a, str(inside.id)) is None
