@@ -1,7 +1,8 @@
 """Listeners that keep the directory true: every server at start (``on_guild_available``), and
-each change Discord tells of (a server renamed, a role or channel made, changed or deleted, a
-member who came, changed name or left). The writes run off the event loop; a failed write is
-logged, and the next event or start writes the server again.
+each change Discord tells of (a server renamed, a role, channel or thread made, changed or
+deleted, the bot added to a thread or removed from one, a member who came, changed name or
+left). The writes run off the event loop; a failed write is logged, and the next event or start
+writes the server again.
 
 They also keep whether the bot is in each server (``GuildService.mark_left`` / ``mark_back``):
 removed (``on_guild_remove``: kicked, banned, the server deleted) it stops serving the server's
@@ -132,6 +133,28 @@ class DirectoryCog(commands.Cog):
         self, before: discord.abc.GuildChannel, after: discord.abc.GuildChannel
     ) -> None:
         await self.record_server(after.guild)
+
+    # Threads: made, changed (renamed, archived, locked), deleted, and the bot added to one or
+    # removed from one (a private thread takes its posts only while it is a member).
+    @commands.Cog.listener()
+    async def on_thread_create(self, thread: discord.Thread) -> None:
+        await self.record_server(thread.guild)
+
+    @commands.Cog.listener()
+    async def on_thread_join(self, thread: discord.Thread) -> None:
+        await self.record_server(thread.guild)
+
+    @commands.Cog.listener()
+    async def on_thread_update(self, before: discord.Thread, after: discord.Thread) -> None:
+        await self.record_server(after.guild)
+
+    @commands.Cog.listener()
+    async def on_thread_delete(self, thread: discord.Thread) -> None:
+        await self.record_server(thread.guild)
+
+    @commands.Cog.listener()
+    async def on_thread_remove(self, thread: discord.Thread) -> None:
+        await self.record_server(thread.guild)
 
     @commands.Cog.listener()
     async def on_member_join(self, member: discord.Member) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import discord
 
-from core.features.directory.repository import Channel, Member, Role, Server
+from core.discord_bot.common import post_refusal
+from core.features.directory.repository import THREAD_SEPARATOR, Channel, Member, Role, Server
 from core.features.directory.service import Snapshot
 
 KINDS = {
@@ -46,7 +47,12 @@ def snapshot_of(guild: discord.Guild) -> Snapshot:
         )
         for channel in guild.channels
     )
-    return Snapshot(server, roles, channels)
+    threads = tuple(
+        _thread(thread, parent, me)
+        for thread in guild.threads
+        if (parent := thread.parent) is not None  # its channel not in the cache: left out
+    )
+    return Snapshot(server, roles, channels + threads)
 
 
 def _can_post(channel: discord.abc.GuildChannel, me: discord.Member | None) -> bool:
@@ -54,6 +60,22 @@ def _can_post(channel: discord.abc.GuildChannel, me: discord.Member | None) -> b
         return False
     allowed = channel.permissions_for(me)
     return allowed.view_channel and allowed.send_messages
+
+
+def _thread(
+    thread: discord.Thread, parent: discord.abc.GuildChannel, me: discord.Member | None
+) -> Channel:
+    """A thread the bot knows (discord.py holds the server's active threads), named with its
+    channel (``general \u203a Giveaways``) and placed with it. The bot may post there as the
+    commands judge it (:func:`post_refusal`: Send Messages in Threads, open, and in a private
+    thread only as its member), and must see it."""
+    can_post = (
+        me is not None
+        and thread.permissions_for(me).view_channel
+        and post_refusal(thread, me) is None
+    )
+    name = f"{parent.name} {THREAD_SEPARATOR} {thread.name}"
+    return Channel(thread.id, name, "thread", parent.position, can_post=can_post)
 
 
 def member_of(member: discord.Member) -> Member:

@@ -21,7 +21,9 @@ from core.storage.db import insert_for
 NAME_MAX = 100
 
 
-TEXT_KINDS = ("text", "news")  # where a message can be posted
+TEXT_KINDS = ("text", "news", "thread")  # where a message can be posted
+# A thread's name is kept after its channel's, this between: "general \u203a Giveaways".
+THREAD_SEPARATOR = "\u203a"
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class Channel:
 
     @property
     def takes_posts(self) -> bool:
-        """A text channel the bot may post in: what a channel picker offers."""
+        """A text channel or thread the bot may post in: what a channel picker offers."""
         return self.kind in TEXT_KINDS and self.can_post
 
 

@@ -35,9 +35,9 @@ directory_channels = Table(
     metadata,
     guild_key(),
     Column("channel_id", Snowflake, primary_key=True, autoincrement=False),
-    Column("name", String(100), nullable=False),
-    Column("kind", String(16), nullable=False),  # text, news, voice, stage, forum, category
-    Column("position", Integer, nullable=False),
+    Column("name", String(100), nullable=False),  # a thread's follows its channel's
+    Column("kind", String(16), nullable=False),  # text, news, voice, stage, forum, category, thread
+    Column("position", Integer, nullable=False),  # a thread's: its channel's
     Column("can_post", Boolean, nullable=False),  # the bot may send messages there
 )
 

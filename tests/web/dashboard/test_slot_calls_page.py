@@ -173,7 +173,7 @@ def test_the_channel_is_picked_by_name_and_must_be_this_servers(site):
         client, PAGE + "settings", cooldown="99", limit="4", channel=str(voice.channel_id)
     )
     assert refused.status_code == 400
-    assert "post in #Lounge; pick a text channel I can post in." in refused.text
+    assert "post in #Lounge; pick a text channel or thread I can post in." in refused.text
     settings = site.runtime.slot_calls.status(GUILD).settings
     assert (settings.channel_id, settings.cooldown_seconds, settings.max_open_per_user) == (
         GENERAL,

@@ -123,10 +123,16 @@ def role_colours(guild_id: int) -> dict[int, str]:
     return {role.role_id: f"#{role.color:06x}" for role in roles if role.color}
 
 
+# A channel id the directory cannot name: a deleted channel, or a thread (discord.py forgets a
+# thread once it is archived), set in Discord, as the dashboard takes only ids it knows.
+NOT_FOUND = "I can't find it: deleted, or a thread that was archived"
+
+
 def channel_choices(guild_id: int, kept: int | str | None = None) -> list[tuple[str, str]]:
-    """The text channels a picker offers (the bot can post there), as (id, "#name"), and the
-    setting's stored channel ``kept`` when it is not one of them (hidden from the bot now, a
-    thread, deleted), named as well as the directory can, so that it shows and stays selected:
+    """The text channels and threads a picker offers (the bot can post there), as (id, "#name";
+    a thread's "#channel \u203a thread"), and the setting's stored channel ``kept`` when it is not
+    one of them (hidden from the bot now, a thread archived or locked, deleted), named as well
+    as the directory can, so that it shows and stays selected:
     saving the form's other settings must not erase it."""
     directory = config().directory
     if directory is None:
@@ -136,7 +142,7 @@ def channel_choices(guild_id: int, kept: int | str | None = None) -> list[tuple[
     if not choices or not kept or str(kept) in dict(choices):
         return choices
     known = next((c for c in directory.channels(guild_id) if str(c.channel_id) == str(kept)), None)
-    label = f"#{known.name} (I can't post there now)" if known else f"{kept} (not in the server)"
+    label = f"#{known.name} (I can't post there now)" if known else f"{kept} ({NOT_FOUND})"
     return [*choices, (str(kept), label)]
 
 
@@ -228,7 +234,7 @@ def channel_refusal(guild_id: int, channel_id: int) -> str | None:
     if channel is not None and not channel.takes_posts:
         # What the picker leaves out (a voice channel, a category, one the bot cannot post in)
         # is refused when a form is made by hand too: posts there would be lost.
-        return f"I can't post in #{channel.name}; pick a text channel I can post in."
+        return f"I can't post in #{channel.name}; pick a text channel or thread I can post in."
     return None
 
 

@@ -152,7 +152,7 @@ def test_a_channel_the_picker_leaves_out_is_refused_when_posted_by_hand(
 
     answer = pages.post("linking", "settings", {"log_channel": str(channel)})
 
-    assert_refused_here(answer, f"{message}; pick a text channel I can post in.")
+    assert_refused_here(answer, f"{message}; pick a text channel or thread I can post in.")
     assert linking.settings(GUILD).log_channel_id is None
     assert pages.post("linking", "settings", {"log_channel": str(LOGS)}).status_code == 303
     assert linking.settings(GUILD).log_channel_id == LOGS
