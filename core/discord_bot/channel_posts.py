@@ -43,23 +43,41 @@ class ChannelPoster:
 
     def channel(self, guild_id: int, channel_id: int, what: str) -> PostableChannel | None:
         """The guild's channel to post ``what`` in; None, with a log line, while Discord is off or
-        when it is not a text channel of that server. Raises DiscordUnavailable while a
-        configured bot is not connected, or Discord has the server unavailable."""
+        when the bot cannot find it in that server (:meth:`lookup`)."""
+        found = self.lookup(guild_id, channel_id, what)
+        return None if isinstance(found, str) else found
+
+    def lookup(self, guild_id: int, channel_id: int, what: str) -> PostableChannel | str:
+        """The guild's channel to post ``what`` in, or why not in words (``not posted: ...``),
+        with a log line. discord.py forgets a thread once it is archived, so such a thread is
+        as unknown as a deleted channel: the words name both. Raises DiscordUnavailable while
+        a configured bot is not connected, or Discord has the server unavailable."""
         client = self.gateway.client_for(guild_id)
         if client is None:
             log.info("Discord is off; %s not posted", what)
-            return None
+            return "not posted: the Discord bot is not running"
         channel = guild_channel(client, guild_id, channel_id)
-        if channel is None:
+        if channel is not None:
+            return channel
+        if client.get_guild(guild_id) is None:
+            log.warning("guild %s: the bot is not in that server; %s not posted", guild_id, what)
+            return "not posted: the bot is not in that Discord server"
+        other = client.get_channel(channel_id)
+        if isinstance(other, discord.abc.GuildChannel) and other.guild.id == guild_id:
             log.warning(
-                "guild %s: %s channel %s is not a text channel of that server; %s not posted (%s)",
-                guild_id,
-                self.kind,
-                channel_id,
-                what,
-                self.fix,
+                "guild %s: %s channel %s is not a text channel or thread; %s not posted (%s)",
+                *(guild_id, self.kind, channel_id, what, self.fix),
             )
-        return channel
+            return f"not posted: the {self.kind} channel is not a text channel; {self.fix}"
+        log.warning(
+            "guild %s: %s channel %s not found in that server: deleted, another server's, or a "
+            "thread that was archived (a message in it opens it again); %s not posted (%s)",
+            *(guild_id, self.kind, channel_id, what, self.fix),
+        )
+        return (
+            f"not posted: I can't find the {self.kind} channel: it was deleted, or it is a "
+            f"thread that was archived. Open the thread again, or {self.fix}"
+        )
 
     async def post(
         self,
@@ -74,6 +92,20 @@ class ChannelPoster:
         post there (a permission, or a thread archived or locked since it was picked).
         ``nonce``: the same at each try of one post (:func:`post_nonce`). An outbox call that
         posts hears first that its post leaves (``core/outbox/sending.py``)."""
+        refusal = await self.send(channel, content, embed=embed, view=view, nonce=nonce)
+        return refusal is None
+
+    async def send(
+        self,
+        channel: PostableChannel,
+        content: str | None = None,
+        *,
+        embed: discord.Embed | None = None,
+        view: discord.ui.View | None = None,
+        nonce: str | None = None,
+    ) -> str | None:
+        """:meth:`post`, answering None when posted, else why not in words (``not posted:
+        ...``, what to do)."""
         await sending.going_out()
         try:
             await channel.send(
@@ -90,15 +122,18 @@ class ChannelPoster:
                     state,
                     self.fix,
                 )
-                return False
+                return (
+                    f"not posted: the {self.kind} thread is {state}. Open it again, or {self.fix}"
+                )
             if not isinstance(exc, discord.Forbidden):
                 raise
+            needed = needed_to_post(channel, embeds=embed is not None)
             log.warning(
                 "guild %s: no permission to post a %s in channel %s (it needs %s)",
                 channel.guild.id,
                 self.kind,
                 channel.id,
-                needed_to_post(channel, embeds=embed is not None),
+                needed,
             )
-            return False
-        return True
+            return f"not posted: I may not post in the {self.kind} channel; give me {needed} there"
+        return None

@@ -67,3 +67,14 @@ def make_thread(
     thread = discord.Thread(guild=guild, state=guild._state, data=data)  # type: ignore[arg-type]
     guild._add_thread(thread)
     return thread
+
+
+def allow_unknown_channel_mentions(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """dpytest finds a reply's mentioned channels among the server's channels only (never its
+    threads, nor a deleted channel) and fails on the others; Discord shows those too."""
+    mentioned = dpytest.backend.find_channel_mentions
+    monkeypatch.setattr(
+        dpytest.backend,
+        "find_channel_mentions",
+        lambda content, guild: [c for c in mentioned(content, guild) if c is not None],
+    )

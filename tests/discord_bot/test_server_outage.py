@@ -92,4 +92,5 @@ async def test_another_servers_effect_is_not_held_by_it(effect) -> None:  # type
         False,
         RoleChange(ROLE, False, "the role no longer exists"),
         "the bot is not in that Discord server",
+        "not posted: the bot is not in that Discord server",
     )

@@ -24,6 +24,7 @@ from core.discord_bot.common import (
     guild_channel,
     guild_of,
     manage_server,
+    post_refusal,
     typed_channel_refusal,
 )
 from core.discord_bot.cooldowns import Cooldowns, cooldown, reset_cooldown
@@ -345,8 +346,13 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
         guild = guild_of(ctx)
         settings = await asyncio.to_thread(self.linking.settings, guild.id)
         channel_id = settings.log_channel_id
-        here = channel_id is None or guild_channel(ctx.bot, guild.id, channel_id) is not None
-        reply = render_linking.linklogs_status(settings, ctx.clean_prefix, channel_here=here)
+        channel = None if channel_id is None else guild_channel(ctx.bot, guild.id, channel_id)
+        reply = render_linking.linklogs_status(
+            settings,
+            ctx.clean_prefix,
+            channel_here=channel_id is None or channel is not None,
+            refusal=None if channel is None else post_refusal(channel, guild.me, embeds=True),
+        )
         await ctx.send(reply, allowed_mentions=NO_MENTIONS)
 
 

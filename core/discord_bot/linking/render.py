@@ -373,13 +373,21 @@ LINKLOGS_OFF = "The link log is off."
 LINKLOGS_TEXT_ONLY = "Turn the link log on in a text channel or a thread: I can't post it here."
 
 
-def linklogs_status(settings: LinkSettings, prefix: str, *, channel_here: bool = True) -> str:
-    """``channel_here`` False: the log's channel is no longer one of this server's."""
-    if settings.log_channel_id is None:
+def linklogs_status(
+    settings: LinkSettings, prefix: str, *, channel_here: bool = True, refusal: str | None = None
+) -> str:
+    """``channel_here`` False: the bot cannot find the log's channel in this server (deleted,
+    or a thread archived since: discord.py forgets those). ``refusal``: why the bot cannot post
+    in the channel it found (a permission, a locked thread)."""
+    channel_id = settings.log_channel_id
+    if channel_id is None:
         return f"The link log is off. Turn it on in a channel with {prefix}linklogs on."
     if not channel_here:
         return (
-            "The link log is on, but its channel is gone: turn it on again in a channel with "
-            f"{prefix}linklogs on."
+            f"The link log is on, but I can't find its channel <#{channel_id}>: it was deleted, "
+            "or it is a thread that was archived. Open the thread again (a message in it does), "
+            f"or turn the log on in another channel with {prefix}linklogs on."
         )
-    return f"The link log is on, in <#{settings.log_channel_id}>."
+    if refusal is not None:
+        return f"The link log is on, in <#{channel_id}>, but {refusal}"
+    return f"The link log is on, in <#{channel_id}>."

@@ -12,11 +12,11 @@ class DiscordSlotCallPoster(ChannelPoster):
     kind = "slot call"
     fix = "set one with !slotcalls channel"
 
-    async def post_call(self, channel_id: int, call: SlotCall, position: int) -> bool:
+    async def post_call(self, channel_id: int, call: SlotCall, position: int) -> str | None:
         what = f"slot call {call.id} in guild {call.guild_id}"
-        channel = self.channel(call.guild_id, channel_id, what)
-        if channel is None:
-            return False
+        channel = self.lookup(call.guild_id, channel_id, what)
+        if isinstance(channel, str):
+            return channel
         member = (
             channel.guild.get_member(call.discord_user_id)
             if call.discord_user_id is not None
@@ -25,4 +25,4 @@ class DiscordSlotCallPoster(ChannelPoster):
         embed = render_slot_calls.call_embed(call, position, member)
         # Pick, Skip and Clear all, answered by the bot whenever they are pressed.
         view = call_view(call.id)
-        return await self.post(channel, embed=embed, view=view)
+        return await self.send(channel, embed=embed, view=view)

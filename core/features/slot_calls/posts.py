@@ -23,10 +23,6 @@ from core.outbox.store import Effect
 from core.outbox.worker import Done, Kind, Outcome, Refused
 
 POST = "slot_calls.post"
-NOT_TAKEN = (
-    "not posted: the Discord bot is off, or the channel is not a text channel of the server, "
-    "or the bot may not post there (see the log)"
-)
 
 
 def queue_post(
@@ -67,7 +63,8 @@ class SlotCallPosts:
         channel_id = int(payload["channel_id"])
         # Its place now, not when it was queued: calls before it may have closed meanwhile.
         position = await asyncio.to_thread(self.service.queue_position, guild_id, call_id)
-        if not await self.poster.post_call(channel_id, call, position):
-            return Refused(NOT_TAKEN)
+        refusal = await self.poster.post_call(channel_id, call, position)
+        if refusal is not None:
+            return Refused(refusal)  # in words: what happened and what to do
         await asyncio.to_thread(self.service.mark_posted, guild_id, call_id)
         return Done("posted")

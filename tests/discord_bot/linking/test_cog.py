@@ -36,7 +36,7 @@ from core.outbox.undone import UndoneCalls
 from core.outbox.worker import OutboxWorker
 from core.security.links import LINK_LIFETIME, verify_link_params
 from tests.discord_bot.conftest import LINK_BASE_URL, LINK_SECRET, Stream
-from tests.discord_bot.fake_discord import member_of, say
+from tests.discord_bot.fake_discord import allow_unknown_channel_mentions, member_of, say
 from tests.discord_bot.fake_roles import MemberEdits, give_bot_a_role, make_role
 from tests.discord_bot.linking_support import drain, is_dm_to, split_replies
 from tests.features.vip.doubles import FakeVipChannel
@@ -641,8 +641,12 @@ async def test_linklogs_on_naming_another_channel_is_refused_not_turned_on_here(
 
 
 async def test_linklogs_status_says_when_the_log_channel_was_deleted(
-    guild_a: discord.Guild, manager: discord.Member, linking: LinkingService
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    linking: LinkingService,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    allow_unknown_channel_mentions(monkeypatch)
     gone = dpytest.backend.make_text_channel("link-log", guild_a)
     linking.set_log_channel(guild_a.id, gone.id)
     dpytest.backend.delete_channel(gone)
@@ -650,8 +654,9 @@ async def test_linklogs_status_says_when_the_log_channel_was_deleted(
     [status] = await say("!linklogs status", manager)
 
     assert status.content == (
-        "The link log is on, but its channel is gone: turn it on again in a channel with "
-        "!linklogs on."
+        f"The link log is on, but I can't find its channel <#{gone.id}>: it was deleted, or it "
+        "is a thread that was archived. Open the thread again (a message in it does), or turn "
+        "the log on in another channel with !linklogs on."
     )
 
 

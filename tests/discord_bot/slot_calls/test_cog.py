@@ -341,7 +341,7 @@ async def test_a_channel_of_another_server_is_never_posted_to(
     await chat(guild_b, "!call Book of Dead")
 
     assert sent_messages() == []
-    assert "is not a text channel of that server" in caplog.text
+    assert "not found in that server: deleted, another server's" in caplog.text
     assert slot_service.count_open(guild_b.id) == 1  # kept, and listed by !slotlist
 
 

@@ -21,7 +21,9 @@ CALL = SlotCall(
 async def test_without_discord_a_call_is_not_posted_and_that_is_logged(caplog) -> None:
     caplog.set_level(logging.INFO)
 
-    assert await DiscordSlotCallPoster(DiscordGateway()).post_call(5001, CALL, 1) is False
+    assert await DiscordSlotCallPoster(DiscordGateway()).post_call(5001, CALL, 1) == (
+        "not posted: the Discord bot is not running"
+    )
     assert "Discord is off; slot call 7 in guild 111 not posted" in caplog.text
 
 

@@ -26,20 +26,20 @@ MODERATOR = 900
 
 class RecordingPoster:
     """A SlotCallPoster that keeps what it posted; ``fail`` makes the next posts raise, and
-    ``refuse`` answers False (the channel is gone) until cleared."""
+    ``refuse`` answers with these words (why not posted: the channel is gone) until cleared."""
 
     def __init__(self) -> None:
         self.posts: list[tuple[int, SlotCall, int]] = []
         self.fail: Exception | None = None
-        self.refuse = False
+        self.refuse: str | None = None
 
-    async def post_call(self, channel_id: int, call: SlotCall, position: int) -> bool:
+    async def post_call(self, channel_id: int, call: SlotCall, position: int) -> str | None:
         if self.fail is not None:
             raise self.fail
-        if self.refuse:
-            return False
+        if self.refuse is not None:
+            return self.refuse
         self.posts.append((channel_id, call, position))
-        return True
+        return None
 
 
 class Chat:

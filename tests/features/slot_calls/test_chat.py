@@ -466,13 +466,14 @@ async def test_a_call_posted_late_shows_its_place_in_the_queue_when_posted(
 
 
 async def test_a_post_discord_refuses_ends_refused_with_why(calls_on, chat, poster, engine):
-    poster.refuse = True  # the channel is gone, or closed to the bot
+    why = "not posted: the slot call thread is locked. Open it again, or set one with ..."
+    poster.refuse = why  # the channel is gone, or closed to the bot
 
     await chat.say("!call Book of Dead")
 
     [(_, state, result)] = discord_calls(engine)
     assert state == "refused"
-    assert result.startswith("not posted: the Discord bot is off, or the channel")
+    assert result == why  # the poster's own words, not a generic "see the log"
     [call] = calls_on.open_calls(GUILD, 10)
     assert call.posted_at is None  # still in the queue, listed by !slotlist
 

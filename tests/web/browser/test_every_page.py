@@ -24,7 +24,7 @@ from core.features.chat_commands.queued import queue_line
 from core.features.directory.repository import Channel, Member, Role, Server
 from core.features.directory.service import Snapshot
 from core.features.points.se_payments import queue_payment
-from core.features.slot_calls.posts import NOT_TAKEN, queue_post
+from core.features.slot_calls.posts import queue_post
 from core.features.viewers.repository import remember_viewers
 from core.features.vip import repository as vip_repository
 from core.features.vip.limits import RewardLimits, limit_columns
@@ -35,6 +35,12 @@ from core.storage.tables import outbox
 from tests.bus import make_event
 from tests.fakes.discord_oauth import MANAGE_GUILD
 from tests.features.heist.test_history import add_heist
+
+# A slot call's longest reason for not being posted (DiscordSlotCallPoster's words).
+NOT_FOUND = (
+    "not posted: I can't find the slot call channel: it was deleted, or it is a thread that "
+    "was archived. Open the thread again, or set one with !slotcalls channel"
+)
 
 WEB = Path(__file__).resolve().parents[3] / "core" / "web"
 BREAKPOINT = re.compile(r"@media[^{]*?(?:min|max)-width:\s*(\d+)px")
@@ -155,7 +161,7 @@ def _seed_undone(engine, now) -> None:  # type: ignore[no-untyped-def]
         line = "ana_kick won 1,500 points in the heist!"
         queue_line(conn, Platform.KICK, GUILD, "1001", line, "seed:line", now)
         for service, state, result in (
-            ("discord", "refused", NOT_TAKEN),
+            ("discord", "refused", NOT_FOUND),
             (
                 "kick-chat",
                 "failed",

@@ -11,10 +11,16 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from core.events import utc
-from core.features.slot_calls.posts import NOT_TAKEN, queue_post
+from core.features.slot_calls.posts import queue_post
 from core.storage.tables import bus_events, outbox
 from tests.bus import make_event
 from tests.fakes.discord_oauth import MANAGE_GUILD
+
+# A slot call's longest reason for not being posted (DiscordSlotCallPoster's words).
+NOT_FOUND = (
+    "not posted: I can't find the slot call channel: it was deleted, or it is a thread that "
+    "was archived. Open the thread again, or set one with !slotcalls channel"
+)
 
 GUILD = 111111111111111111
 ADMIN = 900000000000000001
@@ -77,7 +83,7 @@ def test_times_on_the_overview_and_the_event_log_are_in_the_viewers_own_zone(
         with rt.engine.begin() as conn:
             queue_post(conn, GUILD, 77, 333333333333333301, 1, now, who="ana", slot="Sweet")
             conn.execute(
-                sa.update(outbox).values(state="refused", result=NOT_TAKEN, finished_at=now)
+                sa.update(outbox).values(state="refused", result=NOT_FOUND, finished_at=now)
             )
             finished = conn.execute(sa.select(outbox.c.finished_at)).scalar_one()
         rt.bus.publish(dataclasses.replace(make_event("hello chat"), broadcaster_user_id="1001"))
