@@ -88,7 +88,13 @@ def _seed_directory(rt) -> None:  # type: ignore[no-untyped-def]
     roles = (Role(ROLE, "Regulars", 2, 0x3498DB, assignable=True),
              Role(LINKED_ROLE, "Linked", 1, 0x2ECC71, assignable=True),
              Role(GUILD, "@everyone", 0, is_default=True))  # fmt: skip
-    channels = (Channel(CHANNEL, "announcements", "text", 0, can_post=True),)
+    # A thread, named with its channel as the bot keeps it, as long as a name is kept: every
+    # channel picker offers it, and it still fits a phone.
+    thread = "announcements \u203a " + "Giveaway winners and the rules of every giveaway " * 2
+    channels = (
+        Channel(CHANNEL, "announcements", "text", 0, can_post=True),
+        Channel(CHANNEL + 50, thread[:100], "thread", 0, can_post=True),
+    )
     server = Server(GUILD, "Stream Server", can_manage_roles=True)
     rt.directory.record_server(Snapshot(server, roles, channels))
     members = [Member(user_id, name) for user_id, name in NAMED.items() if user_id >= ADMIN]
