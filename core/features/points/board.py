@@ -9,16 +9,12 @@ from sqlalchemy.engine import Connection
 
 from core.events import Platform
 from core.features.points.tables import points_accrual, points_balances
-from core.features.viewers.repository import (
-    find_viewer_ids_by_username,
-    usernames_of,
-    with_usernames,
-)
-from core.features.watchtime.tables import watch_presence, watchtime
+from core.features.viewers.in_guild import CHATTED, ids_seen_in
+from core.features.viewers.repository import usernames_of, with_usernames
 
 # Where a viewer shows up once they were in a guild: chatted (presence), watched (watchtime),
 # earned but not posted yet (accrual), or held points (a balance, given or imported too).
-_SEEN_IN = (watch_presence, watchtime, points_accrual, points_balances)
+_SEEN_IN = (*CHATTED, points_accrual, points_balances)
 
 
 @dataclass(frozen=True)
@@ -90,25 +86,7 @@ def ids_by_name(conn: Connection, guild_id: int, platform: Platform, username: s
     """The viewers currently known by ``username`` who were seen in this guild. The names are
     every guild's (``viewers``): one known only in another guild is not this guild's to find,
     and an old name of someone else there must not stand beside this guild's viewer."""
-    ids = find_viewer_ids_by_username(conn, platform, username)
-    return [user_id for user_id in ids if _seen_in(conn, guild_id, platform, user_id)]
-
-
-def _seen_in(conn: Connection, guild_id: int, platform: Platform, user_id: str) -> bool:
-    for table in _SEEN_IN:
-        c = table.c
-        found = conn.execute(
-            sa.select(sa.literal(1))
-            .where(
-                c.guild_id == guild_id,
-                c.platform == str(platform),
-                c.platform_user_id == user_id,
-            )
-            .limit(1)
-        ).first()
-        if found is not None:
-            return True
-    return False
+    return ids_seen_in(conn, guild_id, platform, username, _SEEN_IN)
 
 
 def name_of(conn: Connection, platform: Platform, platform_user_id: str) -> str | None:

@@ -23,10 +23,14 @@ from core.features.raffle.earning import repository as earning_repository
 from core.features.raffle.earning.repository import Gift
 from core.features.raffle.errors import RaffleRefused, checked_text
 from core.features.raffle.periods import repository as periods_repository
-from core.features.viewers.repository import find_viewer_ids_by_username
+from core.features.raffle.tables import raffle_balances
+from core.features.viewers.in_guild import CHATTED, ids_seen_in
 from core.features.viewers.search import name_query, on_both_platforms
 
 MAX_ADMIN_TICKETS = 1_000_000
+# The viewers a moderator can name here: who chatted or watched in the guild, or held tickets in
+# one of its periods (given, imported or earned by a gift or a sub, without chatting).
+RAFFLE_VIEWERS = (*CHATTED, raffle_balances)
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ class RaffleAdmin:
                 raise RaffleRefused("No raffle period is open.")
             if not periods_repository.hold_open_period(conn, guild_id, period.id):
                 raise RaffleRefused("That period closed a moment ago; its ledger is frozen.")
-            platform, user_id, _name = self._holder(conn, member_id, username)
+            platform, user_id, _name = self._holder(conn, guild_id, member_id, username)
             balance = ledger_repository.get_balance(conn, guild_id, period.id, platform, user_id)
             if tickets < 0 and balance + tickets < 0:
                 raise RaffleRefused(self._too_few(conn, member_id, platform, _name, balance))
@@ -140,12 +144,12 @@ class RaffleAdmin:
             return Given(platform, _name, balance)
 
     def _holder(
-        self, conn: Connection, member_id: int | None, username: str | None
+        self, conn: Connection, guild_id: int, member_id: int | None, username: str | None
     ) -> tuple[Platform, str, str]:
         """The account tickets given to the viewer go to: a member's Kick account, else their
         Twitch one; a name's one account."""
         if member_id is None:
-            return self._named(conn, username or "")
+            return self._named(conn, guild_id, username or "")
         links = links_of_member(conn, member_id)
         if not links:
             raise RaffleRefused(
@@ -175,17 +179,19 @@ class RaffleAdmin:
         )
 
     def _accounts(
-        self, conn: Connection, member_id: int | None, username: str | None
+        self, conn: Connection, guild_id: int, member_id: int | None, username: str | None
     ) -> list[tuple[Platform, str, str]]:
         """Every account of the viewer: each a member linked, or a name's one account."""
         if member_id is None:
-            return [self._named(conn, username or "")]
+            return [self._named(conn, guild_id, username or "")]
         links = links_of_member(conn, member_id)
         if not links:
             raise RaffleRefused("That member has not linked a Kick or Twitch account.")
         return [(link.platform, link.platform_user_id, link.username) for link in links]
 
-    def _named(self, conn: Connection, typed: str) -> tuple[Platform, str, str]:
+    def _named(self, conn: Connection, guild_id: int, typed: str) -> tuple[Platform, str, str]:
+        """The one account called ``typed`` among this guild's viewers (``RAFFLE_VIEWERS``):
+        one known only in another server is not this guild's to give to or exclude."""
         query = name_query(typed)
         if query is None:
             raise RaffleRefused(
@@ -195,7 +201,7 @@ class RaffleAdmin:
         found = [
             (platform, user_id, query.name)
             for platform in query.platforms
-            for user_id in find_viewer_ids_by_username(conn, platform, query.name)
+            for user_id in ids_seen_in(conn, guild_id, platform, query.name, RAFFLE_VIEWERS)
         ]
         if not found:
             raise RaffleRefused("I don't know a Kick or Twitch viewer by that name.")
@@ -215,7 +221,7 @@ class RaffleAdmin:
         already was); a closed period's draws keep those its close froze."""
         now = self._now()
         with self.engine.begin() as conn:
-            accounts = self._accounts(conn, member_id, username)
+            accounts = self._accounts(conn, guild_id, member_id, username)
             changed = [
                 (platform, user_id, name)
                 for platform, user_id, name in accounts
@@ -231,7 +237,7 @@ class RaffleAdmin:
         """Let the viewer's excluded accounts take part again from now on (refused when none
         was excluded); a closed period's draws keep those its close froze."""
         with self.engine.begin() as conn:
-            accounts = self._accounts(conn, member_id, username)
+            accounts = self._accounts(conn, guild_id, member_id, username)
             changed = [
                 (platform, user_id, name)
                 for platform, user_id, name in accounts

@@ -13,6 +13,7 @@ from core.config import RaffleSettings
 from core.events import Platform
 from core.features.linking.repository import links_of_member
 from core.features.raffle import ledger_repository, standings_repository
+from core.features.raffle.admin import RAFFLE_VIEWERS
 from core.features.raffle.draws import fairness, frozen_ranges, snapshot_repository
 from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.draws.repository import Draw
@@ -25,7 +26,8 @@ from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.periods.repository import Period
 from core.features.raffle.rates import RaffleRates, read_rates, resolve_rates
 from core.features.raffle.standings_repository import OpenStanding
-from core.features.viewers.repository import find_viewer_ids_by_username, usernames_of
+from core.features.viewers.in_guild import ids_seen_in
+from core.features.viewers.repository import usernames_of
 from core.features.viewers.search import NameQuery
 
 MEMBER_ENTRIES = 10  # a member's latest ledger lines in !rafflestats
@@ -163,7 +165,7 @@ class RaffleViews:
             keys = [
                 (str(platform), user_id)
                 for platform in query.platforms
-                for user_id in find_viewer_ids_by_username(conn, platform, query.name)
+                for user_id in ids_seen_in(conn, guild_id, platform, query.name, RAFFLE_VIEWERS)
             ]
             names = usernames_of(conn, keys)  # as stored, not as typed
             found = []

@@ -13,6 +13,7 @@ from core.events import Platform
 from core.features.raffle.errors import RaffleRefused
 from tests.features.raffle.support import GUILD, add_viewer
 from tests.features.raffle.test_service import clock, raffle
+from tests.features.viewers.guild_support import chatted_in
 
 __all__ = ["clock", "raffle"]
 
@@ -26,6 +27,10 @@ def viewers(engine, raffle):
     add_viewer(engine, "t2", "both_tv", BOTH, Platform.TWITCH)
     add_viewer(engine, "k3", "same_name")
     add_viewer(engine, "t3", "same_name", platform=Platform.TWITCH)
+    for platform, user_id in ((Platform.KICK, "k2"), (Platform.KICK, "k3")):
+        chatted_in(engine, GUILD, platform, user_id)  # this server's viewers, named by name
+    for user_id in ("t1", "t2", "t3"):
+        chatted_in(engine, GUILD, Platform.TWITCH, user_id)
     raffle.periods.start(GUILD)
     return raffle
 
