@@ -1,8 +1,11 @@
 """The slot call blacklist: viewers whose calls are kept out, silently (the request's check is
 ``repository.is_blacklisted``). An entry holds the account's id when a viewer by that name has
-chatted, so a rename does not get them off the list; otherwise the name, for both platforms,
-until its viewer calls a slot by it and the entry takes their account
-(``repository.bind_blacklisted_name``)."""
+chatted (or called a slot) in this server, so a rename does not get them off the list;
+otherwise the name, for both platforms, until its viewer calls a slot by it and the entry takes
+their account (``repository.bind_blacklisted_name``). A name may be listed before its viewer was
+ever seen here (a troll known from elsewhere); one known only in another server is such a name:
+its account there is not bound, as that would tell the server the name exists elsewhere and
+keep out another server's viewer, nor does it make this server's viewer ambiguous."""
 
 from __future__ import annotations
 
@@ -17,10 +20,14 @@ from core.features.slot_calls import repository
 from core.features.slot_calls.errors import InvalidSetting
 from core.features.slot_calls.names import blacklist_name, username_key
 from core.features.slot_calls.repository import BlacklistEntry
+from core.features.slot_calls.tables import slot_calls
+from core.features.viewers.in_guild import CHATTED, ids_seen_in
 from core.features.viewers.repository import find_viewer_ids_by_username
 from core.features.viewers.search import MAX_NAME, NameQuery, name_query, on_both_platforms
 
 MAX_REASON = 200
+# The viewers of a server a blacklisted name binds to: who chatted, watched or called a slot.
+SLOT_CALL_VIEWERS = (*CHATTED, slot_calls)
 
 
 def blacklist_reason(text: str | None) -> str | None:
@@ -61,14 +68,16 @@ class SlotCallBlacklist:
                     ),
                     username_key(query.name),
                 )
-                for platform, ids in _blacklisted_accounts(conn, query)
+                for platform, ids in _blacklisted_accounts(conn, guild_id, query)
             ]
         return any(added)
 
     def remove(self, guild_id: int, typed: str) -> bool:
         """True when a viewer by that name (now or when listed) came off the list, on the
         platform ``kick:`` or ``twitch:`` names, else on either. Raises InvalidSetting when
-        ``typed`` names no viewer (blank, ``kick:``, longer than a name)."""
+        ``typed`` names no viewer (blank, ``kick:``, longer than a name). The accounts called so
+        are looked up among every server's viewers: only this server's entries can come off, and
+        one may hold an account bound before it was seen here."""
         query = _named(typed, "to take off the blacklist")
         removed = 0
         with self.engine.begin() as conn:
@@ -94,12 +103,15 @@ def _named(typed: str, doing: str) -> NameQuery:
     return query
 
 
-def _blacklisted_accounts(conn: Connection, query: NameQuery) -> list[tuple[Platform, list[str]]]:
-    """The platforms (and the accounts on each called so) a blacklisted name stands for."""
+def _blacklisted_accounts(
+    conn: Connection, guild_id: int, query: NameQuery
+) -> list[tuple[Platform, list[str]]]:
+    """The platforms (and the accounts on each called so, seen in this server) a blacklisted
+    name stands for."""
     seen = [
         (platform, ids)
         for platform in query.platforms
-        if (ids := find_viewer_ids_by_username(conn, platform, query.name))
+        if (ids := ids_seen_in(conn, guild_id, platform, query.name, SLOT_CALL_VIEWERS))
     ]
     if len(seen) > 1:
         raise InvalidSetting(on_both_platforms(query.name))

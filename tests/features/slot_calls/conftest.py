@@ -112,12 +112,15 @@ def chat(slot_chat, sender, clock, discord_worker) -> Chat:
 
 @pytest.fixture
 def viewer_seen(engine, clock):
-    """Record that a viewer by this id and name chatted (as any chat message does)."""
+    """Record that a viewer by this id and name chatted in GUILD (as any chat message does:
+    their name, and their presence there)."""
     from core.events import Platform, Viewer
     from core.features.viewers.repository import remember_viewers
+    from tests.features.viewers.guild_support import chatted_in
 
     def seen(user_id: int, username: str) -> None:
         with engine.begin() as conn:
             remember_viewers(conn, Platform.KICK, [Viewer(str(user_id), username)], clock())
+        chatted_in(engine, GUILD, Platform.KICK, str(user_id))
 
     return seen

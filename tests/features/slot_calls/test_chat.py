@@ -19,6 +19,7 @@ from core.outbox.worker import OutboxWorker
 from core.ratelimits import MemoryWindows
 from core.storage.tables import outbox
 from tests.features.slot_calls.conftest import CALLS_CHANNEL, GUILD, MODERATOR, OTHER_GUILD
+from tests.features.viewers.guild_support import chatted_in
 from tests.support.events import chat_message
 
 
@@ -258,6 +259,7 @@ async def test_a_viewer_blacklisted_before_they_chatted_stays_out_after_renaming
 async def test_a_twitch_viewer_is_blacklisted_on_twitch_only(calls_on, chat, poster, engine, clock):
     with engine.begin() as conn:
         remember_viewers(conn, Platform.TWITCH, [Viewer("t66", "troll")], clock())
+    chatted_in(engine, GUILD, Platform.TWITCH, "t66")
     calls_on.blacklist.add(GUILD, "troll", added_by=MODERATOR)  # seen on Twitch alone
 
     renamed = chat_message(

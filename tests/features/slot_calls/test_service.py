@@ -16,6 +16,7 @@ from core.features.slot_calls.service import (
 from core.features.viewers.repository import remember_viewers
 from tests.features.chat_commands.doubles import webhook_chat
 from tests.features.slot_calls.conftest import CALLS_CHANNEL, GUILD, MODERATOR, OTHER_GUILD
+from tests.features.viewers.guild_support import chatted_in
 
 
 def call(service: SlotCallService, clock, slot: str, guild_id: int = GUILD, **sender):
@@ -234,6 +235,8 @@ def test_a_name_seen_on_both_platforms_must_say_which(service, engine, clock) ->
     with engine.begin() as conn:
         remember_viewers(conn, Platform.KICK, [Viewer("66", "troll")], clock())
         remember_viewers(conn, Platform.TWITCH, [Viewer("t66", "troll")], clock())
+    chatted_in(engine, GUILD, Platform.KICK, "66")
+    chatted_in(engine, GUILD, Platform.TWITCH, "t66")
     with pytest.raises(InvalidSetting) as refused:
         service.blacklist.add(GUILD, "troll", added_by=MODERATOR)
     assert str(refused.value) == (
