@@ -49,15 +49,16 @@ from core.features.sub_tiers.records import (
     tier_of,
     tier_of_badge,
 )
-from core.features.viewers.repository import (
-    find_viewer_ids_by_username,
-    remember_viewers,
-    usernames_of,
-)
+from core.features.sub_tiers.tables import sub_tiers
+from core.features.viewers.in_guild import CHATTED, event_viewer_id, ids_seen_in
+from core.features.viewers.repository import remember_viewers, usernames_of
 from core.features.viewers.search import name_query
 from core.storage.db import transaction
 
 log = logging.getLogger(__name__)
+
+# A server's viewers named by name: who chatted or watched there, or has a tier record there.
+SUB_VIEWERS = (*CHATTED, sub_tiers)
 
 # How long a Helix answer or a badge hint counts: Helix says "subscribed now", not until when,
 # so a viewer is asked again after a day (one call for up to 100 viewers).
@@ -111,9 +112,11 @@ class SubTierService:
     def find_by_name(
         self, guild_id: int, platform: str, name: str
     ) -> list[tuple[str, SubTier | None]]:
-        """``(user id, record or None)`` per viewer of ``platform`` currently called ``name``."""
+        """``(user id, record or None)`` per viewer of ``platform`` currently called ``name``
+        and seen in this guild (``SUB_VIEWERS``): one known only in another server is nobody
+        here."""
         with self.engine.connect() as conn:
-            ids = find_viewer_ids_by_username(conn, Platform(platform), name)
+            ids = ids_seen_in(conn, guild_id, Platform(platform), name, SUB_VIEWERS)
             found = repository.tiers_of(conn, guild_id, str(platform), ids, self._now())
         return [(user_id, found.get(user_id)) for user_id in ids]
 
@@ -224,10 +227,11 @@ class SubTierService:
             for viewer in viewers:
                 user_id = viewer.platform_user_id
                 if user_id is None:  # Kick's Pusher names some viewers without their id
-                    ids = find_viewer_ids_by_username(conn, event.platform, viewer.username)
-                    if len(ids) != 1:
+                    user_id = event_viewer_id(
+                        conn, guild_id, event.platform, viewer.username, SUB_VIEWERS
+                    )
+                    if user_id is None:
                         continue
-                    user_id = ids[0]
                 sighting = SubTier(
                     platform=str(event.platform),
                     platform_user_id=user_id,
