@@ -29,7 +29,8 @@ from core.features.overlays.alert_kinds import AlertFields, AlertLook, look
 from core.features.raffle import ledger_repository
 from core.features.raffle.earning.service import gift_identity
 from core.features.raffle.ports import TicketsAwarded
-from core.features.viewers.repository import find_viewer_ids_by_username, usernames_of
+from core.features.viewers.in_guild import event_viewer_id
+from core.features.viewers.repository import usernames_of
 from core.features.vip.repository import AuditEntry
 
 VIP_ACTIONS = {"granted": "is now a VIP", "extended": "extended their VIP"}
@@ -52,15 +53,18 @@ class AlertViewer:
         return cls(platform, viewer.platform_user_id, viewer.username)
 
 
-def _account(conn: Connection, viewer: AlertViewer | None) -> tuple[str | None, str | None]:
-    """The (platform, user id) stored with an alert: the viewer's id, else the one viewer known
-    by their name on that platform, else none."""
+def _account(
+    conn: Connection, guild_id: int, viewer: AlertViewer | None
+) -> tuple[str | None, str | None]:
+    """The (platform, user id) stored with an alert: the viewer's id, else the one viewer of
+    their name who chatted or watched in this guild, else the one known by it anywhere (a
+    gifter or a follower need not have chatted first: ``event_viewer_id``), else none."""
     if viewer is None:
         return None, None
     user_id = viewer.platform_user_id
     if user_id is None and viewer.username:
-        found = find_viewer_ids_by_username(conn, Platform(str(viewer.platform)), viewer.username)
-        user_id = found[0] if len(found) == 1 else None
+        platform = Platform(str(viewer.platform))
+        user_id = event_viewer_id(conn, guild_id, platform, viewer.username)
     return (None, None) if user_id is None else (str(viewer.platform), user_id)
 
 
@@ -81,7 +85,7 @@ def record(
     ``title``); ``viewer`` the viewer it names."""
     if repository.has_alert(conn, guild_id, source_ref):
         return None
-    platform, platform_user_id = _account(conn, viewer)
+    platform, platform_user_id = _account(conn, guild_id, viewer)
     seq = repository.next_seq(conn, guild_id)
     added = repository.add_alert(
         conn,
