@@ -13,6 +13,7 @@ from core.features.raffle.service import RaffleService
 from tests.discord_bot.fake_discord import say
 from tests.discord_bot.raffle.conftest import NOW
 from tests.features.raffle.support import RecordingAnnouncer, add_viewer
+from tests.features.viewers.guild_support import chatted_in
 
 
 def text(replies: list[discord.Message]) -> str:
@@ -163,6 +164,12 @@ async def test_tickets_go_to_a_viewer_named_on_kick_or_twitch(
     add_viewer(sqlite_engine, "t7", "quiz_winner", platform=Platform.TWITCH)
     add_viewer(sqlite_engine, "k8", "twin")
     add_viewer(sqlite_engine, "t8", "twin", platform=Platform.TWITCH)
+    for platform, user_id in (
+        (Platform.TWITCH, "t7"),
+        (Platform.KICK, "k8"),
+        (Platform.TWITCH, "t8"),
+    ):
+        chatted_in(sqlite_engine, manager.guild.id, platform, user_id)  # this server's viewers
     await say("!rafflestart", manager)
 
     assert text(await say("!rafflegive quiz_winner 7 won the quiz", manager)) == (
@@ -525,6 +532,7 @@ async def test_refusals_during_an_open_period(manager, alice, sqlite_engine) -> 
         "I don't know a Kick or Twitch viewer by that name."
     )
     add_viewer(sqlite_engine, "k9", "streamer_bot")
+    chatted_in(sqlite_engine, manager.guild.id, Platform.KICK, "k9")
     assert (
         text(await say("!raffleinclude streamer_bot", manager)) == "streamer\\_bot is not excluded."
     )
@@ -616,6 +624,7 @@ async def test_a_member_with_kick_and_twitch_accounts_sees_both_and_is_excluded_
 ) -> None:
     add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
     add_viewer(sqlite_engine, "t1", "alice_tv", discord_id=alice.id, platform=Platform.TWITCH)
+    chatted_in(sqlite_engine, manager.guild.id, Platform.TWITCH, "t1")
     await say("!rafflestart", manager)
     await say(f"!rafflegive {alice.mention} 4", manager)
     mine = text(await say("!tickets", alice)).splitlines()

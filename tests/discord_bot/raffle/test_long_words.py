@@ -7,6 +7,7 @@ import discord
 from core.features.raffle.tables import raffle_draws, raffle_ledger
 from tests.discord_bot.fake_discord import say
 from tests.features.raffle.support import add_viewer
+from tests.features.viewers.guild_support import chatted_in
 
 
 def text(replies: list[discord.Message]) -> str:
@@ -78,6 +79,7 @@ async def test_taking_more_than_the_kick_account_holds_names_the_account_and_the
 
     add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
     add_viewer(sqlite_engine, "t1", "alice_tv", discord_id=alice.id, platform=Platform.TWITCH)
+    chatted_in(sqlite_engine, alice.guild.id, Platform.TWITCH, "t1")
     await say("!rafflestart", manager)
     raffle.admin.give(alice.guild.id, actor_id=manager.id, member_id=None, tickets=6,
                       reason="", reference="tv", username="twitch:alice_tv")  # fmt: skip

@@ -194,6 +194,7 @@ def test_a_draw_nobody_won_says_why(engine, clock, overlays):
     held a ticket was eligible", and a draw among unlinked holders one where "nobody held a
     ticket"."""
     from tests.features.raffle.support import add_viewer, make_service
+    from tests.features.viewers.guild_support import chatted_in
 
     raffle = make_service(engine, clock)
 
@@ -214,6 +215,7 @@ def test_a_draw_nobody_won_says_why(engine, clock, overlays):
 
     add_viewer(engine, "u", "unlinked")
     add_viewer(engine, "l", "linked", discord_id=5)
+    chatted_in(engine, GUILD_A, Platform.KICK, "u")  # named below: this server's viewer
     raffle.periods.start(GUILD_A)
     raffle.admin.give(GUILD_A, actor_id=9, member_id=None, username="unlinked", tickets=5,
                       reason="", reference="a")  # fmt: skip

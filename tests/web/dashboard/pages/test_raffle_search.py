@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 
+from core.events import Platform
 from core.features.viewers.search import NOT_A_NAME
 from tests.features.raffle.support import GUILD
+from tests.features.viewers.guild_support import chatted_in
 from tests.web.dashboard.pages.conftest import ADMIN_ID, OTHER_GUILD
 from tests.web.dashboard.pages.test_raffle_settings import month, pages
 
@@ -39,8 +41,9 @@ def test_a_viewer_found_by_name_shows_their_tickets_and_why(pages, month):
     assert '<td data-label="Why">quiz winner</td>' in part
 
 
-def test_another_servers_tickets_are_not_shown(pages, month):
+def test_another_servers_tickets_are_not_shown(pages, month, sqlite_engine):
     month.periods.start(OTHER_GUILD)
+    chatted_in(sqlite_engine, OTHER_GUILD, Platform.KICK, "u5")  # viewer5 chatted there too
     month.admin.give(OTHER_GUILD, actor_id=1, member_id=None, username="kick:viewer5",
                      tickets=50, reason="elsewhere", reference="o")  # fmt: skip
     part = _found(_search(pages, "kick:viewer5"))
