@@ -127,7 +127,8 @@ async def test_an_unlinked_member_is_nothing_known(alice, guild_a):
 async def test_records_of_another_server_are_not_shown(alice, guild_b, sub_tiers):
     subscribe(sub_tiers, guild_b.id, Platform.KICK, "5", "zed")
     [reply] = await say("!tier zed", alice)
-    assert reply.content == "Kick **zed**: nothing known."
+    # Not even that a Kick zed exists: zed was seen in the other server only.
+    assert reply.content == "No Kick or Twitch viewer called **zed**: nothing known."
 
 
 async def test_a_linked_account_renamed_since_is_shown_by_its_name_of_now(
