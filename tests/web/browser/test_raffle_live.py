@@ -5,7 +5,9 @@ process the way the bot's side does it."""
 
 from __future__ import annotations
 
+from core.events import Platform
 from tests.features.raffle.support import add_viewer
+from tests.features.viewers.guild_support import chatted_in
 from tests.web.browser.test_settings_pages import GUILD, _log_in
 
 
@@ -13,6 +15,7 @@ def test_an_award_changes_the_open_standings_without_reload(page, site, discord,
     raffle = site.runtime.raffle
     raffle.periods.start(GUILD)
     add_viewer(site.runtime.engine, "70001", "quizwinner")  # a Kick viewer the bot has seen
+    chatted_in(site.runtime.engine, GUILD, Platform.KICK, "70001")  # here
     _log_in(page, site, discord)
     page.goto(f"{site.url}/dashboard/{GUILD}/raffle/")
     standings = page.locator("#raffle-standings")
