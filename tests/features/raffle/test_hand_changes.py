@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from core.events import Platform
 from tests.features.raffle.support import GUILD, add_viewer, make_service
+from tests.features.viewers.guild_support import chatted_in
 from tests.support.clock import Clock
 
 
@@ -23,6 +25,7 @@ def test_hand_changes_newest_first_of_this_guild_and_period(engine):
     raffle.admin.give(GUILD, actor_id=8, member_id=102, tickets=3, reason="", reference="b")
     clock.advance(minutes=1)
     raffle.admin.give(GUILD, actor_id=7, member_id=101, tickets=-2, reason="", reference="c")
+    chatted_in(engine, GUILD + 1, Platform.KICK, "u2")  # bo chatted in the other guild too
     raffle.admin.give(GUILD + 1, actor_id=9, member_id=None, tickets=4, reason="x",
                       reference="d", username="bo")  # fmt: skip
     changes = raffle.views.hand_changes(GUILD)
