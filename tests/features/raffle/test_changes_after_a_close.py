@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.events import Platform
 from core.features.raffle.draws import verification
 from tests.features.raffle.support import (
     GUILD,
@@ -19,6 +20,7 @@ from tests.features.raffle.support import (
     make_service,
     tickets_of,
 )
+from tests.features.viewers.guild_support import chatted_in
 from tests.support.clock import Clock
 
 ANA, BOB = 11, 12  # linked members
@@ -54,6 +56,7 @@ def closed(engine, raffle):
     add_viewer(engine, "1", "ana", ANA)
     add_viewer(engine, "2", "bob", BOB)
     add_viewer(engine, "3", "cat")
+    chatted_in(engine, GUILD, Platform.KICK, "3")  # given by name below: this guild's viewer
     raffle.periods.start(GUILD)
     _give(raffle, 10, member=ANA)
     _give(raffle, 30, member=BOB)
