@@ -21,16 +21,13 @@ from core.features.raffle import ledger_repository
 from core.features.raffle.draws.fairness import participant_key
 from core.features.raffle.earning import repository as earning_repository
 from core.features.raffle.earning.repository import Gift
+from core.features.raffle.earning.service import RAFFLE_VIEWERS
 from core.features.raffle.errors import RaffleRefused, checked_text
 from core.features.raffle.periods import repository as periods_repository
-from core.features.raffle.tables import raffle_balances
-from core.features.viewers.in_guild import CHATTED, ids_seen_in
+from core.features.viewers.in_guild import ids_seen_in
 from core.features.viewers.search import name_query, on_both_platforms
 
 MAX_ADMIN_TICKETS = 1_000_000
-# The viewers a moderator can name here: who chatted or watched in the guild, or held tickets in
-# one of its periods (given, imported or earned by a gift or a sub, without chatting).
-RAFFLE_VIEWERS = (*CHATTED, raffle_balances)
 
 
 @dataclass(frozen=True)

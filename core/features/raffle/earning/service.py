@@ -43,9 +43,13 @@ from core.features.raffle.earning import conversions_repository
 from core.features.raffle.earning import repository as earning_repository
 from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.periods.repository import GuildRaffleSettings, Period
-from core.features.viewers.repository import find_viewer_ids_by_username
+from core.features.raffle.tables import raffle_balances
+from core.features.viewers.in_guild import CHATTED, event_viewer_id
 
 log = logging.getLogger(__name__)
+# The viewers a name finds in a guild's raffle: who chatted or watched in the guild, or held
+# tickets in one of its periods (given, imported or earned by a gift or a sub, without chatting).
+RAFFLE_VIEWERS = (*CHATTED, raffle_balances)
 
 
 class PeriodClosed(Exception):
@@ -211,15 +215,16 @@ def record_gift(
         )
         return None
     gifter_id = event.gifter.platform_user_id
-    if gifter_id is None:
-        known = find_viewer_ids_by_username(conn, event.platform, event.gifter.username)
-        if len(known) != 1:
+    if gifter_id is None:  # Kick's Pusher names the gifter only: this server's of that name
+        gifter_id = event_viewer_id(
+            conn, period.guild_id, event.platform, event.gifter.username, RAFFLE_VIEWERS
+        )
+        if gifter_id is None:
             log.warning(
                 "guild %s: gift by a viewer I cannot identify by name; no tickets",
                 period.guild_id,
             )
             return None
-        gifter_id = known[0]
     reference = gift_identity(
         event, lambda ref: earning_repository.gift_received_at(conn, period.guild_id, ref), now
     )
