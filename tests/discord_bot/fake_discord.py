@@ -78,3 +78,17 @@ def allow_unknown_channel_mentions(monkeypatch) -> None:  # type: ignore[no-unty
         "find_channel_mentions",
         lambda content, guild: [c for c in mentioned(content, guild) if c is not None],
     )
+
+
+def thread_send_refused(status: int, code: int, message: str):  # type: ignore[no-untyped-def]
+    """A ``Thread.send`` that Discord refuses as it does: ``status`` with its JSON error (403 is
+    :class:`discord.Forbidden`; 400 "Thread is archived" is code 50083)."""
+
+    async def send(self: discord.Thread, *args: object, **kwargs: object) -> None:
+        response = dpytest.backend.FakeRequest(status, "Refused")
+        error = {"code": code, "message": message}
+        if status == 403:
+            raise discord.Forbidden(response, error)
+        raise discord.HTTPException(response, error)
+
+    return send

@@ -16,7 +16,7 @@ from core.discord_bot.common import typed_channel_refusal
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.raffle.outbound import DiscordRaffleAnnouncer
 from core.features.raffle.ports import PeriodAnnouncement
-from tests.discord_bot.fake_discord import make_thread
+from tests.discord_bot.fake_discord import make_thread, thread_send_refused
 
 
 class NoticePoster(ChannelPoster):
@@ -84,19 +84,6 @@ async def test_an_archived_or_locked_thread_is_refused(
     )
 
 
-def answering(status: int, code: int, message: str):  # type: ignore[no-untyped-def]
-    """``Thread.send`` refused as Discord refuses it: ``status`` with its JSON error."""
-
-    async def send(self: discord.Thread, *args: object, **kwargs: object) -> None:
-        response = dpytest.backend.FakeRequest(status, "Refused")
-        error = {"code": code, "message": message}
-        if status == 403:
-            raise discord.Forbidden(response, error)
-        raise discord.HTTPException(response, error)
-
-    return send
-
-
 @pytest.mark.parametrize(
     ("status", "code", "message", "logged"),
     [
@@ -127,7 +114,7 @@ async def test_a_post_a_thread_refuses_is_false_and_the_log_says_why(
     """Heist results, slot calls and VIP notices: a thread that was fine when it was picked
     and was archived or locked since is a post not taken, not an error tried again."""
     thread = make_thread(guild_a.text_channels[0])
-    monkeypatch.setattr(discord.Thread, "send", answering(status, code, message))
+    monkeypatch.setattr(discord.Thread, "send", thread_send_refused(status, code, message))
 
     posted = await NoticePoster(DiscordGateway()).post(thread, "hello")
 
@@ -166,7 +153,7 @@ async def test_a_raffle_announcement_a_thread_refuses_is_skipped_saying_why(
             return bot
 
     thread = make_thread(guild_a.text_channels[0])
-    monkeypatch.setattr(discord.Thread, "send", answering(status, code, message))
+    monkeypatch.setattr(discord.Thread, "send", thread_send_refused(status, code, message))
     opened = PeriodAnnouncement(
         guild_id=guild_a.id, period_id=1, starts_at=datetime(2026, 11, 1, tzinfo=UTC),
         ends_at=datetime(2026, 12, 1, tzinfo=UTC), time_zone="UTC", commitment="ab" * 32,

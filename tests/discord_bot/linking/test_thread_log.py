@@ -4,10 +4,7 @@ the dashboard's "What the bot could not do"."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import discord
-import discord.ext.test as dpytest
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -18,7 +15,7 @@ from core.features.linking.service import LinkingService
 from core.outbox import DISCORD
 from core.outbox.undone import UndoneCalls
 from core.outbox.worker import OutboxWorker
-from tests.discord_bot.fake_discord import make_thread
+from tests.discord_bot.fake_discord import make_thread, thread_send_refused
 from tests.discord_bot.linking_support import drain, is_dm_to
 from tests.support.clock import Clock
 
@@ -28,19 +25,6 @@ def discord_calls(sqlite_engine: Engine, clock: Clock, link_effects: LinkEffects
     """The Discord worker: it writes the queued link log entry."""
     kinds = QueuedLinkEffects(sqlite_engine, clock, link_effects).kinds()
     return OutboxWorker(sqlite_engine, DISCORD, kinds, clock)
-
-
-def refused(status: int, code: int, message: str):  # type: ignore[no-untyped-def]
-    """``Thread.send`` answered as Discord answers it: ``status`` with its JSON error."""
-
-    async def send(self: discord.Thread, *args: Any, **kwargs: Any) -> None:
-        response = dpytest.backend.FakeRequest(status, "Refused")
-        error = {"code": code, "message": message}
-        if status == 403:
-            raise discord.Forbidden(response, error)
-        raise discord.HTTPException(response, error)
-
-    return send
 
 
 @pytest.mark.parametrize(
@@ -77,7 +61,7 @@ async def test_a_link_log_a_thread_does_not_take_names_what_the_thread_needs(
 ) -> None:
     thread = make_thread(guild_a.text_channels[0], "link-log")
     linking.set_log_channel(guild_a.id, thread.id)
-    monkeypatch.setattr(discord.Thread, "send", refused(status, code, message))
+    monkeypatch.setattr(discord.Thread, "send", thread_send_refused(status, code, message))
     linked = AccountLinked(platform=Platform.KICK, event_id="link-1", occurred_at=clock(),
                            guild_id=guild_a.id, discord_user_id=alice.id,
                            viewer=Viewer("7001", "kick_al"))  # fmt: skip
