@@ -177,7 +177,19 @@ def render(template: str, fields: AlertFields) -> str:
         said = template.format_map(values)
     except (KeyError, ValueError, IndexError, AttributeError):
         said = template
-    return " ".join(said.split())[:TEMPLATE_MAX]
+    return _within(" ".join(said.split()), TEMPLATE_MAX)
+
+
+def _within(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters: cut after a whole word with " …" where one
+    ends past half the room, else cut with "…" (a cut word reads as a typo on stream)."""
+    if len(text) <= limit:
+        return text
+    room = text[: limit - 1]
+    space = room.rfind(" ")
+    if space > limit // 2:
+        return room[:space].rstrip() + " …"
+    return room + "…"
 
 
 def parse_threshold(text: str) -> int:

@@ -163,3 +163,19 @@ def test_zalgo_from_a_viewer_keeps_a_few_marks_per_letter_not_a_tower():
     assert said == "Z\u0300\u0301oe cheered 5: Z\u0300\u0301oe"
     assert render("{who}!", AlertFields("Ti\u1ebfng Vi\u1ec7t")) == "Ti\u1ebfng Vi\u1ec7t!"
     assert render("{who}!", AlertFields("\u0915\u094d\u0937\u093f")) == "\u0915\u094d\u0937\u093f!"
+
+
+def test_words_past_the_limit_end_on_a_whole_word_and_say_so():
+    """A cheer's long message was cut mid-word ("... Won"), reading as a typo on stream."""
+    message = " ".join(["Wonderful"] * 40)
+    said = render("{who} cheered {amount}: {message}", AlertFields("ann", 100, message=message))
+
+    assert len(said) <= 200
+    assert said.endswith("Wonderful …")
+    assert said.startswith("ann cheered 100: Wonderful Wonderful")
+
+
+def test_one_word_past_the_limit_is_cut_with_an_ellipsis():
+    said = render("{who}: {message}", AlertFields("ann", message="y" * 1000))
+
+    assert said == "ann: " + "y" * 194 + "…"
