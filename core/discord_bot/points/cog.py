@@ -248,7 +248,8 @@ class PointsCog(commands.Cog, name="Points"):
             raise PointsRefused("The StreamElements backend is not available on this bot.")
         if not wanted:
             current = await asyncio.to_thread(self.wallet.backend_of, guild.id)
-            reply = render.backend_text(current, ctx.clean_prefix)
+            owed = await asyncio.to_thread(self.wallet.payments_owed, guild.id)
+            reply = render.backend_text(current, ctx.clean_prefix, owed)
         elif wanted == "ledger":
             waiting = await asyncio.to_thread(self.wallet.use_ledger, guild.id)
             reply = render.back_on_ledger(waiting)

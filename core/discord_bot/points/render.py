@@ -109,9 +109,18 @@ def usage(prefix: str) -> str:
     )
 
 
-def backend_text(backend: str, prefix: str) -> str:
+def backend_text(backend: str, prefix: str, owed: int = 0) -> str:
+    """``!points backend``; ``owed``: on the ledger, StreamElements payments from before the
+    switch back still to be made there."""
     where = "StreamElements" if backend == "streamelements" else "StreamKeeper's own ledger"
-    return f"Balances are kept in {where}.\n{backend_usage(prefix)}"
+    lines = [f"Balances are kept in {where}."]
+    if owed and backend != "streamelements":
+        payments, verb = ("1 payment", "is") if owed == 1 else (f"{owed:,} payments", "are")
+        lines.append(
+            f"{payments} already owed on StreamElements (a heist's or an admin's) {verb} still "
+            "to be made there."
+        )
+    return "\n".join([*lines, backend_usage(prefix)])
 
 
 def backend_usage(prefix: str) -> str:

@@ -144,6 +144,12 @@ class SeWallet:
             self._set_in(conn, guild_id, backend=LEDGER, **forgotten)
         return waiting
 
+    def payments_owed(self, guild_id: int) -> int:
+        """How many of the guild's payments wait to be made on StreamElements (on the ledger:
+        those owed from before the switch back, :mod:`.se_leaving`)."""
+        with self.engine.connect() as conn:
+            return waiting_count(conn, guild_id)
+
     def backend_of(self, guild_id: int) -> str:
         with self.engine.connect() as conn:
             found = conn.execute(

@@ -139,3 +139,10 @@ async def test_back_to_the_ledger_says_the_payments_still_made_on_streamelements
     )
     assert wallet.backend_of(guild_a.id) == "ledger"
     assert wallet.payments_account_of(guild_a.id).channel_id == CHANNEL_ID
+
+    [status] = await say("!points backend", manager)
+    assert status.content.splitlines()[:2] == [
+        "Balances are kept in StreamKeeper's own ledger.",
+        "1 payment already owed on StreamElements (a heist's or an admin's) is still to be made "
+        "there.",
+    ]
