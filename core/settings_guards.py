@@ -5,12 +5,11 @@ Each check gives one plain line naming the setting and what it takes (``Settings
 
 from __future__ import annotations
 
-from core.bus.replay import DELIVERY_TTL_SECONDS
-
 KICK_MAX_AGE_MIN = 60  # the future skew Kick's deliveries are allowed (MAX_FUTURE_SKEW_SECONDS)
-# A signed delivery older than the message ids the replay guard remembers (a day) could be sent
-# again once its id is forgotten, so the window never reaches past it.
-KICK_MAX_AGE_MAX = DELIVERY_TTL_SECONDS
+# A signed delivery older than the message ids the replay guard remembers (a day,
+# core/bus/replay.py; tests/test_config_security.py holds the two together) could be sent again
+# once its id is forgotten, so the window never reaches past it.
+KICK_MAX_AGE_MAX = 86_400
 FLASK_KEY_MIN_LENGTH = 32  # secrets.token_urlsafe(32), as generated, has 43
 FLASK_KEY_MIN_DIFFERENT = 8
 FLASK_KEY_HOW_TO = 'generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
