@@ -18,6 +18,7 @@ from core.features.raffle.draws.repository import Winner
 from core.features.viewers.repository import remember_viewers
 from tests.features.overlays.test_views import open_heist
 from tests.features.raffle.test_ledger import open_period
+from tests.web.browser.test_alerts_live import SETTLED
 from tests.web.browser.test_overlay_backdrops import FULL_HD, _show_a_test_alert
 from tests.web.dashboard.test_alerts_page import png
 
@@ -88,7 +89,8 @@ def test_odd_viewer_words_stay_text_inside_the_alert(page, site, tmp_path):  # t
     site.runtime.overlays.alert_settings.save_style(
         GUILD,
         "cheer",
-        {"enabled": "on", "template": "{who} cheered {amount}: {message}", "seconds": "2"},
+        # Long enough to be measured on a busy machine before it goes.
+        {"enabled": "on", "template": "{who} cheered {amount}: {message}", "seconds": "8"},
     )
     page.set_viewport_size(FULL_HD)
     page.goto(site.runtime.overlays.url(GUILD, "alerts"))
@@ -100,13 +102,13 @@ def test_odd_viewer_words_stay_text_inside_the_alert(page, site, tmp_path):  # t
     for ref, (who, message) in ODD.items():
         _announce(site, ref, who, message)
         expect(page.locator("#alert[data-kind=cheer]")).to_be_visible(timeout=15_000)
-        page.wait_for_timeout(500)  # (the pop animation)
+        page.wait_for_function(SETTLED)  # the pop-in ended
         page.screenshot(path=str(shots / f"alert-{ref}.png"))
         outside = _ink_outside(page, page.screenshot(omit_background=True))
         if outside:
             problems.append(f"{ref}: {outside} pixels of words outside the alert")
         assert page.locator("#alert *").count() == 4, ref  # picture, title, words, sound only
-        expect(page.locator("#alert[data-kind=cheer]")).to_be_hidden(timeout=15_000)
+        expect(page.locator("#alert[data-kind=cheer]")).to_be_hidden(timeout=30_000)
     assert not problems, "; ".join(problems)
 
 
@@ -163,7 +165,7 @@ def test_the_longest_alert_with_a_picture_fits_on_the_stage(page, site, tmp_path
     expect(page.locator("#alert[data-kind=cheer]")).to_be_visible(timeout=20_000)
     expect(page.locator("#alert-image")).to_be_visible()
     page.wait_for_function("() => document.getElementById('alert-image').complete")
-    page.wait_for_timeout(500)  # (the pop animation)
+    page.wait_for_function(SETTLED)  # the pop-in ended
     shots = Path(os.environ.get("OVERLAY_SHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / "alert-longest-with-picture.png"))
