@@ -16,7 +16,6 @@ from core.features.raffle.draws.actors import PSEUDONYM, ActorPseudonyms
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.service import RaffleService
 from tests.conftest import TEST_FERNET_KEY
-from tests.fakes.beacon_server import FakeBeacon
 from tests.features.raffle.support import (
     ACTOR_SECRET,
     GUILD,
@@ -29,17 +28,6 @@ from tests.support.clock import Clock
 
 ANA = 723456789012345678  # admins' Discord ids: long enough to search the files for
 BO = 823456789012345679
-
-
-@pytest.fixture
-def clock():
-    return Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def beacon(clock):
-    with FakeBeacon(clock=clock) as fake:
-        yield fake
 
 
 def _close_a_month(engine, raffle: RaffleService, clock: Clock) -> int:

@@ -19,17 +19,6 @@ from tests.support.clock import Clock
 OTHER_GUILD = 1002
 
 
-@pytest.fixture
-def clock():
-    return Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def beacon(clock):
-    with FakeBeacon(clock=clock) as fake:
-        yield fake
-
-
 def _closed_month(engine, raffle, clock, tickets: list[int], *, excluded: int = 0):
     for n in range(len(tickets)):
         add_viewer(engine, f"u{n}", f"viewer{n}", discord_id=100 + n)

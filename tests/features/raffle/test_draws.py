@@ -101,17 +101,6 @@ def test_the_fake_beacon_answers_like_drand(tmp_path):
 # --- through the service ------------------------------------------------------------------
 
 
-@pytest.fixture
-def clock():
-    return Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def beacon(clock):
-    with FakeBeacon(clock=clock) as fake:
-        yield fake
-
-
 def _month_with_tickets(engine, raffle, clock):
     for n in range(12):
         add_viewer(engine, f"u{n}", f"viewer{n}", discord_id=100 + n)

@@ -13,21 +13,9 @@ import pytest
 
 from core.features.raffle.draws import fairness, verification
 from core.features.raffle.errors import RaffleRefused
-from tests.fakes.beacon_server import FakeBeacon, fake_randomness
+from tests.fakes.beacon_server import fake_randomness
 from tests.features.raffle.proof_scenario import FIXTURES
 from tests.features.raffle.support import GUILD, add_viewer, make_service
-from tests.support.clock import Clock
-
-
-@pytest.fixture
-def clock():
-    return Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def beacon(clock):
-    with FakeBeacon(clock=clock) as fake:
-        yield fake
 
 
 def _drawn_month(engine, clock, beacon, winners: int = 3):
