@@ -9,8 +9,9 @@ import os
 import pytest
 
 from tests.conftest import TEST_FERNET_KEY
+from tests.features.raffle.conftest import beacon, clock  # noqa: F401 - fixtures
 from tests.features.raffle.support import SETTING_SECRET, make_service
-from tests.features.raffle.test_admin_pseudonyms import _close_a_month, beacon, clock  # noqa: F401
+from tests.features.raffle.test_admin_pseudonyms import _close_a_month
 from tests.support.cli import run as run_cli
 
 
