@@ -257,7 +257,7 @@ def load_settings(
             port=read.whole("PORT", 8080, minimum=0, maximum=65535),  # 0: any free port
             oauth_base_url=read.url("OAUTH_BASE_URL"),
             flask_secret_key=read.text("FLASK_SECRET_KEY"),
-            threads=read.whole("WEB_THREADS", 8, minimum=1),
+            threads=read.whole("WEB_THREADS", 8, minimum=1, maximum=128),
             # Each open stream holds a thread (started with the server) and a connection on top
             # of waitress's 500 (core/web/server.py): past a few hundred, the usual 1,024
             # descriptors per process run out before the streams do.

@@ -34,6 +34,7 @@ def test_defaults_need_no_setting_at_all():
          "WATCH_INTERVAL_SECONDS must be a whole number of seconds, got '1.5'"),
         ("WATCH_INTERVAL_SECONDS", "0", "WATCH_INTERVAL_SECONDS must be at least 1, got 0"),
         ("LIVE_MAX_STREAMS", "5000", "LIVE_MAX_STREAMS must be at most 400, got 5000"),
+        ("WEB_THREADS", "100000", "WEB_THREADS must be at most 128, got 100000"),
         ("PORT", "http", "PORT must be a whole number, got 'http'"),
         ("PORT", "70000", "PORT must be at most 65535, got 70000"),
         ("PORT", "-1", "PORT must be at least 0, got -1"),
