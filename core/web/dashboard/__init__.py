@@ -34,6 +34,7 @@ from core.web.dashboard.security import (
     csrf_token,
     rate_limiter,
 )
+from core.web.dashboard.zoned import in_zone
 from core.web.templates import share_compiled_templates
 
 if TYPE_CHECKING:
@@ -150,6 +151,7 @@ def register(app: Flask, config: DashboardConfig) -> None:
     app.jinja_env.globals["live_link_url"] = _live_link_url
     app.jinja_env.globals["guild_icon_url"] = guilds.guild_icon_url
     app.jinja_env.globals["event_label"] = event_label
+    app.jinja_env.globals["in_zone"] = in_zone
     app.jinja_env.globals["CSRF_FIELD"] = CSRF_FIELD
 
     @app.before_request

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Response, render_template, request
 
@@ -17,6 +16,7 @@ from core.features.raffle.beacons import verification as beacon_verification
 from core.web.dashboard import answer_database_down, error_page
 from core.web.dashboard.privacy import PUBLIC, STORED
 from core.web.dashboard.state import current_user, dashboard
+from core.web.dashboard.zoned import in_zone
 
 bp = Blueprint("public", __name__)
 answer_database_down(bp)
@@ -103,8 +103,6 @@ def raffle_period(period_id: int):  # type: ignore[no-untyped-def]
 
 
 _TIMES = ("starts_at", "ends_at", "closed_at")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")  # fmt: skip
 
 
 def _moment(value: Any, time_zone: str) -> dict[str, str] | None:
@@ -112,14 +110,11 @@ def _moment(value: Any, time_zone: str) -> dict[str, str] | None:
     (Europe/Berlin)"), with the exact value of the proof file kept as ``utc``."""
     try:
         moment = datetime.fromisoformat(str(value))
-        zone = ZoneInfo(time_zone)
-    except (ValueError, ZoneInfoNotFoundError, OSError):
+    except ValueError:
         return None if value is None else {"utc": str(value), "local": str(value)}
     if moment.tzinfo is None:
         return {"utc": str(value), "local": str(value)}
-    local = moment.astimezone(zone)
-    shown = f"{local.day} {_MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
-    return {"utc": str(value), "local": f"{shown} ({time_zone})"}
+    return {"utc": str(value), "local": in_zone(moment, time_zone)}
 
 
 def _draw_line(draw: dict[str, Any]) -> str:

@@ -35,6 +35,7 @@ from core.web.dashboard.pages._forms import (
     reference,
     whole_number,
 )
+from core.web.dashboard.zoned import in_zone
 
 AREA = guild_blueprint("raffle", __name__, "Raffle")
 ORDER = 40
@@ -349,7 +350,7 @@ def start(guild_id: int):  # type: ignore[no-untyped-def]
     except Refused as refused:
         return _refused(guild_id, "period", refused)
     verb = "is open" if period.is_open else "is scheduled"
-    ends = period.ends_at.strftime("%Y-%m-%d %H:%M UTC")
+    ends = in_zone(period.ends_at, raffle.periods.rates(guild_id).time_zone)
     return back_to(guild_id, f"Raffle period #{period.id} {verb} until {ends}.", "state")
 
 
