@@ -29,7 +29,6 @@ from core.features.vip.limits import RewardLimits, limits_of
 from core.features.vip.ports import TwitchBusy
 from core.features.vip.rules import RuleAsked
 from core.features.vip.service import VipRefused, VipService
-from core.features.vip.texts import when
 
 # Hours as typed: ASCII digits, read as every other number is (int() takes full-width digits
 # and "+5"); any whole number, so that the service's refusal names the range in words.
@@ -242,7 +241,7 @@ class VipCog(ManagersCog, name="Temporary VIP"):
         manual = self.service.manual
         grant = await _twitch(manual.grant(guild_of(ctx).id, ctx.author.id, user, hours))
         await self._reply(
-            ctx, f"**{inert(grant.username)}** is a VIP until {when(grant.expires_at)}."
+            ctx, f"**{inert(grant.username)}** is a VIP until {render.when(grant.expires_at)}."
         )
 
     @vip.command(name="extend", ignore_extra=False)
@@ -251,7 +250,7 @@ class VipCog(ManagersCog, name="Temporary VIP"):
         """Add hours to a temporary VIP."""
         grant = await self.service.manual.extend(guild_of(ctx).id, ctx.author.id, user, hours)
         await self._reply(
-            ctx, f"**{inert(grant.username)}** is now a VIP until {when(grant.expires_at)}."
+            ctx, f"**{inert(grant.username)}** is now a VIP until {render.when(grant.expires_at)}."
         )
 
     @vip.command(name="revoke")

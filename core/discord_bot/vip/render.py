@@ -3,15 +3,18 @@ are shown literally."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import discord
 
 from core.discord_bot.linking.outbound import role_problem
 from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate, whole_lines
+from core.events import utc
 from core.features.vip.limits import describe_limits, limits_of
 from core.features.vip.repository import AuditEntry, Grant, VipSettings
 from core.features.vip.rules_repository import VipRule
 from core.features.vip.service import SetupResult
-from core.features.vip.texts import earned_by, how_granted, removal_note, when
+from core.features.vip.texts import earned_by, how_granted, removal_note
 
 SETUP_USAGE = "<title> <cost> <hours>"  # one usage line: !help, the refusal and the overview
 LIMITS_USAGE = "<per stream|off> <per viewer|off> <cooldown seconds|off> [prompt]"
@@ -98,6 +101,11 @@ def settings_text(settings: VipSettings) -> str:
         f"Kick reward: {kick}",
     ]
     return "\n".join(line for line in lines if line)
+
+
+def when(moment: datetime | None) -> str:
+    """A Discord timestamp: each reader sees it in their own time zone."""
+    return "never" if moment is None else discord.utils.format_dt(utc(moment), "f")
 
 
 def grant_line(grant: Grant) -> str:

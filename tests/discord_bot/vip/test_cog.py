@@ -310,3 +310,22 @@ async def test_a_long_vip_list_and_log_show_whole_lines_and_say_how_many_more(
     *shown, more = log.content.splitlines()
     assert all(line.endswith(")") and "**viewer" in line for line in shown), shown[-1]
     assert more == f"...and {20 - len(shown)} older; the dashboard's VIP log has them all."
+
+
+async def test_vip_times_are_discord_timestamps_each_reader_sees_in_their_own_zone(
+    manager, followed, twitch, vip_service, guild_a, clock
+):
+    """Discord shows ``<t:...:f>`` in each reader's own time zone; the replies said
+    "2026-03-01 17:00 UTC", which a streamer in New York had to work out by hand."""
+    start = int(clock().timestamp())
+    end = start + 5 * 3600
+    [grant] = await say("!vip grant carol 5", manager)
+    assert grant.content == f"**carol** is a VIP until <t:{end}:f>."
+    [extend] = await say("!vip extend carol 1", manager)
+    assert extend.content == f"**carol** is now a VIP until <t:{end + 3600}:f>."
+    [listing] = await say("!vip list", manager)
+    assert listing.content.startswith(f"**carol**: since <t:{start}:f>, until <t:{end + 3600}:f>")
+    [log] = await say("!vip log carol", manager)
+    assert log.content.splitlines()[0].startswith(f"<t:{start}:f>: ")
+    assert f"until <t:{end + 3600}:f>" in log.content
+    assert "UTC" not in grant.content + extend.content + listing.content + log.content
