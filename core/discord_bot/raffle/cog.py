@@ -160,9 +160,9 @@ class RaffleCog(commands.Cog, name="Raffle"):
         """Show the raffle settings, or change one: !raffleset <name> <value>."""
         guild = guild_of(ctx)
         await ctx.defer()
-        if name is None:
-            rates = await asyncio.to_thread(self.raffle.periods.rates, guild.id)
-        else:
+        before = await asyncio.to_thread(self.raffle.views.info, guild.id)
+        rates, note = before.rates, ""
+        if name is not None:
             refusal = (
                 typed_channel_refusal(guild, value) if name.strip().lower() == "channel" else None
             )
@@ -170,7 +170,9 @@ class RaffleCog(commands.Cog, name="Raffle"):
                 await ctx.send(refusal, allowed_mentions=NO_MENTIONS)
                 return
             rates = await asyncio.to_thread(self.raffle.periods.configure, guild.id, name, value)
-        await ctx.send(render_raffle.settings_text(rates), allowed_mentions=NO_MENTIONS)
+            if rates.time_zone != before.rates.time_zone and before.current is not None:
+                note = "\n" + render_raffle.zone_changed(before.current)
+        await ctx.send(render_raffle.settings_text(rates) + note, allowed_mentions=NO_MENTIONS)
 
     # --- tickets (Manage Server) -----------------------------------------------------------
 

@@ -369,6 +369,14 @@ def _and(names: list[str]) -> str:
     return " and ".join(inert(name) for name in names)
 
 
+def zone_changed(current: Period) -> str:
+    """After ``!raffleset time_zone``: the open (or scheduled) period keeps its dates."""
+    return (
+        f"Period #{current.id} keeps its dates: it ends {when(current.ends_at)}. "
+        "The new time zone counts from the next period on."
+    )
+
+
 def settings_text(rates: RaffleRates) -> str:
     channel = f"<#{rates.announcement_channel_id}>" if rates.announcement_channel_id else "none"
     return (

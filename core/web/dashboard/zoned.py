@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.events import utc
+from core.features.raffle.periods.repository import Period
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")  # fmt: skip
@@ -23,3 +24,15 @@ def in_zone(moment: datetime, time_zone: str, *, named: bool = True) -> str:
     local = utc(moment).astimezone(zone)
     shown = f"{local.day} {MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
     return f"{shown} ({time_zone})" if named else shown
+
+
+def period_kept(current: Period | None, time_zone: str) -> str:
+    """After the raffle's time zone changed to ``time_zone``: the open (or scheduled) period
+    keeps its dates, its end said in the new zone; nothing without one. Follows the
+    "Saved: ..." list."""
+    if current is None:
+        return ""
+    return (
+        f". Period #{current.id} keeps its dates: it ends {in_zone(current.ends_at, time_zone)}. "
+        "The new time zone counts from the next period on"
+    )

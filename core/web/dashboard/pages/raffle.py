@@ -35,7 +35,7 @@ from core.web.dashboard.pages._forms import (
     reference,
     whole_number,
 )
-from core.web.dashboard.zoned import in_zone
+from core.web.dashboard.zoned import in_zone, period_kept
 
 AREA = guild_blueprint("raffle", __name__, "Raffle")
 ORDER = 40
@@ -217,6 +217,9 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
             errors[name] = in_words(str(refused), _NAMES)
         typed[name] = value[:100]
     saved = ", ".join(LABELS[name][0] for name in changed)
+    if "time_zone" in changed:  # the open period keeps its dates: say until when
+        info = raffle.views.info(guild_id)
+        saved += period_kept(info.current, info.rates.time_zone)
     if errors:
         if changed:  # the page answers 400 for the others: it says what did change
             flash(f"Saved: {saved}.")

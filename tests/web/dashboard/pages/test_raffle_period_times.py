@@ -48,3 +48,19 @@ def test_starting_a_period_says_its_end_in_the_raffle_time_zone(berlin, discord)
     assert answer.status_code == 303
     page = pages.client.get(answer.headers["Location"])
     assert "is open until 1 April 2026, 00:00 (Europe/Berlin)." in _seen(page.text)
+
+
+def test_a_new_time_zone_says_the_open_period_keeps_its_end(berlin, discord) -> None:  # type: ignore[no-untyped-def]
+    """The open period keeps its dates (docs/raffle.md); saving a new zone says so, with the end
+    in the new zone, as ``!raffleset time_zone`` does."""
+    berlin.periods.start(GUILD, start_day=1)
+    pages = pages_for(discord, GUILD, raffle=berlin)
+    answer = pages.post("raffle", "settings", {"time_zone": "America/New_York"})
+    assert answer.status_code == 303
+    shown = _seen(pages.client.get(answer.headers["Location"]).text)
+    assert (
+        "Saved: Time zone (e.g. Europe/Berlin). Period #1 keeps its dates: it ends 31 March "
+        "2026, 18:00 (America/New_York). The new time zone counts from the next period on."
+    ) in shown
+    answer = pages.post("raffle", "settings", {"watch_hour": "7"})
+    assert "keeps its dates" not in _seen(pages.client.get(answer.headers["Location"]).text)
