@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import calendar
 import functools
+import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -94,10 +95,7 @@ def days_of_this_month(
 
 def parse_dates(first: str, last: str, time_zone: str) -> tuple[datetime, datetime]:
     """``YYYY-MM-DD`` through ``YYYY-MM-DD`` (both whole days) as a period."""
-    try:
-        start, end = date.fromisoformat(first.strip()), date.fromisoformat(last.strip())
-    except ValueError as exc:
-        raise BadDates("Give both dates as YYYY-MM-DD, e.g. 2026-03-01 2026-03-31.") from exc
+    start, end = _day(first), _day(last)
     if end < start:
         raise BadDates("The end date comes before the start date.")
     if (end - start).days >= MAX_PERIOD_DAYS:
@@ -105,7 +103,33 @@ def parse_dates(first: str, last: str, time_zone: str) -> tuple[datetime, dateti
     try:
         return local_midnight(start, time_zone), local_midnight(end + timedelta(days=1), time_zone)
     except OverflowError as exc:  # the first or the last day the calendar has
-        raise BadDates("Those dates are out of range; pick this year's or the next.") from exc
+        raise BadDates(OUT_OF_RANGE) from exc
+
+
+OUT_OF_RANGE = "Those dates are out of range; pick this year's or the next."
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")  # fmt: skip
+_YYYY_MM_DD = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+
+
+def _day(typed: str) -> date:
+    """``YYYY-MM-DD``; a day the calendar does not have (``2027-02-29``) is refused by name."""
+    found = _YYYY_MM_DD.fullmatch(typed.strip())
+    if found is None:  # another ISO form (20260301) is taken as before
+        try:
+            return date.fromisoformat(typed.strip())
+        except ValueError as exc:
+            raise BadDates("Give both dates as YYYY-MM-DD, e.g. 2026-03-01 2026-03-31.") from exc
+    year, month, day = (int(part) for part in found.groups())
+    if year == 0:
+        raise BadDates(OUT_OF_RANGE)
+    if not 1 <= month <= 12:
+        raise BadDates(f"{found.group()} is not a day: a year has 12 months.")
+    last = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= last:
+        named = f"{MONTHS[month - 1]} {year}"
+        raise BadDates(f"{found.group()} is not a day: {named} has {last} days.")
+    return date(year, month, day)
 
 
 def next_period(previous_end: datetime, now: datetime, time_zone: str) -> tuple[datetime, datetime]:
