@@ -100,3 +100,20 @@ def test_a_viewer_who_acted_is_named_by_the_name_the_log_kept(discord, engine) -
     pages = pages_for(discord, GUILD, vip=service, run=coroutine_runner())
     [row] = [row for row in _rows(pages.get("vip", "log").text) if row]
     assert (row[2], row[3]) == ("kept_name", "kept_name (viewer)")
+
+
+def test_vip_times_are_on_the_readers_clock_as_the_event_log_s_are(pages) -> None:  # type: ignore[no-untyped-def]
+    """The VIP list and log gave their times in UTC next to an event log in the reader's own
+    zone; they are marked for local-time.js now (UTC, said, without JavaScript)."""
+    since = T0.strftime("%Y-%m-%d %H:%M UTC")
+    marked = f'<time datetime="{T0.isoformat()}" data-local="minutes">{since}</time>'
+    page = pages.get("vip").text
+    listing = page.split('class="vips"')[1].split("</table>")[0]
+    assert marked in listing  # "Since"
+    assert '<label for="filter-on">Day (UTC)</label>' in page  # the log's day filter stays UTC
+    for html in (page, pages.get("vip", "log").text):
+        log = html.split('id="vip-log"')[-1].split("</table>")[0]
+        assert marked in log  # "When"
+        assert "When (UTC)" not in log
+        until = (T0 + timedelta(hours=5)).isoformat()
+        assert f'until <time datetime="{until}" data-local="minutes">' in log
