@@ -4,16 +4,31 @@ server, see :func:`winner_mentions`)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import discord
 
 from core.discord_bot.raffle.render import TICKET, period_dates
 from core.discord_bot.render import in_messages, inert
+from core.features.raffle.periods.calendar import BadDates, in_words
 from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
+
+
+def dates(period: PeriodAnnouncement) -> str:
+    """The period on each reader's clock (Discord timestamps), then as the raffle counts it, in
+    its own time zone, so a Berlin March raffle does not read as starting in February."""
+    last = period.ends_at - timedelta(seconds=1)
+    try:
+        local = f"{in_words(period.starts_at, period.time_zone)} to "
+        local += f"{in_words(last, period.time_zone)} in {period.time_zone}"
+    except BadDates:  # a zone this host's database no longer has
+        return period_dates(period)
+    return f"{period_dates(period)} ({local})"
 
 
 def opened_announcement(period: PeriodAnnouncement) -> str:
     return (
-        f"{TICKET} **A new raffle period is open**: {period_dates(period)}.\n"
+        f"{TICKET} **A new raffle period is open**: {dates(period)}.\n"
         f"The draw is fixed in advance: seed commitment `{period.commitment}`, "
         f"public randomness from {_beacon(period, 'a')} after the end. "
         "See !raffleinfo and !tickets."
@@ -23,7 +38,7 @@ def opened_announcement(period: PeriodAnnouncement) -> str:
 def closed_announcement(period: PeriodAnnouncement) -> str:
     # Posted before the round is out, this fixes the frozen ledger and the round in public.
     head = (
-        f"The raffle period {period_dates(period)} is over and its tickets are frozen "
+        f"The raffle period {dates(period)} is over and its tickets are frozen "
         f"(ledger hash `{period.snapshot_hash}`). "
     )
     if not period.beacon_round:  # the close fixes the round: without one, none ever comes

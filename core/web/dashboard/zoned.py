@@ -5,24 +5,18 @@ exported times stay UTC; the page keeps the exact value in its ``<time datetime>
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core.events import utc
+from core.features.raffle.periods.calendar import BadDates, in_words
 from core.features.raffle.periods.repository import Period
-
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")  # fmt: skip
 
 
 def in_zone(moment: datetime, time_zone: str, *, named: bool = True) -> str:
     """``moment`` (naive: UTC) in ``time_zone``; ``named``: with the zone's name after it. A
     zone this host does not know leaves the moment in UTC, said so."""
     try:
-        zone = ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        zone, time_zone = ZoneInfo("UTC"), "UTC"
-    local = utc(moment).astimezone(zone)
-    shown = f"{local.day} {MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
+        shown = in_words(moment, time_zone)
+    except BadDates:  # no longer in this host's zone database
+        shown, time_zone = in_words(moment, "UTC"), "UTC"
     return f"{shown} ({time_zone})" if named else shown
 
 

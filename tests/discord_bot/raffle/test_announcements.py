@@ -136,3 +136,25 @@ async def test_a_winner_who_left_the_server_is_named_as_such_and_not_mentioned(
     assert "gone\\_on\\_kick (left the server) with 3 of 6 tickets" in post.content
     assert f"alice\\_on\\_kick (<@{alice.id}>) with 3 of 6 tickets" in post.content
     assert [user.id for user in post.mentions] == [alice.id]
+
+
+def test_a_period_announcement_says_its_dates_in_the_raffles_own_time_zone() -> None:
+    """Discord shows ``<t:...>`` on each reader's clock: a Berlin March raffle read "February
+    28, 6:00 PM to March 31, 5:59 PM" in New York. The announcements now also give the dates
+    as the raffle counts them, its zone named."""
+    from datetime import UTC, datetime
+
+    from core.features.raffle.ports import PeriodAnnouncement
+
+    period = PeriodAnnouncement(
+        guild_id=1, period_id=7, commitment="c" * 64, beacon_round=None, snapshot_hash="h" * 64,
+        starts_at=datetime(2026, 2, 28, 23, 0, tzinfo=UTC),
+        ends_at=datetime(2026, 3, 31, 22, 0, tzinfo=UTC), time_zone="Europe/Berlin",
+    )  # fmt: skip
+    start, last = 1772319600, 1774994399  # the period's first and last second
+    dates = (
+        f"<t:{start}:f> to <t:{last}:f> "
+        "(1 March 2026, 00:00 to 31 March 2026, 23:59 in Europe/Berlin)"
+    )
+    assert f"**A new raffle period is open**: {dates}." in render.opened_announcement(period)
+    assert f"The raffle period {dates} is over" in render.closed_announcement(period)

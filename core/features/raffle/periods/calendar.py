@@ -16,6 +16,8 @@ MAX_PERIOD_DAYS = 366  # a period set by hand: a year at most
 # The widest gap between two zones' midnights (UTC-12 to UTC+14): how far a period's end set in
 # one zone can fall before a month's end in another.
 ZONE_SPREAD = timedelta(hours=26)
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")  # fmt: skip
 
 
 class BadDates(ValueError):
@@ -55,6 +57,13 @@ def _unknown(name: str) -> str:
 
 def local_midnight(day: date, time_zone: str) -> datetime:
     return utc(datetime.combine(day, time.min, tzinfo=zone(time_zone)))
+
+
+def in_words(moment: datetime, time_zone: str) -> str:
+    """``moment`` as the raffle's time zone reads it: "1 March 2026, 00:00" (fixed English
+    month names, whatever the host's locale)."""
+    local = utc(moment).astimezone(zone(time_zone))
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
 
 
 def month_end(moment: datetime, time_zone: str) -> datetime:
@@ -107,8 +116,6 @@ def parse_dates(first: str, last: str, time_zone: str) -> tuple[datetime, dateti
 
 
 OUT_OF_RANGE = "Those dates are out of range; pick this year's or the next."
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")  # fmt: skip
 _YYYY_MM_DD = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
 
 
