@@ -289,7 +289,12 @@ class RafflePeriods:
             with self.engine.begin() as conn:
                 self._open(conn, period, now)
             log.info("guild %s: raffle period %s opened", period.guild_id, period.id)
-            return
+            if period.ends_at > now:
+                return
+            # Its whole span passed while the bot was down: it closes now, late and once,
+            # before anything announces it as open.
+            with self.engine.connect() as conn:
+                period = periods_repository.get_period(conn, period.id)
         closed = self._close(period, now, period.ends_at, next_period=True)
         if closed is not None:  # else another process closed it
             self.request_due_draw(closed, try_now=False)  # the waiting draws' job draws it
