@@ -195,3 +195,13 @@ def test_a_blacklist_reason_past_200_characters_is_refused_beside_its_field_not_
     assert site.runtime.slot_calls.blacklist.entries(GUILD) == []
     assert post(client, PAGE + "blacklist/add", name="troll", reason="w" * 200).status_code == 302
     assert {e.reason for e in site.runtime.slot_calls.blacklist.entries(GUILD)} == {"w" * 200}
+
+
+def test_a_calls_time_is_on_the_readers_clock_as_the_event_log_s_is(site):
+    """The queue gave its times in UTC next to an event log in the streamer's own zone; each is
+    now marked for local-time.js (UTC, said, without JavaScript)."""
+    _call(site, "Gates of Olympus", 1, "viewer_one")
+    [call] = site.runtime.slot_calls.open_calls(GUILD, 10)
+    page = site.client().get(PAGE).text
+    shown = call.called_at.strftime("%Y-%m-%d %H:%M UTC")
+    assert f'data-local="minutes">{shown}</time>' in page
