@@ -64,6 +64,10 @@ def call_reply(outcome: CallOutcome) -> str | None:
         case Verdict.TOO_MANY_OPEN:
             calls = "call" if outcome.limit == 1 else "calls"
             return f"You already have {outcome.limit} open slot {calls}; wait until one is picked."
+        case Verdict.CLEARED_SINCE if outcome.slot_name:
+            name = echo(outcome.slot_name)
+            cleared = "The slot calls were cleared just after you called"
+            return f"{cleared} {name}; please call it again."
         case Verdict.ALREADY_OPEN if call is not None:
             name = echo(call.slot_name)
             return f"Already in the queue: {name} (#{outcome.position})."

@@ -152,6 +152,15 @@ def last_call_time(
     return conn.execute(query).scalar_one_or_none()
 
 
+def last_cleared_at(conn: Connection, guild_id: int) -> datetime | None:
+    """When the guild's open calls were last cleared (``!clearslots``, **Clear all**), as far
+    as the cleared calls still tell (a clear of an empty queue leaves no trace)."""
+    query = sa.select(sa.func.max(slot_calls.c.closed_at)).where(
+        slot_calls.c.guild_id == guild_id, slot_calls.c.status == CLEARED
+    )
+    return conn.execute(query).scalar_one_or_none()
+
+
 def count_open_calls_of(
     conn: Connection, guild_id: int, platform: Platform, platform_user_id: str
 ) -> int:

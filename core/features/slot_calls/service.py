@@ -65,6 +65,7 @@ class Verdict(enum.StrEnum):
     TOO_MANY_OPEN = "too_many_open"
     ALREADY_OPEN = "already_open"
     NOT_OURS = "not_ours"  # !sr while calls are off or left to a song request bot: silent
+    CLEARED_SINCE = "cleared_since"  # typed before the last clear, handled after it
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class CallOutcome:
     retry_after_seconds: int = 0  # COOLDOWN
     limit: int | None = None  # TOO_MANY_OPEN
     channel_id: int | None = None  # ACCEPTED: where the call is posted
+    slot_name: str | None = None  # CLEARED_SINCE: the slot it named
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,11 @@ class SlotCallService:
             if settings.require_link and link is None:
                 return CallOutcome(Verdict.NOT_LINKED)
             called_at = utc(event.occurred_at)
+            # By the message's own time, not by when it is handled: a call typed before a
+            # clear but still queued then (a busy minute, a restart) was cleared with the rest.
+            cleared_at = repository.last_cleared_at(conn, guild_id)
+            if cleared_at is not None and called_at < utc(cleared_at):
+                return CallOutcome(Verdict.CLEARED_SINCE, slot_name=name)
             last = repository.last_call_time(conn, guild_id, event.platform, user_id)
             if last is not None and settings.cooldown_seconds > 0:
                 waited = (called_at - utc(last)).total_seconds()
