@@ -27,6 +27,7 @@ from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.slot_calls import render
 from core.discord_bot.slot_calls.buttons import SlotCallButtons, dynamic_item
 from core.features.guilds.service import GuildService
+from core.features.slot_calls.blacklist import calls_closed
 from core.features.slot_calls.chat import SlotCallChat
 from core.features.slot_calls.names import blacklist_name
 from core.features.slot_calls.service import (
@@ -255,7 +256,7 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
         """Ignore this viewer's slot calls from now on, quietly (Manage Server)."""
         guild = guild_of(ctx)
         try:
-            is_new = await asyncio.to_thread(
+            added = await asyncio.to_thread(
                 lambda: self.service.blacklist.add(
                     guild.id, name, added_by=ctx.author.id, reason=reason
                 )
@@ -264,7 +265,9 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
             await ctx.send(str(refused), allowed_mentions=NO_MENTIONS)
             return
         await ctx.send(
-            render.blacklisted(blacklist_name(name), is_new=is_new), allowed_mentions=NO_MENTIONS
+            render.blacklisted(blacklist_name(name), is_new=added.is_new)
+            + calls_closed(added.closed_calls),
+            allowed_mentions=NO_MENTIONS,
         )
 
     @callblacklist.command(name="remove")

@@ -13,7 +13,8 @@ import discord
 
 from core.discord_bot.render import inert, truncate
 from core.events import utc
-from core.features.slot_calls.repository import BlacklistEntry, SlotCall
+from core.features.slot_calls.blacklist_rows import BlacklistEntry
+from core.features.slot_calls.repository import SlotCall
 from core.features.slot_calls.service import Pick, SlotCallStatus
 
 PAGE_SIZE = 10

@@ -1,8 +1,8 @@
 """The slot call blacklist: viewers whose calls are kept out, silently (the request's check is
-``repository.is_blacklisted``). An entry holds the account's id when a viewer by that name has
+``blacklist_rows.is_blacklisted``). An entry holds the account's id when a viewer by that name has
 chatted (or called a slot) in this server, so a rename does not get them off the list;
 otherwise the name, for both platforms, until its viewer calls a slot by it and the entry takes
-their account (``repository.bind_blacklisted_name``). A name may be listed before its viewer was
+their account (``blacklist_rows.bind_blacklisted_name``). A name may be listed before its viewer was
 ever seen here (a troll known from elsewhere); one known only in another server is such a name:
 its account there is not bound, as that would tell the server the name exists elsewhere and
 keep out another server's viewer, nor does it make this server's viewer ambiguous."""
@@ -10,16 +10,18 @@ keep out another server's viewer, nor does it make this server's viewer ambiguou
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, utc
 from core.features.chat_commands.text import clean_text
-from core.features.slot_calls import repository
+from core.features.slot_calls import blacklist_rows, repository
+from core.features.slot_calls.blacklist_rows import BlacklistEntry
 from core.features.slot_calls.errors import InvalidSetting
 from core.features.slot_calls.names import blacklist_name, username_key
-from core.features.slot_calls.repository import BlacklistEntry
+from core.features.slot_calls.repository import SKIPPED
 from core.features.slot_calls.tables import slot_calls
 from core.features.viewers.in_guild import CHATTED, ids_seen_in
 from core.features.viewers.repository import find_viewer_ids_by_username
@@ -39,13 +41,29 @@ def blacklist_reason(text: str | None) -> str | None:
     return reason or None
 
 
+@dataclass(frozen=True)
+class Blacklisted:
+    is_new: bool  # False: the name was on the list already (its reason is updated)
+    closed_calls: int  # their calls that were open: closed (skipped), so none is picked
+
+
+def calls_closed(count: int) -> str:
+    """What to add to "blacklisted" about their open calls (Discord and the dashboard alike)."""
+    if count == 0:
+        return ""
+    calls = "call was" if count == 1 else "calls were"
+    return f" Their {count} open slot {calls} closed, so none can be picked."
+
+
 class SlotCallBlacklist:
     def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
         self.engine = engine
         self.clock = clock
 
-    def add(self, guild_id: int, typed: str, *, added_by: int, reason: str | None = None) -> bool:
-        """Keep this viewer's calls out (silently); True when they were not on the list.
+    def add(
+        self, guild_id: int, typed: str, *, added_by: int, reason: str | None = None
+    ) -> Blacklisted:
+        """Keep this viewer's calls out (silently), and close the calls they have open.
 
         ``typed`` is a Kick or Twitch name (``kick:name`` / ``twitch:name`` for one platform).
         A name seen on one platform is that platform's viewer; one seen on both must say which;
@@ -53,9 +71,12 @@ class SlotCallBlacklist:
         """
         query = _named(typed, "to blacklist")
         reason = blacklist_reason(reason)
+        now = utc(self.clock())
+        closed = 0
         with self.engine.begin() as conn:
+            accounts = _blacklisted_accounts(conn, guild_id, query)
             added = [
-                repository.add_to_blacklist(
+                blacklist_rows.add_to_blacklist(
                     conn,
                     guild_id,
                     BlacklistEntry(
@@ -64,13 +85,18 @@ class SlotCallBlacklist:
                         username=query.name,
                         reason=reason,
                         added_by=added_by,
-                        added_at=utc(self.clock()),
+                        added_at=now,
                     ),
                     username_key(query.name),
                 )
-                for platform, ids in _blacklisted_accounts(conn, guild_id, query)
+                for platform, ids in accounts
             ]
-        return any(added)
+            for platform, ids in accounts:
+                callers = ids or _callers_named(conn, guild_id, platform, query.name)
+                closed += repository.close_open_calls_of(
+                    conn, guild_id, platform, callers, SKIPPED, now, added_by
+                )
+        return Blacklisted(any(added), closed)
 
     def remove(self, guild_id: int, typed: str) -> bool:
         """True when a viewer by that name (now or when listed) came off the list, on the
@@ -83,14 +109,14 @@ class SlotCallBlacklist:
         with self.engine.begin() as conn:
             for platform in query.platforms:
                 ids = find_viewer_ids_by_username(conn, platform, query.name)
-                removed += repository.remove_from_blacklist(
+                removed += blacklist_rows.remove_from_blacklist(
                     conn, guild_id, platform, username_key(query.name), ids
                 )
         return removed > 0
 
     def entries(self, guild_id: int) -> list[BlacklistEntry]:
         with self.engine.connect() as conn:
-            return repository.list_blacklist(conn, guild_id)
+            return blacklist_rows.list_blacklist(conn, guild_id)
 
 
 def _named(typed: str, doing: str) -> NameQuery:
@@ -101,6 +127,14 @@ def _named(typed: str, doing: str) -> NameQuery:
             f"Name the viewer {doing}: a Kick or Twitch name of up to {MAX_NAME} characters."
         )
     return query
+
+
+def _callers_named(conn: Connection, guild_id: int, platform: Platform, name: str) -> list[str]:
+    """The viewers whose open calls were made under ``name`` (a name not known as anyone's
+    here yet: the viewers' names are kept apart from the calls)."""
+    key = username_key(name)
+    callers = repository.open_callers(conn, guild_id, platform)
+    return [user_id for user_id, called_as in callers if username_key(called_as) == key]
 
 
 def _blacklisted_accounts(

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from core.events import ChatMessageSent, utc
 from core.features.chat_commands.text import clean_text
 from core.features.linking.repository import find_link_by_account
-from core.features.slot_calls import repository
+from core.features.slot_calls import blacklist_rows, repository
 from core.features.slot_calls.blacklist import SlotCallBlacklist
 from core.features.slot_calls.errors import InvalidSetting
 from core.features.slot_calls.names import (
@@ -129,8 +129,8 @@ class SlotCallService:
                 return CallOutcome(Verdict.ALREADY_STORED)
             # The blacklist first: a blacklisted viewer gets no answer, not even "calls are off".
             name_key = username_key(event.viewer.username)
-            repository.bind_blacklisted_name(conn, guild_id, event.platform, user_id, name_key)
-            if repository.is_blacklisted(conn, guild_id, event.platform, user_id, name_key):
+            blacklist_rows.bind_blacklisted_name(conn, guild_id, event.platform, user_id, name_key)
+            if blacklist_rows.is_blacklisted(conn, guild_id, event.platform, user_id, name_key):
                 return CallOutcome(Verdict.BLACKLISTED)
             if as_sr and not (settings.enabled and settings.answer_sr):
                 return CallOutcome(Verdict.NOT_OURS)  # a song request, maybe: not ours to answer

@@ -475,6 +475,24 @@ async def test_the_call_blacklist_is_managed_from_discord(
     assert usage.content.startswith("Usage: !callblacklist add <name> [reason]")
 
 
+async def test_blacklisting_a_viewer_says_their_open_calls_were_closed(
+    calls_on, chat, guild_a, manager
+):
+    await chat(guild_a, "!call Rude Slot", sender_id=66, username="troll_99")
+    await chat(guild_a, "!call Ruder Slot", sender_id=66, username="troll_99")
+    await chat(guild_a, "!call Book of Dead", sender_id=67, username="nice")
+    sent_messages()  # the three posts
+
+    [added] = await say("!callblacklist add troll_99 spam", manager)
+    [listed] = await say("!slotlist", manager)
+
+    assert added.content == (
+        "troll\\_99 can no longer call slots (their calls are ignored quietly)."
+        " Their 2 open slot calls were closed, so none can be picked."
+    )
+    assert listed.embeds[0].title == "Open slot calls (1)"
+
+
 async def test_a_long_blacklist_says_how_many_entries_it_could_not_show(calls_on, guild_a, manager):
     for index in range(1, 41):
         calls_on.blacklist.add(guild_a.id, f"viewer{index}", added_by=1, reason="spam " * 30)

@@ -15,14 +15,14 @@ def _entries(service) -> list[tuple[str, str | None]]:
 
 def test_a_name_known_only_in_another_server_is_listed_by_name(service, engine) -> None:
     viewer_of(engine, OTHER_GUILD, Platform.KICK, "66", "troll")
-    assert service.blacklist.add(GUILD, "kick:troll", added_by=MODERATOR) is True
+    assert service.blacklist.add(GUILD, "kick:troll", added_by=MODERATOR).is_new is True
     assert _entries(service) == [("kick", None)]  # whoever calls by that name here
 
 
 def test_another_servers_twitch_troll_does_not_make_the_name_ambiguous(service, engine) -> None:
     viewer_of(engine, OTHER_GUILD, Platform.TWITCH, "t66", "troll")
     viewer_of(engine, GUILD, Platform.KICK, "66", "Troll")
-    assert service.blacklist.add(GUILD, "troll", added_by=MODERATOR) is True
+    assert service.blacklist.add(GUILD, "troll", added_by=MODERATOR).is_new is True
     assert _entries(service) == [("kick", "66")]
     assert service.blacklist.remove(GUILD, "troll") is True
     assert _entries(service) == []

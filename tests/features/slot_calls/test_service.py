@@ -212,9 +212,9 @@ def test_picks_never_reach_into_another_guild(service, clock) -> None:
 def test_the_blacklist_is_listed_and_removed_by_name(service, viewer_seen) -> None:
     viewer_seen(66, "Troll")
 
-    assert service.blacklist.add(GUILD, "@troll", added_by=MODERATOR, reason="spam") is True
-    assert service.blacklist.add(GUILD, "TROLL", added_by=MODERATOR, reason="again") is False
-    assert service.blacklist.add(GUILD, "nobody_yet", added_by=MODERATOR) is True
+    assert service.blacklist.add(GUILD, "@troll", added_by=MODERATOR, reason="spam").is_new is True
+    assert service.blacklist.add(GUILD, "TROLL", added_by=MODERATOR, reason="again").is_new is False
+    assert service.blacklist.add(GUILD, "nobody_yet", added_by=MODERATOR).is_new is True
 
     entries = service.blacklist.entries(GUILD)
     assert sorted((e.username, str(e.platform), e.platform_user_id, e.reason) for e in entries) == [
@@ -243,7 +243,7 @@ def test_a_name_seen_on_both_platforms_must_say_which(service, engine, clock) ->
         "Both a Kick and a Twitch viewer are called troll: write kick:troll or twitch:troll."
     )
     assert service.blacklist.entries(GUILD) == []
-    assert service.blacklist.add(GUILD, "TWITCH:@troll", added_by=MODERATOR) is True
+    assert service.blacklist.add(GUILD, "TWITCH:@troll", added_by=MODERATOR).is_new is True
     assert [(str(e.platform), e.platform_user_id) for e in service.blacklist.entries(GUILD)] == [
         ("twitch", "t66")
     ]

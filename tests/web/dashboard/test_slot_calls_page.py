@@ -205,3 +205,20 @@ def test_a_calls_time_is_on_the_readers_clock_as_the_event_log_s_is(site):
     page = site.client().get(PAGE).text
     shown = call.called_at.strftime("%Y-%m-%d %H:%M UTC")
     assert f'data-local="minutes">{shown}</time>' in page
+
+
+def test_blacklisting_from_the_page_closes_the_viewers_open_calls(site):
+    _call(site, "Rude Slot", 66, "troll")
+    _call(site, "Gates of Olympus", 1, "viewer_one")
+
+    added = post(
+        client := site.client(), PAGE + "blacklist/add", name="troll", follow_redirects=True
+    )
+
+    assert "troll is blacklisted. Their 1 open slot call was closed, so none can be picked." in (
+        added.text
+    )
+    assert [call.slot_name for call in site.runtime.slot_calls.open_calls(GUILD, 10)] == [
+        "Gates of Olympus"
+    ]
+    assert "Rude Slot" not in client.get(PAGE).text

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import g, request
 
 from core.features.refusals import Refused
-from core.features.slot_calls.blacklist import blacklist_reason
+from core.features.slot_calls.blacklist import blacklist_reason, calls_closed
 from core.features.slot_calls.names import blacklist_name
 from core.features.slot_calls.service import MAX_COOLDOWN_SECONDS, MAX_OPEN_LIMIT, InvalidSetting
 from core.web.dashboard.guilds import guild_blueprint
@@ -116,13 +116,14 @@ def blacklist_add(guild_id: int):  # type: ignore[no-untyped-def]
     except InvalidSetting as refused:
         return _show(guild_id, {"reason": str(refused)})
     try:
-        is_new = installed(config().slot_calls).blacklist.add(
+        added = installed(config().slot_calls).blacklist.add(
             guild_id, name, added_by=g.user.id, reason=reason
         )
     except InvalidSetting as refused:
         return _show(guild_id, {"name": str(refused)})
     shown = blacklist_name(name)
-    message = f"{shown} is blacklisted." if is_new else f"{shown} was already blacklisted."
+    message = f"{shown} is blacklisted." if added.is_new else f"{shown} was already blacklisted."
+    message += calls_closed(added.closed_calls)
     return done(AREA.endpoint, guild_id, message)
 
 
