@@ -11,11 +11,10 @@ highest threshold at or below the amount wins; a blank part keeps the kind's own
 from __future__ import annotations
 
 import string
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.features.chat_commands.text import clean_text
+from core.features.chat_commands.text import clean_text, few_marks
 from core.features.overlays.settings import ALERT_SECONDS, OverlayRefused
 
 FIELDS = ("who", "amount", "tier", "message")
@@ -23,7 +22,6 @@ TEMPLATE_MAX = 200
 WHO_MAX = 50  # a name longer than any platform's (25) is cut, so the words around it still show
 MAX_VARIATIONS = 10
 MAX_THRESHOLD = 1_000_000_000
-MARKS_PER_LETTER = 2  # combining marks kept on one letter: an accent or two, never a zalgo tower
 
 
 @dataclass(frozen=True)
@@ -143,18 +141,6 @@ def parse_template(text: str) -> str:
                 f"{{{shown}}} is not something an alert can show. You can use {named}."
             )
     return value
-
-
-def few_marks(text: str) -> str:
-    """``text`` with at most :data:`MARKS_PER_LETTER` combining marks on each letter (zalgo's
-    stacks of marks would be drawn over the words around them)."""
-    kept: list[str] = []
-    run = 0
-    for char in text:
-        run = run + 1 if unicodedata.category(char) in ("Mn", "Me") else 0
-        if run <= MARKS_PER_LETTER:
-            kept.append(char)
-    return "".join(kept)
 
 
 def render(template: str, fields: AlertFields) -> str:

@@ -38,6 +38,11 @@ def call(service: SlotCallService, clock, slot: str, guild_id: int = GUILD, **se
         ("\ufe0f\u034f", ""),  # a variation selector and the combining grapheme joiner
         ("Book\u034f of\ufe0f Dead\U000e0100", "Book of Dead"),
         ("**Book** of @everyone", "**Book** of @everyone"),  # kept; Discord shows it inert
+        ("B" + "\u0337\u0353" * 20 + "ook", "B\u0337\u0337ook"),  # zalgo: two marks a letter
+        (
+            "Pok\u00e9mon Ca\u0301fe\u0301\u0300",
+            "Pok\u00e9mon C\u00e1f\u00e9\u0300",
+        ),  # accents kept
     ],
 )
 def test_slot_names_are_kept_clean(typed, kept) -> None:
@@ -46,6 +51,19 @@ def test_slot_names_are_kept_clean(typed, kept) -> None:
 
 def test_slot_names_compare_without_case_or_spaces() -> None:
     assert slot_key("Book of Dead") == slot_key("BOOKOF dead") == "bookofdead"
+
+
+def test_slot_names_compare_without_zalgo_marks() -> None:
+    zalgo = clean_slot_name("B\u0337o\u0337o\u0337k\u0337 o\u0336f D\u0335e\u0334a\u0338d\u0489")
+    assert slot_key(zalgo) == slot_key("Book of Dead")
+
+
+def test_a_zalgo_copy_of_an_open_slot_is_already_in_the_queue(service, clock) -> None:
+    service.set_enabled(GUILD, True)
+    assert call(service, clock, "Book of Dead", sender_id=1).verdict == Verdict.ACCEPTED
+    copy = call(service, clock, "B\u0337o\u0337o\u0337k\u0337 of De\u0353\u0353ad", sender_id=2)
+    assert copy.verdict == Verdict.ALREADY_OPEN
+    assert service.count_open(GUILD) == 1
 
 
 def test_slot_names_compare_without_invisible_characters() -> None:
