@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from core.events import ChatMessageSent, utc
 from core.features.chat_commands.text import clean_text
@@ -42,6 +42,7 @@ from core.features.slot_calls.repository import (
     SlotCall,
     SlotCallSettings,
 )
+from core.features.viewers.repository import usernames_of
 
 MAX_SLOT_NAME = 200
 MAX_COOLDOWN_SECONDS = 3600
@@ -239,7 +240,7 @@ class SlotCallService:
                 chosen = self.choose(ids)
                 now = utc(self.clock())
                 if repository.close_call(conn, guild_id, chosen, PICKED, now, picked_by):
-                    call = repository.get_call(conn, guild_id, chosen)
+                    call = _named_now(conn, repository.get_call(conn, guild_id, chosen))
                     settings = repository.get_settings(conn, guild_id) or SlotCallSettings()
                     if call is not None:
                         return Pick(call, len(ids), self._channel_of(settings))
@@ -254,7 +255,7 @@ class SlotCallService:
                 conn, guild_id, call_id, PICKED, utc(self.clock()), picked_by
             ):
                 return None
-            call = repository.get_call(conn, guild_id, call_id)
+            call = _named_now(conn, repository.get_call(conn, guild_id, call_id))
             settings = repository.get_settings(conn, guild_id) or SlotCallSettings()
         if call is None:
             return None
@@ -325,3 +326,13 @@ class SlotCallService:
         the privacy page promises); how many went."""
         with self.engine.begin() as conn:
             return repository.forget_closed_before(conn, utc(self.clock()) - CLOSED_KEPT)
+
+
+def _named_now(conn: Connection, call: SlotCall | None) -> SlotCall | None:
+    """``call`` with its viewer's name as it is now, when known: a pick is announced with an
+    ``@``, and a viewer who renamed since their call would be missed (or someone else named)."""
+    if call is None:
+        return None
+    known = usernames_of(conn, [(str(call.platform), call.platform_user_id)])
+    name = clean_text(known.get(f"{call.platform}:{call.platform_user_id}", ""))[:MAX_USERNAME]
+    return dataclasses.replace(call, username=name) if name else call
