@@ -1,5 +1,8 @@
 """The buttons on a slot call's post: Pick (this call), Skip (pass it over) and Clear (every
-open call), as a bonus-hunt integration had them.
+open call), as a bonus-hunt integration had them. Clear asks first, in a message only the
+moderator sees, since it sits beside Skip and cannot be undone: its "Yes, clear all" button
+(``clearall``, carrying the moment it was asked in milliseconds) closes the calls typed by
+that moment, so a call that came in while the moderator read the question stays.
 
 Their custom ids name the action and the call (``streamkeeper:slotcall:pick:<call id>``), and
 one :class:`discord.ui.DynamicItem` the bot registers at start answers every one of them, so the
@@ -12,23 +15,27 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import discord
 
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.slot_calls import render
+from core.events import utc
 from core.features.slot_calls.chat import SlotCallChat
 from core.features.slot_calls.repository import SlotCall
 from core.features.slot_calls.service import SlotCallService
 
 CUSTOM_ID = "streamkeeper:slotcall:{action}:{call_id}"
-TEMPLATE = r"streamkeeper:slotcall:(?P<action>pick|skip|clear):(?P<call_id>[0-9]{1,19})"
-LABELS = {"pick": "Pick", "skip": "Skip", "clear": "Clear all"}
+TEMPLATE = r"streamkeeper:slotcall:(?P<action>pick|skip|clear|clearall):(?P<call_id>[0-9]{1,19})"
+ON_EACH_POST = ("pick", "skip", "clear")
+LABELS = {"pick": "Pick", "skip": "Skip", "clear": "Clear all", "clearall": "Yes, clear all"}
 STYLES = {
     "pick": discord.ButtonStyle.success,
     "skip": discord.ButtonStyle.secondary,
     "clear": discord.ButtonStyle.danger,
+    "clearall": discord.ButtonStyle.danger,
 }
 NOT_ALLOWED = "Only moderators (Manage Server) can pick, skip or clear slot calls."
 NOT_OPEN = "This slot call is not open any more: it was picked, skipped or cleared."
@@ -45,9 +52,23 @@ def button(action: str, call_id: int) -> discord.ui.Button[Any]:
 def call_view(call_id: int) -> discord.ui.View:
     """The buttons a call's post carries (answered by the registered dynamic item)."""
     view = discord.ui.View(timeout=None)
-    for action in LABELS:
+    for action in ON_EACH_POST:
         view.add_item(button(action, call_id))
     return view
+
+
+def confirm_view(asked_at: datetime) -> discord.ui.View:
+    """The one button of the "Clear all?" question."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(button("clearall", int(asked_at.timestamp() * 1000)))
+    return view
+
+
+def asked_moment(millis: int) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(millis / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def skipped(call: SlotCall) -> str:
@@ -73,7 +94,15 @@ class SlotCallButtons:
             )
             return
         if action == "clear":
-            count = await asyncio.to_thread(self.service.clear, guild.id, member.id)
+            await self._ask_to_clear(interaction, guild.id)
+        elif action == "clearall":
+            moment = asked_moment(call_id)
+            if moment is None:
+                await self._refuse(interaction)
+                return
+            count = await asyncio.to_thread(
+                lambda: self.service.clear(guild.id, member.id, typed_by=moment)
+            )
             await self._say(interaction, render.cleared(count))
         elif action == "skip":
             call = await asyncio.to_thread(self.service.skip, guild.id, call_id, member.id)
@@ -91,6 +120,20 @@ class SlotCallButtons:
             await interaction.response.send_message(embed=embed, allowed_mentions=NO_MENTIONS)
             if self.chat is not None:
                 await self.chat.announce_pick(pick)
+
+    async def _ask_to_clear(self, interaction: discord.Interaction, guild_id: int) -> None:
+        count = await asyncio.to_thread(self.service.count_open, guild_id)
+        if count == 0:
+            await interaction.response.send_message(
+                render.NOTHING_TO_CLEAR, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return
+        await interaction.response.send_message(
+            render.clear_question(count),
+            view=confirm_view(utc(self.service.clock())),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
 
     @staticmethod
     async def _say(interaction: discord.Interaction, text: str) -> None:

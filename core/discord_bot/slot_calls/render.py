@@ -112,6 +112,14 @@ def no_such_page(page: int, total: int) -> str:
     return f"There is no page {page}: {total} open calls fill {page_count(total)} page(s)."
 
 
+NOTHING_TO_CLEAR = "There are no open slot calls to clear."
+
+
+def clear_question(count: int) -> str:
+    calls = "call" if count == 1 else "calls"
+    return f"Close all {count} open slot {calls}? This cannot be undone."
+
+
 def cleared(count: int) -> str:
     if count == 0:
         return "There were no open slot calls to clear."

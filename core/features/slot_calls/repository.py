@@ -233,13 +233,21 @@ def close_call(
 
 
 def close_open_calls(
-    conn: Connection, guild_id: int, status: str, now: datetime, closed_by: int
+    conn: Connection,
+    guild_id: int,
+    status: str,
+    now: datetime,
+    closed_by: int,
+    *,
+    called_by: datetime | None = None,
 ) -> int:
-    result = conn.execute(
-        sa.update(slot_calls)
-        .where(slot_calls.c.guild_id == guild_id, slot_calls.c.status == OPEN)
-        .values(status=status, closed_at=now, closed_by=closed_by)
+    """Close the open calls (``called_by``: those typed by then only) as ``status``."""
+    query = sa.update(slot_calls).where(
+        slot_calls.c.guild_id == guild_id, slot_calls.c.status == OPEN
     )
+    if called_by is not None:
+        query = query.where(slot_calls.c.called_at <= called_by)
+    result = conn.execute(query.values(status=status, closed_at=now, closed_by=closed_by))
     return result.rowcount
 
 

@@ -149,7 +149,7 @@ class SlotCallService:
             # By the message's own time, not by when it is handled: a call typed before a
             # clear but still queued then (a busy minute, a restart) was cleared with the rest.
             cleared_at = repository.last_cleared_at(conn, guild_id)
-            if cleared_at is not None and called_at < utc(cleared_at):
+            if cleared_at is not None and called_at <= utc(cleared_at):
                 return CallOutcome(Verdict.CLEARED_SINCE, slot_name=name)
             last = repository.last_call_time(conn, guild_id, event.platform, user_id)
             if last is not None and settings.cooldown_seconds > 0:
@@ -271,11 +271,15 @@ class SlotCallService:
                 return None
             return repository.get_call(conn, guild_id, call_id)
 
-    def clear(self, guild_id: int, cleared_by: int) -> int:
-        """Close every open call; how many there were."""
+    def clear(self, guild_id: int, cleared_by: int, *, typed_by: datetime | None = None) -> int:
+        """Close every open call; how many there were. ``typed_by``: the moment a moderator was
+        asked to confirm; only the calls typed by then close, and it counts as the clear's
+        moment (so a call typed by then and handled later is cleared too, see :meth:`request`)."""
+        moment = utc(typed_by if typed_by is not None else self.clock())
+        called_by = moment if typed_by is not None else None
         with self.engine.begin() as conn:
             return repository.close_open_calls(
-                conn, guild_id, CLEARED, utc(self.clock()), cleared_by
+                conn, guild_id, CLEARED, moment, cleared_by, called_by=called_by
             )
 
     # --- settings --------------------------------------------------------------------------

@@ -116,13 +116,20 @@ async def test_a_moderator_picks_this_call_and_the_chat_hears_it(
     assert (again, options["ephemeral"]) == (NOT_OPEN, True)
 
 
+def confirm_id(options: dict[str, Any]) -> str:
+    """The custom id of the one button a "Clear all?" question carries."""
+    [confirm] = options["view"].children
+    return confirm.custom_id
+
+
 async def test_skip_closes_only_that_call_and_clear_closes_every_one(
     bot, guild_a, manager, two_calls, slot_service, sqlite_engine
 ):
     first, second = two_calls
     [(content, _)] = await press(bot, guild_a, manager, f"streamkeeper:slotcall:skip:{first}")
     assert content == "Skipped **Book of Dead** (slotfan)."
-    [(content, _)] = await press(bot, guild_a, manager, f"streamkeeper:slotcall:clear:{first}")
+    [(_, asked)] = await press(bot, guild_a, manager, f"streamkeeper:slotcall:clear:{first}")
+    [(content, _)] = await press(bot, guild_a, manager, confirm_id(asked))
     assert content == "Cleared 1 open slot call."
     with sqlite_engine.connect() as conn:
         statuses = {c: repository.get_call(conn, guild_a.id, c).status for c in two_calls}  # type: ignore[union-attr]
@@ -130,10 +137,50 @@ async def test_skip_closes_only_that_call_and_clear_closes_every_one(
     assert PICKED not in statuses.values()
 
 
+async def test_clear_all_asks_first_and_one_press_closes_nothing(
+    bot, guild_a, manager, two_calls, slot_service
+):
+    [(content, options)] = await press(
+        bot, guild_a, manager, f"streamkeeper:slotcall:clear:{two_calls[0]}"
+    )
+
+    assert content == "Close all 2 open slot calls? This cannot be undone."
+    assert options["ephemeral"] is True
+    [confirm] = options["view"].children
+    assert (confirm.label, confirm.style) == ("Yes, clear all", discord.ButtonStyle.danger)
+    assert slot_service.count_open(guild_a.id) == 2
+
+
+async def test_a_confirmed_clear_keeps_the_calls_typed_after_the_question(
+    bot, guild_a, manager, two_calls, slot_service, chat, chat_sender
+):
+    [(_, asked)] = await press(bot, guild_a, manager, f"streamkeeper:slotcall:clear:{two_calls[0]}")
+    await chat(guild_a, "!call Sugar Rush", sender_id=44, username="late")  # a minute later
+    [(content, options)] = await press(bot, guild_a, manager, confirm_id(asked))
+
+    assert content == "Cleared 2 open slot calls."
+    assert "ephemeral" not in options  # the other moderators see it
+    assert [call.slot_name for call in slot_service.open_calls(guild_a.id, 10)] == ["Sugar Rush"]
+    [(again, _)] = await press(bot, guild_a, manager, confirm_id(asked))
+    assert again == "There were no open slot calls to clear."
+
+
+async def test_clear_all_of_an_empty_queue_says_so_without_asking(
+    bot, guild_a, manager, two_calls, slot_service
+):
+    slot_service.clear(guild_a.id, 1)
+    [(content, options)] = await press(
+        bot, guild_a, manager, f"streamkeeper:slotcall:clear:{two_calls[0]}"
+    )
+
+    assert (content, options["ephemeral"]) == ("There are no open slot calls to clear.", True)
+    assert "view" not in options
+
+
 async def test_members_without_manage_server_get_a_refusal_only_they_see(
     bot, guild_a, alice, two_calls, slot_service
 ):
-    for action in ("pick", "skip", "clear"):
+    for action in ("pick", "skip", "clear", "clearall"):
         [(content, options)] = await press(
             bot, guild_a, alice, f"streamkeeper:slotcall:{action}:{two_calls[0]}"
         )
