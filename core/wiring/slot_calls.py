@@ -6,6 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from core.discord_bot.slot_calls.outbound import DiscordSlotCallPoster
+from core.events import ViewerBanned
 from core.features.slot_calls.chat import SlotCallChat
 from core.features.slot_calls.posts import SlotCallPosts
 from core.features.slot_calls.service import SlotCallService
@@ -23,6 +24,7 @@ def install(rt: Assembly) -> None:
     )
     for command in rt.slot_call_chat.commands():
         rt.chat_commands.add(command)
+    rt.handle(ViewerBanned, rt.slot_calls.viewer_banned)  # a ban closes their open calls
     # An accepted call's post is queued with it; the Discord worker posts it.
     posts = SlotCallPosts(rt.slot_calls, DiscordSlotCallPoster(rt.discord))
     rt.discord_calls.kinds.update(posts.kinds())

@@ -189,3 +189,48 @@ async def test_a_call_from_a_kick_webhook_reaches_discord_and_chat_once_and_is_p
         "Picked slot: Book of Dead, called by @slotfan!"
     ]
     assert runtime.slot_calls.count_open(guild.id) == 0
+
+
+def ban_payload(user_id: int, banned_at: datetime, *, expires: bool = False) -> dict:
+    """Kick's example ``moderation.banned``: the streamer's moderator bans ``user_id`` (for good
+    unless ``expires``)."""
+    payload = json.loads((FIXTURES / "kick" / "moderation.banned.json").read_text())
+    payload["broadcaster"]["user_id"] = STREAMER_ID
+    payload["banned_user"].update(user_id=user_id, username="slotfan")
+    payload["metadata"]["created_at"] = banned_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    payload["metadata"]["expires_at"] = (
+        banned_at.replace(year=banned_at.year + 1).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if expires
+        else None
+    )
+    return payload
+
+
+async def test_a_viewer_banned_in_chat_has_their_open_call_closed(
+    runtime, kick, guild, moderator, clock
+):
+    result = await runtime.kick_setup.setup(guild.id, moderator.id, "streamer")
+    await asyncio.to_thread(
+        connect_streamer, runtime.create_web_app().test_client(), result.connect_link
+    )
+    await say("!slotcalls on", moderator)
+    server = runtime.start_web_server()
+    try:
+        url = f"{server.url}/webhooks/kick"
+        call = chat_payload("!call Rude Slot", "chat-msg-1", clock.now)
+        await kick.send_webhook_async(url, "chat.message.sent", call, message_id="01JBANFLOW01")
+        await settle(runtime)
+        assert runtime.slot_calls.count_open(guild.id) == 1
+        timeout = ban_payload(42, clock.now, expires=True)
+        await kick.send_webhook_async(url, "moderation.banned", timeout, message_id="01JBANFLOW02")
+        await settle(runtime)
+        assert runtime.slot_calls.count_open(guild.id) == 1  # a timeout leaves it
+        ban = ban_payload(42, clock.now)
+        await kick.send_webhook_async(url, "moderation.banned", ban, message_id="01JBANFLOW03")
+        await settle(runtime)
+    finally:
+        server.close()
+
+    assert runtime.slot_calls.count_open(guild.id) == 0
+    [(content, _)] = [(m.content, m) for m in await say("!pickslot", moderator)]
+    assert content == "There are no open slot calls to pick from."

@@ -258,21 +258,24 @@ def close_open_calls_of(
     platform_user_ids: list[str],
     status: str,
     now: datetime,
-    closed_by: int,
+    closed_by: int | None,
+    *,
+    called_by: datetime | None = None,
 ) -> int:
-    """Close these viewers' open calls as ``status``; how many there were."""
+    """Close these viewers' open calls (``called_by``: those typed by then only) as
+    ``status``; how many there were."""
     if not platform_user_ids:
         return 0
-    result = conn.execute(
-        sa.update(slot_calls)
-        .where(
-            slot_calls.c.guild_id == guild_id,
-            slot_calls.c.status == OPEN,
-            slot_calls.c.platform == str(platform),
-            slot_calls.c.platform_user_id.in_(platform_user_ids),
-        )
-        .values(status=status, closed_at=now, closed_by=closed_by)
+    c = slot_calls.c
+    query = sa.update(slot_calls).where(
+        c.guild_id == guild_id,
+        c.status == OPEN,
+        c.platform == str(platform),
+        c.platform_user_id.in_(platform_user_ids),
     )
+    if called_by is not None:
+        query = query.where(c.called_at <= called_by)
+    result = conn.execute(query.values(status=status, closed_at=now, closed_by=closed_by))
     return result.rowcount
 
 

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection, Engine
 
-from core.events import ChatMessageSent, utc
+from core.events import ChatMessageSent, ViewerBanned, utc
 from core.features.chat_commands.text import clean_text
 from core.features.linking.repository import find_link_by_account
 from core.features.slot_calls import blacklist_rows, repository
@@ -281,6 +281,22 @@ class SlotCallService:
             return repository.close_open_calls(
                 conn, guild_id, CLEARED, moment, cleared_by, called_by=called_by
             )
+
+    def viewer_banned(self, guild_id: int, event: ViewerBanned) -> int:
+        """Event handler: a viewer banned from the stream's chat for good (not a timeout) has
+        the calls they typed until then closed (skipped), so no pick announces a banned
+        viewer's slot; how many."""
+        user_id = event.viewer.platform_user_id
+        if event.expires_at is not None or user_id is None:
+            return 0
+        with self.engine.begin() as conn:
+            closed = repository.close_open_calls_of(
+                conn, guild_id, event.platform, [user_id], SKIPPED, utc(self.clock()), None,
+                called_by=utc(event.occurred_at),
+            )  # fmt: skip
+        if closed:
+            log.info("guild %s: %d slot call(s) of a banned viewer closed", guild_id, closed)
+        return closed
 
     # --- settings --------------------------------------------------------------------------
 
