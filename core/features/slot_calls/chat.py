@@ -66,7 +66,7 @@ def call_reply(outcome: CallOutcome) -> str | None:
             return f"You already have {outcome.limit} open slot {calls}; wait until one is picked."
         case Verdict.CLEARED_SINCE if outcome.slot_name:
             name = echo(outcome.slot_name)
-            cleared = "The slot calls were cleared just after you called"
+            cleared = "The slot calls were cleared after you called"
             return f"{cleared} {name}; please call it again."
         case Verdict.ALREADY_OPEN if call is not None:
             name = echo(call.slot_name)

@@ -31,7 +31,7 @@ async def test_a_call_typed_before_clearslots_but_handled_after_is_cleared_too(
     assert [call.slot_name for call in calls_on.open_calls(GUILD, 10)] == ["Sweet Bonanza"]
     assert [call.slot_name for _, call, _ in poster.posts] == ["Book of Dead", "Sweet Bonanza"]
     assert sender.texts == [
-        "The slot calls were cleared just after you called Gates of Olympus; please call it again.",
+        "The slot calls were cleared after you called Gates of Olympus; please call it again.",
         "Slot call added: Sweet Bonanza (#1 in the queue).",
     ]
 
