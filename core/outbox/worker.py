@@ -50,6 +50,7 @@ from core.bus.base import NotReady
 from core.events import system_clock, utc
 from core.outbox import deadline, sending, store
 from core.outbox.store import Claimed, Effect
+from core.outbox.waits import retry_delay
 from core.ownership import claims
 from core.ownership.share import process_name
 
@@ -74,7 +75,7 @@ class Refused:
 @dataclass(frozen=True)
 class Retry:
     reason: str
-    after_seconds: float | None = None  # None: the worker's backoff
+    after_seconds: float | None = None  # None: the worker's backoff (bounded: waits.py)
 
 
 @dataclass(frozen=True)
@@ -320,9 +321,12 @@ class OutboxWorker:
         if self.on_outcome is not None:
             self.on_outcome(self.service, "retry" if isinstance(outcome, Retry) else state)
         if isinstance(outcome, Retry):
-            delay = outcome.after_seconds
-            if delay is None:
-                delay = min(self.first_backoff_seconds * 2**call.attempts, self.max_backoff_seconds)
+            delay = retry_delay(
+                outcome.after_seconds,
+                call.attempts,
+                self.first_backoff_seconds,
+                self.max_backoff_seconds,
+            )
             when = now + timedelta(seconds=delay)
             await self._written(call, lambda: self._retry(call, when, outcome.reason))
             return False
