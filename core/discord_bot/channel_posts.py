@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from typing import ClassVar
 
 import discord
@@ -111,7 +112,11 @@ class ChannelPoster:
             await channel.send(
                 content, embed=embed, view=view, allowed_mentions=NO_MENTIONS, nonce=nonce
             )
+        except discord.RateLimited as exc:  # longer than the bot waits: Discord created nothing
+            raise self._turned_away(channel, exc.retry_after) from None
         except discord.HTTPException as exc:
+            if exc.status == 429:  # Cloudflare's limit (no retry_after in the body): nothing made
+                raise self._turned_away(channel, _header_seconds(exc)) from None
             state = closed_thread(exc)
             if state is not None:
                 log.warning(
@@ -136,4 +141,26 @@ class ChannelPoster:
                 needed,
             )
             return f"not posted: I may not post in the {self.kind} channel; give me {needed} there"
+        return None
+
+    def _turned_away(self, channel: PostableChannel, seconds: float | None) -> sending.TurnedAway:
+        """The error of a post Discord rate-limited and did not make, logged: an outbox call
+        makes it again after ``seconds`` (``core/outbox/sending.py``)."""
+        wait = "a while"
+        if seconds is not None and math.isfinite(seconds) and seconds >= 0:
+            wait = f"{math.ceil(seconds)} s"
+        guild = getattr(channel, "guild", None)
+        guild_id = getattr(channel, "guild_id", None) if guild is None else guild.id
+        log.warning(
+            "guild %s: Discord rate-limits the %s channel %s for %s; the %s is posted after that",
+            *(guild_id, self.kind, channel.id, wait, self.kind),
+        )
+        return sending.TurnedAway(f"not posted yet: Discord asked to wait {wait}", seconds)
+
+
+def _header_seconds(error: discord.HTTPException) -> float | None:
+    """The ``Retry-After`` header of Discord's answer in seconds, when it is a number."""
+    try:
+        return float(error.response.headers.get("Retry-After", ""))
+    except (AttributeError, TypeError, ValueError):
         return None

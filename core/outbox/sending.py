@@ -32,6 +32,16 @@ class NotSent(Exception):
     """The request did not leave: the call could not be marked in flight first."""
 
 
+class TurnedAway(Exception):
+    """The partner turned the call's request away without acting on it (a rate limit longer
+    than its client waits): nothing of the call was done, though its request went out, so the
+    worker makes it again after ``retry_after`` seconds (None: its backoff), never uncertain."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Watch:
     """One call's: ``mark()`` marks it in flight (False: the call is another worker's now);
     ``went_out`` once a request may have left; ``stopped`` the failure that kept one in."""
@@ -77,4 +87,4 @@ async def going_out() -> None:
     watch.went_out, watch.stopped = True, None
 
 
-__all__ = ["NotSent", "Watch", "going_out", "watched"]
+__all__ = ["NotSent", "TurnedAway", "Watch", "going_out", "watched"]

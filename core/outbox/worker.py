@@ -93,8 +93,7 @@ class Kind:
     then: Callable[[int, dict[str, Any], Outcome], list[Effect]] | None = None
     # Whether its partner's client says when its request leaves (``sending.going_out``): then
     # a call that is not idempotent and fails before that is tried again, and after it ends
-    # uncertain however it fails (else it is taken as made from its start, and an exception
-    # is tried again).
+    # uncertain (but ``TurnedAway``); else it is made from its start, an exception tried again.
     says_when_sent: bool = False
 
 
@@ -270,8 +269,7 @@ class OutboxWorker:
             return False
         watch = sending.Watch(functools.partial(self._went_out, call) if watches else None)
         try:
-            # Not asyncio.wait_for: on Python 3.11 a call that ends as its lane is cancelled
-            # (a stop's grace ran out) would drop the cancellation and go on to the next call.
+            # Not wait_for: on 3.11 a call ending as its lane is cancelled drops the cancel.
             async with asyncio.timeout(self.timeout_seconds):
                 with deadline.within(self.timeout_seconds), sending.watched(watch):
                     outcome = await kind.run(call.guild_id, call.payload)
@@ -280,6 +278,8 @@ class OutboxWorker:
             outcome = Uncertain(no_answer) if _may_be_made(kind, watch) else Retry(no_answer)
         except NotReady as exc:  # the partner is not connected yet (Discord): nothing was sent
             outcome = Retry(str(exc) or type(exc).__name__)
+        except sending.TurnedAway as exc:  # rate-limited: nothing done, though it went out
+            outcome = Retry(str(exc), exc.retry_after)
         except Exception as exc:
             log.warning("%s outbox: %s failed (%s)", self.service, call.key, exc)
             failure = f"{type(exc).__name__}: {exc}"

@@ -41,6 +41,9 @@ class FakeDiscordApi:
     # Channels whose messages Discord answers 429 for this many seconds (a bucket's limit, not
     # the global one), as a busy channel is; other channels take messages.
     rate_limited_channels: dict[int, float] = field(default_factory=dict)
+    # Channels whose messages Cloudflare answers 429 for this many seconds (in front of
+    # Discord: a text body and a Retry-After header, no Via): Discord never saw them.
+    cloudflare_limited_channels: dict[int, float] = field(default_factory=dict)
     messages: list[tuple[int, str]] = field(default_factory=list)
     # Cleared: Discord creates each message but answers only once it is set (a slow answer).
     answer_messages: asyncio.Event = field(default_factory=asyncio.Event)
@@ -123,6 +126,10 @@ async def fake_discord_api() -> AsyncIterator[FakeDiscordApi]:
             response.headers.update({"Retry-After": str(int(retry_after)), "Via": "1.1 google",
                                      "X-RateLimit-Scope": "user"})  # fmt: skip
             return response
+        banned_for = api.cloudflare_limited_channels.get(channel_id)
+        if banned_for is not None:
+            return web.Response(text="error code: 1015", status=429,
+                                headers={"Retry-After": str(int(banned_for))})  # fmt: skip
         body = await request.json()
         content = body.get("content") or ""
         nonce = body.get("nonce")
