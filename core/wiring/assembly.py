@@ -48,9 +48,11 @@ if TYPE_CHECKING:
     from core.bus.base import EventBus
     from core.ownership.share import Ownership
 
-# A Discord call gets this long (discord.py waits out Discord's rate limits inside it), and is
-# tried this many times over about an hour and a half of backoff before it ends failed.
-DISCORD_TIMEOUT_SECONDS = 30.0
+# A Discord call gets this long: discord.py waits out a rate limit of up to 30 s inside it (its
+# least ``max_ratelimit_timeout``), then posts (15 s, as any partner's request), so a call cut
+# off in that wait (uncertain, never posted) cannot happen. It is tried this many times over
+# about an hour and a half of backoff before it ends failed.
+DISCORD_TIMEOUT_SECONDS = 45.0
 DISCORD_ATTEMPTS = 24
 
 

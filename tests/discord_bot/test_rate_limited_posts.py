@@ -19,6 +19,7 @@ from core.discord_bot.gateway import DiscordGateway
 from core.outbox import DISCORD, store
 from core.outbox.store import Effect
 from core.outbox.worker import Done, Kind, Outcome, Refused
+from core.platforms.json_api import TOTAL_TIMEOUT_SECONDS
 from core.storage.tables import outbox
 from tests.fakes.discord_api import GOOD_TOKEN, FakeDiscordApi, fake_discord_api
 from tests.support.clock import Clock
@@ -102,3 +103,18 @@ async def test_a_post_rate_limited_for_long_is_made_after_the_wait_and_once(
         (QUIET_CHANNEL, "bo called Sweet Bonanza"),
         (BUSY_CHANNEL, "ana called Gates of Olympus"),
     ]
+
+
+def test_a_discord_call_has_time_for_the_longest_wait_the_bot_makes_and_a_post_after_it(
+    make_runtime: Any,
+) -> None:
+    """discord.py waits out a 429 of up to its ``max_ratelimit_timeout`` (never under 30 s,
+    whatever the bot asks) inside the call, then posts. A call cut off by its time limit in
+    that wait would end uncertain, never posted, though Discord had created nothing."""
+    runtime = make_runtime()
+    bot = create_bot(runtime.bot_services())
+    longest_wait = bot.http.max_ratelimit_timeout
+    assert longest_wait is not None
+    a_post = TOTAL_TIMEOUT_SECONDS  # as long as any partner's request is given
+
+    assert longest_wait + a_post <= runtime.discord_calls.timeout_seconds
