@@ -51,8 +51,16 @@ class FateUnknown(str):
 
 class TryLater(str):
     """Why a call stopped when nothing of it was done and the partner only asked for time (a
-    rate limit, no connection): the caller may make it again later. A chat sender's
+    rate limit, no connection): the caller may make it again later, after ``retry_after``
+    seconds when the partner said (None: when the caller sees fit). A chat sender's
     ``deliver_now`` returns one when no part of the message went out."""
+
+    retry_after: float | None
+
+    def __new__(cls, reason: str, retry_after: float | None = None) -> TryLater:
+        made = super().__new__(cls, reason)
+        made.retry_after = retry_after
+        return made
 
 
 class ReplyTooLarge(Exception):

@@ -162,7 +162,9 @@ class QueuedChat:
                 return Done("said")
             if isinstance(stopped, FateUnknown):
                 return Uncertain(stopped)
-            return Retry(stopped) if isinstance(stopped, TryLater) else Refused(stopped)
+            if isinstance(stopped, TryLater):  # after the wait the platform asked, if it said
+                return Retry(stopped, stopped.retry_after)
+            return Refused(stopped)
 
         # The senders' clients say when a line leaves: one that waited for its rate limit past
         # the call's time, or a stop, is said later (not called uncertain).

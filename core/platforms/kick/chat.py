@@ -64,6 +64,7 @@ class _Failure:
     detail: str
     may_fall_back: bool
     may_have_posted: bool = False  # Kick got the post but no answer came back
+    retry_after: float | None = None  # Kick asked for this long (a 429's Retry-After)
 
 
 class KickChatSender(SplittingChatSender):
@@ -221,11 +222,11 @@ class KickChatSender(SplittingChatSender):
                 later = not failure.may_have_posted and index == 0 and failure.reason in TRANSIENT
                 if later and tried_later:  # nothing went out: the outbox says it later
                     self._put_off(message, failure)
-                    return TryLater(stopped)
+                    return TryLater(stopped, failure.retry_after)
                 self._give_up(message, failure, sent=index)
                 if failure.may_have_posted:
                     return FateUnknown(stopped)
-                return TryLater(stopped) if later else stopped
+                return TryLater(stopped, failure.retry_after) if later else stopped
         return None
 
     def _may_fall_back(self, failure: _Failure, message: OutgoingMessage) -> bool:
@@ -292,7 +293,8 @@ class KickChatSender(SplittingChatSender):
 
     def _failure(self, exc: KickApiError) -> _Failure:
         is_transient = isinstance(exc, RateLimited | KickUnreachable)
-        return _Failure(_reason(exc), self._scrub(str(exc)), not is_transient)
+        wait = exc.retry_after if isinstance(exc, RateLimited) else None
+        return _Failure(_reason(exc), self._scrub(str(exc)), not is_transient, retry_after=wait)
 
     def _scrub(self, text: str) -> str:
         if self._bot_user_token:

@@ -26,6 +26,7 @@ from core.platforms.twitch.helix import (
     HelixClient,
     HelixError,
     HelixUnreachable,
+    RateLimited,
 )
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,8 @@ class TwitchChatSender(SplittingChatSender):
                 except HelixError as exc:
                     reason = self._failed(guild_id, f"http_{exc.status or 'unreachable'}")
                     busy = exc.status == 429  # Twitch asks for time (a 5xx is a refusal)
-                    return TryLater(reason) if number == 0 and busy else reason
+                    wait = exc.retry_after if isinstance(exc, RateLimited) else None
+                    return TryLater(reason, wait) if number == 0 and busy else reason
                 except Exception as exc:  # no connection, a dead grant: nothing more to send
                     return self._failed(guild_id, type(exc).__name__)
                 if not result.is_sent:

@@ -68,3 +68,18 @@ async def test_a_rate_limit_with_nothing_sent_is_to_try_later_within_the_calls_t
     assert stopped == "http_429"
     assert len(twitch.requests_to(CHAT, "POST")) == 1
     assert twitch.chat_messages == []
+
+
+async def test_a_rate_limit_longer_than_the_client_waits_says_how_long_twitch_asked(
+    helix: HelixClient, token: str, twitch: FakeTwitch
+) -> None:
+    """The chat outbox then says the line after that wait, not at its own backoff's."""
+    twitch.fail_next(CHAT, 429, method="POST", headers={"Retry-After": "120"})
+
+    stopped = await sender(helix, token).deliver_now(
+        guild_id=GUILD, broadcaster_user_id=BROADCASTER_ID, text="hello"
+    )
+
+    assert isinstance(stopped, TryLater)
+    assert (stopped, stopped.retry_after) == ("http_429", 120.0)
+    assert len(twitch.requests_to(CHAT, "POST")) == 1
