@@ -4,17 +4,20 @@ would both post what neither had marked posted yet, and only for the guilds this
 Discord client reaches; the process of each other shard posts its own guilds'.
 
 One guild's post that fails or outlasts ``POST_SECONDS`` (its channel rate-limited, Discord
-slow) waits for the next round with that guild's later posts; the other guilds' go on."""
+slow) waits for the next round with that guild's later posts; the other guilds' go on, side by
+side with it (:meth:`ShardPosts.per_guild`): discord.py sleeps through a channel's rate limit
+of up to 30 s inside the post, and that sleep holds up no other guild's posts."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
 T = TypeVar("T")
 POST_SECONDS = 30.0
+LANES = 8  # guilds whose posts are made at the same time
 
 
 class ShardPosts:
@@ -36,3 +39,41 @@ class ShardPosts:
         """``post``'s result, or TimeoutError after ``POST_SECONDS``."""
         async with asyncio.timeout(POST_SECONDS):
             return await post
+
+    async def per_guild(
+        self,
+        items: Sequence[T],
+        guild_of: Callable[[T], int],
+        post: Callable[[T], Awaitable[object]],
+        mark: Callable[[T], Awaitable[object]],
+        waits: Callable[[T, Exception], object],
+    ) -> int:
+        """Post ``items`` of the guilds this process reaches: each guild's in order,
+        ``post(item)`` within ``POST_SECONDS`` then ``mark(item)`` (posted), up to its first
+        post that fails or runs out of time (``waits(item, error)`` is told; the guild's later
+        items wait with it for the next round); different guilds' side by side, ``LANES`` at a
+        time. How many were posted. A failing ``mark`` is raised once every lane has ended."""
+        lanes: dict[int, list[T]] = {}
+        for item in items:
+            if self.reaches(guild_of(item)):
+                lanes.setdefault(guild_of(item), []).append(item)
+        room = asyncio.Semaphore(LANES)
+
+        async def lane(queue: list[T]) -> int:
+            posted = 0
+            async with room:
+                for item in queue:
+                    try:
+                        await self.in_time(post(item))
+                    except Exception as exc:
+                        waits(item, exc)
+                        break
+                    await mark(item)
+                    posted += 1
+            return posted
+
+        ended = await asyncio.gather(*(lane(q) for q in lanes.values()), return_exceptions=True)
+        for outcome in ended:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return sum(n for n in ended if isinstance(n, int))

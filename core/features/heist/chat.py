@@ -272,23 +272,23 @@ class HeistChat:
     async def post_pending(self) -> int:
         """Post the results not posted yet of the guilds this process's Discord client reaches;
         how many. What Discord refuses waits for the next call."""
-        posted, waiting = 0, set()  # guilds whose post failed: the rest of theirs wait too
         async with self.posts.one_round():
+            results = []
             for heist_id in await asyncio.to_thread(self.service.unannounced):
                 result = await asyncio.to_thread(self.service.result_of, heist_id)
-                if result is None or not self.posts.reaches(result.guild_id):
-                    continue
-                if result.guild_id in waiting:
-                    continue
-                try:
-                    await self.posts.in_time(self._post(result))
-                except Exception as exc:
-                    log.info("heist %s result waits for Discord (%r)", heist_id, exc)
-                    waiting.add(result.guild_id)
-                    continue
-                await asyncio.to_thread(self.service.mark_announced, heist_id)
-                posted += 1
-        return posted
+                if result is not None:
+                    results.append(result)
+
+            async def mark(result: HeistResult) -> None:
+                await asyncio.to_thread(self.service.mark_announced, result.heist_id)
+
+            def waits(result: HeistResult, exc: Exception) -> None:
+                log.info("heist %s result waits for Discord (%r)", result.heist_id, exc)
+
+            # A guild whose post failed: the rest of its results wait too; others' go on.
+            return await self.posts.per_guild(
+                results, lambda result: result.guild_id, self._post, mark, waits
+            )
 
     async def _post(self, result: HeistResult) -> None:
         rules = await asyncio.to_thread(self.service.rules, result.guild_id)

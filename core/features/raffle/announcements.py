@@ -33,6 +33,10 @@ from core.features.viewers.repository import usernames_of
 
 log = logging.getLogger(__name__)
 
+# An announcement to post: its announcer method, channel (None: none set), payload, and how
+# to mark it posted.
+_Notice = tuple[str, int | None, Any, Callable[[], None]]
+
 
 class RaffleAnnouncements:
     def __init__(self, engine: Engine, settings: RaffleSettings) -> None:
@@ -44,21 +48,23 @@ class RaffleAnnouncements:
         process's Discord client's); what Discord refuses, or does not answer in time, waits
         for the next call with the guild's later announcements (they keep their order)."""
         notices = await asyncio.to_thread(self._pending_notices)
-        waiting: set[int] = set()
-        for kind, channel_id, payload, mark in notices:
-            if not posts.reaches(payload.guild_id) or payload.guild_id in waiting:
-                continue
-            try:
-                if channel_id is not None:
-                    await posts.in_time(getattr(announcer, kind)(channel_id, payload))
-            except Exception as exc:
-                log.warning("raffle announcement waits: %r", exc)
-                waiting.add(payload.guild_id)
-                continue
-            await asyncio.to_thread(mark)
 
-    def _pending_notices(self) -> list[tuple[str, int | None, Any, Callable[[], None]]]:
-        notices: list[tuple[str, int | None, Any, Callable[[], None]]] = []
+        async def post(notice: _Notice) -> None:
+            kind, channel_id, payload, _mark = notice
+            if channel_id is not None:
+                await getattr(announcer, kind)(channel_id, payload)
+
+        async def mark(notice: _Notice) -> None:
+            await asyncio.to_thread(notice[3])
+
+        def waits(notice: _Notice, exc: Exception) -> None:
+            log.warning("raffle announcement waits: %r", exc)
+
+        # Each guild's in order; one waiting out its channel's rate limit holds up no other.
+        await posts.per_guild(notices, lambda notice: notice[2].guild_id, post, mark, waits)
+
+    def _pending_notices(self) -> list[_Notice]:
+        notices: list[_Notice] = []
         with self.engine.connect() as conn:
             periods = periods_repository.list_unannounced_periods(conn)
             draws = draws_repository.list_unannounced_draws(conn)
