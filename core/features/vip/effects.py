@@ -5,7 +5,9 @@ Twitch's VIP limit (10 additions and 10 removals per 10 s per channel) is kept b
 the Helix transport, counted across every bot process (``core/platforms/twitch/helix_limits.py``
 and ``core/ratelimits/``). What is left here: a rate limit Twitch answers all the same (another
 app on the channel, the streamer by hand) is waited out as Twitch asks and the change made
-again."""
+again, when the wait is short (Twitch's 10 s window, a few times); a longer one, or 429 after
+429, is the caller's: an outbox call tries again after Twitch's wait, a moderator's command
+says to try again, rather than hanging for as long as Twitch says."""
 
 from __future__ import annotations
 
@@ -26,10 +28,14 @@ from core.features.vip.discord_calls import queue_notice
 from core.features.vip.ports import TemporaryRoles, TwitchBusy, TwitchVipChannel, VipNotices
 from core.features.vip.redemptions_repository import lock_event
 from core.features.vip.repository import VipSettings
+from core.outbox import deadline
 from core.storage.db import transaction
 
 log = logging.getLogger("core.features.vip")
 T = TypeVar("T")
+
+WAIT_OUT_SECONDS = 10.0  # Twitch's VIP window: a rate limit up to this long is waited out
+WAIT_OUT_TIMES = 3  # ... this many times in one change at most
 
 
 @dataclass
@@ -75,15 +81,22 @@ class VipEffects:
         )
 
     async def _waiting_out_rate_limits(self, call: Callable[[], Awaitable[None]]) -> None:
-        """``call()``; a rate limit that says how long to wait is waited out and the call
-        made again. Raises what ``call`` raises otherwise (a busy Twitch without a wait too)."""
+        """``call()``; a rate limit of up to ``WAIT_OUT_SECONDS`` is waited out and the call
+        made again, ``WAIT_OUT_TIMES`` times at most and only within the outbox call's time
+        (``deadline``). Raises what ``call`` raises otherwise: a busy Twitch that names no
+        wait, a longer one (or no number), or again and again."""
+        waited = 0
         while True:
             try:
                 return await call()
             except TwitchBusy as busy:
-                if busy.retry_after is None:
+                wait = busy.retry_after
+                if wait is None or not 0 <= wait <= WAIT_OUT_SECONDS or waited >= WAIT_OUT_TIMES:
                     raise
-                await self.sleep(max(busy.retry_after, 0.1))
+                if not deadline.allows(wait):
+                    raise
+                await self.sleep(max(wait, 0.1))
+                waited += 1
 
     async def notify(
         self,
