@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Self, TypeVar
 import httpx
 
 from core.outbox import deadline, sending
+from core.outbox.waits import MAX_WAIT_SECONDS
 from core.platforms.bounded_body import ACCEPT, BoundedBody, TooLarge, Unreadable
 
 T = TypeVar("T")
@@ -350,14 +351,15 @@ class ServiceClient(HttpClient):
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    """The ``Retry-After`` header in seconds; None when absent, an HTTP date or not a finite
+    """The ``Retry-After`` header in seconds, at most ``MAX_WAIT_SECONDS`` (a partner's longest
+    wait honoured: ``core/outbox/waits.py``); None when absent, an HTTP date or not a finite
     number, so that the caller falls back to backoff."""
     raw = response.headers.get("Retry-After", "").strip()
     try:
         seconds = float(raw)
     except ValueError:
         return None
-    return max(0.0, seconds) if math.isfinite(seconds) else None
+    return min(max(0.0, seconds), MAX_WAIT_SECONDS) if math.isfinite(seconds) else None
 
 
 __all__ = [
