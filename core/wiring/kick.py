@@ -46,7 +46,10 @@ class KickClients(PlatformClients[KickChatSender]):
         return KickApi(self.settings.api_base_url)
 
     def chat_client(self) -> KickApi:
-        return self.api()
+        # No retries of its own: the chat sender retries a 429 or a failed connection itself,
+        # each try in a slot of the channel's window, as Kick counts it (a retry inside the
+        # client would go out in the first try's slot, past Kick's line a second).
+        return KickApi(self.settings.api_base_url, max_retries=0)
 
     def chat_sender(self, client: KickApi, streamer_call: Any) -> KickChatSender:
         """Replies in Kick chat, as the streamer or the bot account."""

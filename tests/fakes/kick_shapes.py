@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -45,6 +46,7 @@ class RecordedRequest:
     status: int
     query: dict[str, list[str]]
     json: Any = None
+    answered_at: float = field(default_factory=time.monotonic)  # when the fake answered it
 
 
 @dataclass
