@@ -58,10 +58,11 @@ def stored(engine: Any) -> dict[int, tuple[str, Any, str]]:
 
 @pytest.mark.parametrize("limiter", ["discord", "cloudflare"])
 async def test_a_post_rate_limited_for_long_is_made_after_the_wait_and_once(
-    discord_api: FakeDiscordApi, make_runtime: Any, limiter: str
+    discord_api: FakeDiscordApi, make_runtime: Any, limiter: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Discord's own 429 (its wait in the body, longer than the bot waits) and Cloudflare's in
-    front of it (a text body, the wait in ``Retry-After`` alone)."""
+    front of it (a text body, the wait in ``Retry-After`` alone). The operator's log says which
+    server's channel waits, and how long."""
     clock = Clock(T0)
     runtime = make_runtime(clock=clock)
     limited = (
@@ -94,6 +95,13 @@ async def test_a_post_rate_limited_for_long_is_made_after_the_wait_and_once(
         assert state == "pending"  # not "uncertain": Discord created nothing
         assert due == clock.advance(600)
         assert "600" in reason
+        said = [
+            r.getMessage() for r in caplog.records if r.name == "core.discord_bot.channel_posts"
+        ]
+        assert said == [
+            f"guild {BUSY_GUILD}: Discord rate-limits the slot call channel {BUSY_CHANNEL} for "
+            "600 s; the slot call is posted after that"
+        ]
 
         del limited[BUSY_CHANNEL]
         await worker.run_once()
