@@ -22,7 +22,6 @@ from typing import Any, ClassVar, Self, TypeVar
 import httpx
 
 from core.outbox import deadline, sending
-from core.outbox.waits import MAX_WAIT_SECONDS
 from core.platforms.bounded_body import ACCEPT, BoundedBody, TooLarge, Unreadable
 
 T = TypeVar("T")
@@ -30,6 +29,10 @@ T = TypeVar("T")
 # Nothing was sent when these happen, so any request may be tried again.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})  # requests that change nothing at the partner
+# A partner's wait is read as this long at most: a billion seconds would put a caller off for
+# decades (and past the year 9999 no date can say when). An outbox call waits an hour at most
+# (``core/outbox/waits.py``).
+LONGEST_RETRY_AFTER_SECONDS = 86_400.0
 
 
 class NoAnswer(Exception):
@@ -351,18 +354,21 @@ class ServiceClient(HttpClient):
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    """The ``Retry-After`` header in seconds, at most ``MAX_WAIT_SECONDS`` (a partner's longest
-    wait honoured: ``core/outbox/waits.py``); None when absent, an HTTP date or not a finite
-    number, so that the caller falls back to backoff."""
+    """The ``Retry-After`` header in seconds, at most ``LONGEST_RETRY_AFTER_SECONDS`` (a day);
+    None when absent, an HTTP date or not a finite number, so that the caller falls back to
+    backoff."""
     raw = response.headers.get("Retry-After", "").strip()
     try:
         seconds = float(raw)
     except ValueError:
         return None
-    return min(max(0.0, seconds), MAX_WAIT_SECONDS) if math.isfinite(seconds) else None
+    if not math.isfinite(seconds):
+        return None
+    return min(max(0.0, seconds), LONGEST_RETRY_AFTER_SECONDS)
 
 
 __all__ = [
+    "LONGEST_RETRY_AFTER_SECONDS",
     "Backoff",
     "FateUnknown",
     "HttpClient",

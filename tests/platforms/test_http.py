@@ -10,8 +10,14 @@ import httpx
 import pytest
 
 from core.outbox import deadline, sending
-from core.outbox.waits import MAX_WAIT_SECONDS
-from core.platforms.http import Backoff, HttpClient, Retry, retry_after, tls_context
+from core.platforms.http import (
+    LONGEST_RETRY_AFTER_SECONDS,
+    Backoff,
+    HttpClient,
+    Retry,
+    retry_after,
+    tls_context,
+)
 from tests.support.waiting import RecordingSleep
 
 
@@ -29,10 +35,11 @@ class Refused(Exception):
         ("inf", None),
         ("nan", None),
         ("Wed, 21 Oct 2015 07:28:00 GMT", None),
-        # An absurd wait is a partner's longest honoured (a poll or a call put off for decades,
-        # or past the year 9999, where no date can say when).
-        ("1e9", MAX_WAIT_SECONDS),
-        ("1e12", MAX_WAIT_SECONDS),
+        # An absurd wait is read as a day (a poll or a call put off for decades, or past the
+        # year 9999, where no date can say when); a long one as it is.
+        ("5000", 5000.0),
+        ("1e9", LONGEST_RETRY_AFTER_SECONDS),
+        ("1e12", LONGEST_RETRY_AFTER_SECONDS),
     ],
 )
 def test_retry_after_reads_seconds_and_ignores_anything_else(

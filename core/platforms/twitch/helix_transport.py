@@ -13,8 +13,7 @@ from typing import Any
 
 import httpx
 
-from core.outbox.waits import MAX_WAIT_SECONDS
-from core.platforms.http import retry_after
+from core.platforms.http import LONGEST_RETRY_AFTER_SECONDS, retry_after
 from core.platforms.json_api import JsonApi, Unreachable
 from core.platforms.lenient import as_mapping, as_str, parsed_json
 from core.platforms.twitch.helix_limits import window_of
@@ -185,11 +184,11 @@ class HelixTransport(JsonApi):
         self, response: httpx.Response, endpoint_window: float | None
     ) -> float | None:
         """``Retry-After``; else, with the bucket empty, until ``Ratelimit-Reset`` (at most
-        ``MAX_WAIT_SECONDS``); else the endpoint's own window; else None (back off)."""
+        ``LONGEST_RETRY_AFTER_SECONDS``); else the endpoint's own window; else None (back off)."""
         limit = self.rate_limit
         if retry_after(response) is None and limit.remaining == 0 and limit.reset_at is not None:
             until_reset = (limit.reset_at - self._clock()).total_seconds()
-            return min(max(0.0, until_reset), MAX_WAIT_SECONDS)
+            return min(max(0.0, until_reset), LONGEST_RETRY_AFTER_SECONDS)
         return super()._wait_for_429(response, endpoint_window)
 
     def _is_429_retried(self, is_429_final: bool) -> bool:

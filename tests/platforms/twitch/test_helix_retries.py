@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from core.outbox.waits import MAX_WAIT_SECONDS
+from core.platforms.http import LONGEST_RETRY_AFTER_SECONDS
 from core.platforms.twitch.helix import (
     HelixClient,
     HelixError,
@@ -127,15 +127,15 @@ async def test_a_reset_too_far_away_is_left_to_the_caller(
 async def test_an_absurd_reset_is_left_to_the_caller_as_the_longest_wait_honoured(
     helix: HelixClient, token: str, twitch: FakeTwitch, sleep: RecordingSleep
 ) -> None:
-    """A reset in the year 5138 (what the header may say at most): the caller waits an hour,
-    not three thousand years."""
+    """A reset in the year 5138 (what the header may say at most): the caller waits a day at
+    most (an outbox call an hour), not three thousand years."""
     headers = {"Ratelimit-Limit": "800", "Ratelimit-Remaining": "0", "Ratelimit-Reset": str(10**11)}
     twitch.fail_next("/helix/users", 429, headers=headers)
 
     with pytest.raises(RateLimited) as caught:
         await helix.get_users(token)
 
-    assert caught.value.retry_after == MAX_WAIT_SECONDS
+    assert caught.value.retry_after == LONGEST_RETRY_AFTER_SECONDS
     assert sleep.delays == []
 
 
