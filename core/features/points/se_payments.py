@@ -195,7 +195,8 @@ class SePayments:
 
     async def pay(self, guild_id: int, payload: dict[str, Any]) -> Outcome:
         outcome = await self._pay(guild_id, payload)
-        if self.ended is not None and not isinstance(outcome, Retry):
+        # One in doubt keeps the JWT (a person may send it again): the pruning forgets it later.
+        if self.ended is not None and not isinstance(outcome, Retry | Uncertain):
             await asyncio.to_thread(self.ended, guild_id)
         return outcome
 

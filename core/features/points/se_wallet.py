@@ -30,7 +30,7 @@ from core.features.points.se_holds import (
     holds_open_in,
     lock_guild,
 )
-from core.features.points.se_leaving import forget_paid_out, waiting_count
+from core.features.points.se_leaving import forget_paid_out, is_kept_for_payments, waiting_count
 from core.features.points.se_logins import NO_TWITCH_LINKED, NoTwitchLinked, se_logins
 from core.features.points.se_payments import (
     Settlement,
@@ -134,13 +134,15 @@ class SeWallet:
 
     def use_ledger(self, guild_id: int) -> int:
         """Back to StreamKeeper's own ledger; how many payments still wait to be made on
-        StreamElements (:mod:`.se_leaving`: the JWT is kept for them, else forgotten now).
+        StreamElements (:mod:`.se_leaving`: the JWT is kept for them and for payments in doubt,
+        else forgotten now).
         Refused while a game here holds stakes on StreamElements (its winners would go unpaid)."""
         with self.engine.begin() as conn:
             lock_guild(conn, guild_id)  # a join holding a stake now waits, then sees the ledger
             _refuse_while_held(conn, guild_id, "the ledger")
             waiting = waiting_count(conn, guild_id)
-            forgotten = {} if waiting else {"se_channel_id": None, "se_jwt": None}
+            kept = is_kept_for_payments(conn, guild_id)  # also for a payment in doubt
+            forgotten = {} if kept else {"se_channel_id": None, "se_jwt": None}
             self._set_in(conn, guild_id, backend=LEDGER, **forgotten)
         return waiting
 

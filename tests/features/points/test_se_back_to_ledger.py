@@ -11,12 +11,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from core.features.payments.service import PaymentDoubts
 from core.features.points import se_leaving, se_payments
 from core.features.points.se_wallet import LEDGER, STREAMELEMENTS, Settlement, SeWallet
 from core.features.points.service import NotEnoughPoints, PointsRefused
 from core.features.points.tables import points_settings
 from core.platforms.streamelements.api import StreamElementsPoints
 from core.security.secrets import TokenCipher
+from core.storage.tables import outbox
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
 from tests.features.points.se_support import payments, payments_worker
@@ -125,6 +127,49 @@ async def test_the_hourly_pruning_forgets_a_jwt_whose_payments_were_all_made(eng
     worker = payments_worker(wallet)
     await dataclasses.replace(worker, kinds=payments_kind.kinds()).run_once()
     assert stored_jwts(engine) == {GUILD: True, OTHER: True}
+    with engine.begin() as conn:
+        se_leaving.prune_ended(conn, wallet.clock() - timedelta(days=30))
+    assert stored_jwts(engine) == {GUILD: False, OTHER: True}
+
+
+def in_doubt(engine) -> list[int]:
+    o = outbox.c
+    query = sa.select(o.id).where(o.service == se_payments.SERVICE, o.state == "uncertain")
+    with engine.connect() as conn:
+        return list(conn.execute(query).scalars())
+
+
+async def test_a_payment_in_doubt_can_be_paid_again_after_the_switch_back(engine, se, wallet):
+    """ann's payout answered 500 (nothing taken) after the server went back to the ledger: the
+    JWT was forgotten with no payment waiting, so a moderator's "pay again" was queued, then
+    refused ("not sent: the server keeps its points in StreamKeeper again"), though the heist
+    still owed ann her 100 on StreamElements."""
+    wallet.settle(GUILD, "heist", [Settlement("ann", "h1:ann", 100, "h1:ann:pay")])
+    assert wallet.use_ledger(GUILD) == 1
+    se.fail_next("500")  # StreamElements took nothing, but said so in a way that may hide it
+    assert await payments_worker(wallet).run_once() == 1
+    [call_id] = in_doubt(engine)
+    assert stored_jwts(engine)[GUILD]  # kept: a person may still send it again
+    with engine.begin() as conn:  # the hourly pruning keeps it too
+        se_leaving.prune_ended(conn, wallet.clock() - timedelta(days=30))
+    assert stored_jwts(engine)[GUILD]
+    settled = PaymentDoubts(engine, wallet.clock).settle(
+        GUILD, call_id, "again", actor="dashboard", actor_id=77
+    )
+    assert settled.queued
+    assert await payments_worker(wallet).run_once() == 1
+    assert se.puts == [("ann", 100)]
+    assert payments(engine)[-1] == ("ann", 100, "done")
+    assert stored_jwts(engine) == {GUILD: False, OTHER: True}  # nothing owed any more
+
+
+async def test_a_payment_marked_paid_lets_the_jwt_go(engine, se, wallet):
+    wallet.settle(GUILD, "heist", [Settlement("ann", "h1:ann", 100, "h1:ann:pay")])
+    wallet.use_ledger(GUILD)
+    se.fail_next("500_after_apply")
+    await payments_worker(wallet).run_once()
+    [call_id] = in_doubt(engine)
+    PaymentDoubts(engine, wallet.clock).settle(GUILD, call_id, "paid", actor="cli")
     with engine.begin() as conn:
         se_leaving.prune_ended(conn, wallet.clock() - timedelta(days=30))
     assert stored_jwts(engine) == {GUILD: False, OTHER: True}
