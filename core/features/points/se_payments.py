@@ -8,7 +8,8 @@ unknown (a timeout, a 5xx after the change, a worker killed mid-call) ends ``unc
 never sent again (a person checks the balance); one that surely did not land (refused
 connection, 429) is retried with backoff. A rejected JWT is retried for hours, so a streamer who
 pastes a new one gets the payments through; one given up on by then surely did not land either,
-and a new JWT for the same channel queues it again (:func:`resend_given_up`). A guild that went
+and a new JWT for the channel it is owed on queues it again (:func:`resend_given_up`), also
+once a switch back to the ledger forgot the channel. A guild that went
 back to our own ledger still has its waiting payments made (:mod:`.se_leaving`).
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.features.points.tables import points_se_holds
+from core.features.points.tables import points_se_holds, points_settings
 from core.outbox import store
 from core.outbox.store import Effect
 from core.outbox.worker import Done, Kind, Outcome, Refused, Retry, Uncertain
@@ -77,8 +78,15 @@ def queue_payment(
 ) -> bool:
     """Queue a net change of ``amount`` for ``login``, in the caller's transaction; False when
     this payment (``source``, ``ref``) was queued before, so a settlement retried pays once.
-    ``record`` is kept with it (an admin's id and reason)."""
+    ``record`` is kept with it (an admin's id and reason), and so is the guild's channel now
+    (``channel``: the one it is owed on, should it be given up and sent again)."""
+    s = points_settings.c
+    channel = conn.execute(
+        sa.select(s.se_channel_id).where(s.guild_id == guild_id)
+    ).scalar_one_or_none()
     payload = {**record, "username": login, "amount": amount, "source": source, "ref": ref}
+    if channel is not None:
+        payload["channel"] = channel
     key = payment_key(guild_id, source, ref)
     why = "an admin's change" if source == "admin" else f"the {source}"
     points = f"{abs(amount):,} StreamElements points"
@@ -144,11 +152,17 @@ def owed_in(
     return sum(-p["amount"] for p in amounts if p.get("username") == login and p["amount"] < 0)
 
 
-def resend_given_up(conn: Connection, guild_id: int, now: datetime) -> int:
+def resend_given_up(
+    conn: Connection, guild_id: int, channel: str, now: datetime, *, was_on: str | None
+) -> int:
     """Queue again, once each, the guild's payments given up on (StreamElements refused its JWT
-    or could not be reached for all their tries) since :data:`RESEND_WITHIN`: none of them
-    landed, so each is made once under ``<its key>:again``, on the guild's channel as it is now
-    (the caller's: the one they were queued for). How many were queued."""
+    or could not be reached for all their tries) since :data:`RESEND_WITHIN` that are owed on
+    ``channel``, the one the guild now keeps its points in (``was_on``: the one it kept them
+    in before; None when a switch back to the ledger forgot it). None of them landed, so each
+    is made once under ``<its key>:again``. A payment says the channel it was queued for; one
+    queued before payments said it is taken as ``was_on``'s. How many were queued."""
+    if was_on not in (None, channel):  # another channel's were not sent on a switch away
+        return 0
     o = outbox.c
     given_up = conn.execute(
         sa.select(o.effect_key, o.payload, o.summary)
@@ -156,15 +170,16 @@ def resend_given_up(conn: Connection, guild_id: int, now: datetime) -> int:
         .where(o.state == store.FAILED, o.created_at >= now - RESEND_WITHIN)
         .order_by(o.id)
     )
-    return sum(
-        store.enqueue(
-            conn,
-            Effect(SERVICE, PAY, guild_id, store.again_key(row.effect_key),
-                   json.loads(row.payload), row.summary or ""),
-            now,
+    queued = 0
+    for row in given_up:
+        payload = json.loads(row.payload)
+        if payload.get("channel", was_on) != channel:
+            continue
+        effect = Effect(
+            SERVICE, PAY, guild_id, store.again_key(row.effect_key), payload, row.summary or ""
         )
-        for row in given_up
-    )  # fmt: skip
+        queued += store.enqueue(conn, effect, now)
+    return queued
 
 
 def waiting_in(conn: Connection, guild_id: int) -> bool:

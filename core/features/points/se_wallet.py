@@ -129,7 +129,7 @@ class SeWallet:
                 se_channel_id=channel,
                 se_jwt=self.cipher.encrypt(token),
             )
-            resent = resend_given_up(conn, guild_id, self.clock()) if now_on == channel else 0
+            resent = resend_given_up(conn, guild_id, channel, self.clock(), was_on=now_on)
         return channel, resent
 
     def use_ledger(self, guild_id: int) -> int:

@@ -173,3 +173,19 @@ async def test_a_payment_marked_paid_lets_the_jwt_go(engine, se, wallet):
     with engine.begin() as conn:
         se_leaving.prune_ended(conn, wallet.clock() - timedelta(days=30))
     assert stored_jwts(engine) == {GUILD: False, OTHER: True}
+
+
+async def test_payments_given_up_before_the_switch_back_are_made_with_a_new_jwt(engine, se, wallet):
+    """StreamElements refused the JWT until ann's payout was given up; the server then went
+    back to the ledger, which forgot the channel, so pasting a new JWT for it queued nothing
+    ("0 payments queued again") and ann was never paid."""
+    wallet.settle(GUILD, "heist", [Settlement("ann", "h1:ann", 100, "h1:ann:pay")])
+    se.jwt = "another.jwt.the-streamer-made"  # the stored one was revoked
+    assert await payments_worker(wallet, max_attempts=1).run_once() == 1
+    assert payments(engine) == [("ann", 100, "failed")]
+    assert wallet.use_ledger(GUILD) == 0
+    assert wallet.use_streamelements(GUILD, CHANNEL_ID, se.jwt) == (CHANNEL_ID, 1)
+    assert wallet.use_ledger(GUILD) == 1  # made on StreamElements all the same
+    assert await payments_worker(wallet).run_once() == 1
+    assert se.puts == [("ann", 100)]
+    assert stored_jwts(engine) == {GUILD: False, OTHER: True}

@@ -287,6 +287,17 @@ async def test_payments_given_up_on_are_not_resent_on_another_channel_or_a_month
     assert payments(engine) == [("ann", 50, "failed"), ("bob", 70, "failed")]
 
 
+async def test_payments_given_up_on_one_channel_are_not_made_on_the_next(engine, se, wallet):
+    """A new JWT for the channel the server moved to queued again the payments given up on
+    the channel before, so they were made on the new one."""
+    wallet.settle(GUILD, "heist", [Settlement("ann", "x", 50, "p1")])
+    se.jwt = "another.jwt.the-streamer-made"
+    assert await payments_worker(wallet, max_attempts=1).run_once() == 1
+    assert wallet.use_streamelements(GUILD, "a" * 24, se.jwt) == ("a" * 24, 0)
+    assert wallet.use_streamelements(GUILD, "a" * 24, se.jwt) == ("a" * 24, 0)
+    assert payments(engine) == [("ann", 50, "failed")]
+
+
 async def test_a_guild_with_no_account_left_refuses_its_waiting_payments(engine, se, wallet):
     """A guild back on the ledger keeps its account for its waiting payments
     (test_se_back_to_ledger.py); one whose account is gone has them refused in words."""
