@@ -1,7 +1,8 @@
 """``python -m core import ...``: another bot's data into StreamKeeper.
 
 ``import kick-watchtime-bot --from <database url> [--guild <id>] [--dry-run] [--force]`` and
-``import streamelements-points --channel <id> --jwt-file <path> [--guild <id>] [--dry-run]``.
+``import streamelements-points --channel <id> --jwt-file <path> [--guild <id>] [--dry-run]
+[--unchecked]``.
 Bad input (an unreachable database, a schema of another version, an unknown guild, an earlier
 import that did not finish) is one line on standard error and exit code 2. A guild whose writes
 StreamKeeper's database refuses is rolled back and the other guilds are still imported: the
@@ -70,6 +71,11 @@ def register(command: AddCommand) -> None:
     se.add_argument("--channel", required=True, help="the StreamElements channel id (24 hex)")
     se.add_argument("--jwt-file", required=True, help="a file holding the channel's JWT")
     se.add_argument("--dry-run", action="store_true", help="show what would be imported")
+    se.add_argument(
+        "--unchecked",
+        action="store_true",
+        help="import without asking StreamElements whether the channel is the guild's streamer's",
+    )
     se.set_defaults(handler=_streamelements_points)
 
 
@@ -167,7 +173,9 @@ def _streamelements_points(args: argparse.Namespace) -> int:
 
         async def run() -> SeOutcome:
             try:
-                return await importer.run(args.guild, args.channel, jwt, dry_run=args.dry_run)
+                return await importer.run(
+                    args.guild, args.channel, jwt, dry_run=args.dry_run, unchecked=args.unchecked
+                )
             finally:
                 await client.aclose()
 

@@ -1,5 +1,7 @@
 """A fake StreamElements loyalty points API on 127.0.0.1 (``/kappa/v2/points``).
 
+``GET /kappa/v2/channels/me`` answers the JWT's channel ``{"_id", "username", "provider",
+"providerId"}`` (its owner: ``owner_login``, Twitch user ``owner_id``);
 ``GET /kappa/v2/points/<channel>/top?limit=&offset=`` answers the leaderboard
 ``{"_total", "users": [{"username", "points"}]}``, most points first;
 ``GET /kappa/v2/points/<channel>/<username>`` answers ``{"channel", "username", "points",
@@ -35,6 +37,7 @@ from tests.fakes.threaded import StdlibServer
 
 CHANNEL_ID = "5b2e2007760aeb7729487dab"
 JWT = "fake.jwt.secret-for-tests-only"
+OWNER_ID, OWNER_LOGIN = "41000001", "streamer"  # the channel's streamer on Twitch
 
 FailureKind = Literal[
     "429", "500", "500_after_apply", "drop_after_apply", "garbage", "garbage_after_apply"
@@ -57,6 +60,8 @@ class FakeStreamElements(StdlibServer):
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path), as they came
     failing_puts: FailureKind | None = None  # every change answered so, until recover()
     held: int = 0  # calls held by a hang so far
+    owner_id: str = OWNER_ID
+    owner_login: str = OWNER_LOGIN
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -117,6 +122,16 @@ class FakeStreamElements(StdlibServer):
         parts = request.path.split("?", 1)[0].strip("/").split("/")
         if auth != f"Bearer {self.jwt}":
             return _answer(request, 401, {"statusCode": 401, "error": "Unauthorized"})
+        if method == "GET" and parts == ["kappa", "v2", "channels", "me"]:
+            with self._lock:
+                failure = self.failures.pop(0) if self.failures else None
+            if failure == "garbage":
+                return _raw(request, 200, b"<html>maintenance</html>")
+            if failure in ("429", "500"):
+                return _answer(request, int(failure), {"statusCode": int(failure)})
+            body = {"_id": self.channel_id, "username": self.owner_login, "provider": "twitch",
+                    "providerId": self.owner_id, "displayName": self.owner_login}  # fmt: skip
+            return _answer(request, 200, body)
         if parts[:3] != ["kappa", "v2", "points"] or len(parts) < 5 or parts[3] != self.channel_id:
             return _answer(request, 404, {"statusCode": 404, "error": "Not Found"})
         username = parts[4]

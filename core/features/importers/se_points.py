@@ -28,6 +28,7 @@ from core.features.importers.forgotten import SE, hold_against_forgets
 from core.features.importers.progress import Progress, bar_for
 from core.features.importers.report import GuildReport
 from core.features.importers.repository import forgotten_refs
+from core.features.importers.se_owner import ChannelOfJwt, check_owner, twitch_channels_of
 from core.features.importers.source_values import Unfit, shown, whole_number
 from core.features.points.repository import PointsEntry, credit, has_entry_like
 from core.features.points.service import MAX_AMOUNT
@@ -46,7 +47,7 @@ MAX_JWT_BYTES = 8192
 _ADD_ONE = "python -m core guild add, or invite the bot and run !kick setup"
 
 
-class Leaderboard(Protocol):
+class Leaderboard(ChannelOfJwt, Protocol):
     async def leaderboard_page(
         self, channel_id: str, jwt: str, *, limit: int, offset: int
     ) -> tuple[int, list[tuple[str, int]]]: ...
@@ -115,10 +116,17 @@ class StreamElementsPointsImport:
         self.progress = progress or bar_for("Reading the StreamElements leaderboard")
 
     async def run(
-        self, guild_id: int | None, channel: str, jwt: str, *, dry_run: bool = False
+        self,
+        guild_id: int | None,
+        channel: str,
+        jwt: str,
+        *,
+        dry_run: bool = False,
+        unchecked: bool = False,
     ) -> SeOutcome:
         """``guild_id`` None: the guild on this StreamElements channel (nothing to do), or the
-        only guild there is."""
+        only guild there is. The channel must be the guild's streamer's (:mod:`.se_owner`),
+        unless ``unchecked``."""
         try:
             channel_id = checked_channel_id(channel)
         except ValueError as exc:
@@ -133,8 +141,11 @@ class StreamElementsPointsImport:
                 raise ImportProblem(
                     f"Guild {guild_id} does not exist in StreamKeeper: add it first ({_ADD_ONE})."
                 )
+            streamer = twitch_channels_of(conn, guild_id)
         if self.backend_of(guild_id) == "streamelements":
             return SeOutcome(None, uses_streamelements=True, guild_id=guild_id)
+        if not unchecked:
+            await check_owner(self.client, guild_id, streamer, channel_id, jwt)
         board = await self._read(channel_id, jwt)
         ids = await self._resolve([name for name, _ in board.entries])
         report = GuildReport(guild_id, f"StreamElements channel {channel_id}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -77,6 +78,18 @@ def checked_username(value: str) -> str:
     if not USERNAME.fullmatch(text):
         raise ValueError("a StreamElements username is a Twitch login (a-z, 0-9, _)")
     return text
+
+
+@dataclass(frozen=True)
+class SeChannel:
+    """The StreamElements channel a JWT is for (``GET /channels/me``): its 24-hex id, its
+    name, and the account it belongs to on its platform (``provider``, as ``"twitch"``, and
+    that platform's user id; empty when StreamElements did not say)."""
+
+    channel_id: str
+    username: str
+    provider: str
+    provider_id: str
 
 
 class StreamElementsPoints(ServiceClient):
@@ -141,6 +154,29 @@ class StreamElementsPoints(ServiceClient):
 
         return await self._backoff.run(attempt, _log_retry)
 
+    async def channel_of(self, jwt: str) -> SeChannel:
+        """The channel the JWT is for, as StreamElements says (``GET /channels/me``)."""
+        url = f"{self.base_url}/channels/me"
+
+        async def attempt() -> SeChannel:
+            try:
+                response = await self._send("GET", url, headers=_auth(jwt))
+            except NoAnswer as exc:
+                raise Retry(StreamElementsUnreachable(None, exc.problem), exc.problem) from None
+            _raise_for_status(response, retry=True)
+            found = as_mapping(
+                _json(response, max_bytes=MAX_BODY_BYTES, too_large="answered more than a channel")
+            )
+            channel_id = found.get("_id")
+            if not isinstance(channel_id, str) or not CHANNEL_ID.fullmatch(channel_id):
+                raise StreamElementsRefused(response.status_code, "answered no channel id")
+            name, provider, provider_id = (
+                _said(found.get(key)) for key in ("username", "provider", "providerId")
+            )
+            return SeChannel(channel_id, name, provider.lower(), provider_id)
+
+        return await self._backoff.run(attempt, _log_retry)
+
     async def leaderboard_page(
         self, channel_id: str, jwt: str, *, limit: int, offset: int
     ) -> tuple[int, list[tuple[str, int]]]:
@@ -193,6 +229,13 @@ def _leaderboard(response: httpx.Response) -> tuple[int, list[tuple[str, int]]]:
             entries.append((name.lower(), points))
     total = as_int(page.get("_total"))
     return (len(entries) if total is None else total), entries
+
+
+def _said(value: object) -> str:
+    """A name or an id as a reply gave it (bounded), else ""."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return ""
+    return str(value)[:100]
 
 
 def _auth(jwt: str) -> dict[str, str]:

@@ -9,9 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from core.events import Platform, Viewer
+from core.features.guilds.repository import TrackedChannel, set_channel
 from core.features.viewers.repository import remember_viewers
 from tests.conftest import TEST_FERNET_KEY, _fresh_postgres_database
 from tests.fakes.kick_server import FakeKick
+from tests.fakes.streamelements_server import OWNER_ID, OWNER_LOGIN
 from tests.features.importers import kwb_rows
 from tests.features.importers.kwb_rows import BOB
 from tests.test_cli import cli_env  # noqa: F401 - a fixture, for env below
@@ -48,11 +50,14 @@ def period_id(engine: sa.Engine) -> int:
 
 @pytest.fixture
 def env(cli_env: dict[str, str], make_runtime) -> dict[str, str]:  # noqa: F811 - cli_env
-    """Guilds A and B in the CLI's database (SQLite under DATA_DIR); bob seen in Kick chat."""
+    """Guilds A and B in the CLI's database (SQLite under DATA_DIR); bob seen in Kick chat. A's
+    Twitch channel is the fake StreamElements channel's streamer's."""
     runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
     kwb_rows.prepare_target(runtime.engine, NOW)
     with runtime.engine.begin() as conn:
         remember_viewers(conn, Platform.KICK, [Viewer(str(BOB[0]), "bob")], NOW)
+        streamer = TrackedChannel(kwb_rows.SERVER_A, Platform.TWITCH, OWNER_LOGIN, OWNER_ID)
+        set_channel(conn, streamer, NOW)
     runtime.close()
     return {
         **cli_env,

@@ -127,6 +127,23 @@ def test_streamelements_points_from_the_command_line(env, tmp_path: Path):
     assert JWT not in result.stdout + result.stderr
 
 
+def test_another_streamers_streamelements_channel_is_one_line_and_exit_2(env, tmp_path: Path):
+    """Guild B's streamer is not the channel's: its points were imported into B all the same."""
+    jwt_file = tmp_path / "se.jwt"
+    jwt_file.write_text(JWT + "\n")
+    with FakeStreamElements() as se:
+        se.points.update({"bob": 300})
+        env = {**env, "STREAMELEMENTS_API_URL": se.base_url}
+        args = ("import", "streamelements-points", "--guild", str(SERVER_B), "--channel",
+                CHANNEL_ID, "--jwt-file", str(jwt_file))  # fmt: skip
+        result = cli(env, *args)
+        unchecked = cli(env, *args, "--unchecked")
+    assert_refused(result, f"Guild {SERVER_B} has no Twitch channel to check StreamElements")
+    assert "--unchecked" in result.stderr
+    assert unchecked.returncode == 0, unchecked.stderr
+    assert "  points           imported 0; already there 0; left out 1" in unchecked.stdout
+
+
 def test_a_missing_jwt_file_is_one_line_and_exit_2(env, tmp_path: Path):
     result = cli(env, "import", "streamelements-points", "--guild", str(SERVER_A),
                  "--channel", CHANNEL_ID, "--jwt-file", str(tmp_path / "absent"))  # fmt: skip

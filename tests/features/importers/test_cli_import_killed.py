@@ -19,10 +19,17 @@ import pytest
 import sqlalchemy as sa
 
 from core.events import Platform, Viewer
+from core.features.guilds.repository import TrackedChannel, set_channel
 from core.features.viewers.repository import remember_viewers
 from core.storage.db import normalize_url
 from tests.conftest import TEST_FERNET_KEY, migrated_postgres_url
-from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
+from tests.fakes.streamelements_server import (
+    CHANNEL_ID,
+    JWT,
+    OWNER_ID,
+    OWNER_LOGIN,
+    FakeStreamElements,
+)
 from tests.features.importers import kwb_rows
 from tests.features.importers.conftest import NOW
 from tests.features.importers.kwb_rows import BOB, SERVER_A
@@ -162,6 +169,8 @@ def test_a_points_import_killed_half_way_leaves_nothing_and_runs_again_once(targ
         remember_viewers(
             conn, Platform.TWITCH, [Viewer("t-ann", "ann"), Viewer("t-bob", "bob")], NOW
         )
+        streamer = TrackedChannel(SERVER_A, Platform.TWITCH, OWNER_LOGIN, OWNER_ID)
+        set_channel(conn, streamer, NOW)  # the StreamElements channel's streamer
     jwt_file = tmp_path / "se.jwt"
     jwt_file.write_text(JWT + "\n")
     with FakeStreamElements() as se:

@@ -12,13 +12,19 @@ import pytest
 import sqlalchemy as sa
 
 from core.events import Platform, Viewer
-from core.features.guilds.repository import ensure_guild
+from core.features.guilds.repository import TrackedChannel, ensure_guild, set_channel
 from core.features.importers.errors import ImportProblem
 from core.features.importers.se_points import StreamElementsPointsImport, read_jwt
 from core.features.points.repository import PointsEntry, balance_of, balances_of, credit
 from core.features.viewers.repository import remember_viewers
 from core.platforms.streamelements.api import StreamElementsPoints
-from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
+from tests.fakes.streamelements_server import (
+    CHANNEL_ID,
+    JWT,
+    OWNER_ID,
+    OWNER_LOGIN,
+    FakeStreamElements,
+)
 
 GUILD = 555_000_000_000_000_001
 NOW = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
@@ -33,8 +39,10 @@ def se() -> Iterator[FakeStreamElements]:
 
 @pytest.fixture
 def guild(engine: sa.Engine) -> int:
+    """The guild of the StreamElements channel's streamer (their Twitch channel)."""
     with engine.begin() as conn:
         ensure_guild(conn, GUILD, NOW)
+        set_channel(conn, TrackedChannel(GUILD, TWITCH, OWNER_LOGIN, OWNER_ID), NOW)
         remember_viewers(conn, TWITCH, [Viewer("t-ann", "Ann"), Viewer("t-bob", "bob")], NOW)
     return GUILD
 
@@ -83,6 +91,43 @@ def test_the_leaderboard_is_credited_to_each_viewer(engine, se, guild):
         for user_id in ("t-ann", "t-bob", "t-cat")
     ]
     assert se.puts == []  # nothing was changed at StreamElements
+
+
+def test_another_streamers_channel_is_not_imported(engine, se, guild):
+    """The operator named the wrong guild (or pasted another streamer's channel and JWT): the
+    other streamer's viewers were credited here."""
+    se.points.update({"ann": 500})
+    se.owner_id, se.owner_login = "41000999", "someone_else"
+    with pytest.raises(ImportProblem) as refused:
+        run(engine, se)
+    assert str(refused.value) == (
+        f"StreamElements channel {CHANNEL_ID} is Twitch's someone_else (user id 41000999), not "
+        f"the streamer of guild {GUILD} (streamer, user id {OWNER_ID}); nothing was imported. "
+        "Check --guild, or run again with --unchecked to import it all the same."
+    )
+    assert se.pages == []  # its leaderboard was not even read
+    with engine.connect() as conn:
+        assert balance_of(conn, GUILD, TWITCH, "t-ann") == 0
+    se.points.update({"ann": 500})
+    assert numbers(run(engine, se, unchecked=True)) == (1, 0, 0)
+
+
+def test_a_guild_without_a_twitch_channel_is_not_imported_unchecked(engine, se, guild):
+    se.points.update({"ann": 500})
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM guild_channels"))
+    with pytest.raises(ImportProblem, match=f"Guild {GUILD} has no Twitch channel"):
+        run(engine, se)
+    assert se.pages == []
+
+
+def test_a_jwt_of_another_channel_is_named(engine, se, guild):
+    with pytest.raises(ImportProblem) as refused:
+        run(engine, se, channel="a" * 24)
+    assert str(refused.value) == (
+        f"The JWT is StreamElements channel {CHANNEL_ID}'s, not {'a' * 24}'s; nothing was "
+        "imported. Give the JWT of the channel to import."
+    )
 
 
 def test_a_long_leaderboard_is_read_page_by_page(engine, se, guild):
@@ -264,7 +309,8 @@ def test_without_twitch_only_logins_seen_here_resolve(engine, se, guild):
     [
         ({"jwt": "wrong.jwt"}, "refused the JWT"),
         ({"channel": "not-a-channel"}, "--channel: a StreamElements channel id is 24 hexadecimal"),
-        ({"channel": "0123456789abcdef01234567"}, "answered 404"),
+        ({"channel": "0123456789abcdef01234567"}, "not 0123456789abcdef01234567's"),
+        ({"channel": "0123456789abcdef01234567", "unchecked": True}, "answered 404"),
         (
             {"guild_id": 42},
             r"Guild 42 does not exist in StreamKeeper: add it first \(python -m core guild add",
@@ -282,8 +328,10 @@ def test_bad_input_is_refused_in_one_line(engine, se, guild, options, words):
 def test_an_unreachable_streamelements_is_refused(engine, guild):
     with FakeStreamElements() as se:
         pass  # stopped: nothing listens there now
-    with pytest.raises(ImportProblem, match="Could not read the leaderboard: StreamElements"):
+    with pytest.raises(ImportProblem, match="StreamElements could not say whose channel"):
         run(engine, se)
+    with pytest.raises(ImportProblem, match="Could not read the leaderboard: StreamElements"):
+        run(engine, se, unchecked=True)
 
 
 def test_a_garbled_answer_is_refused(engine, se, guild):

@@ -8,12 +8,19 @@ import logging
 import pytest
 
 from core.platforms.streamelements.api import (
+    SeChannel,
     StreamElementsPoints,
     StreamElementsRefused,
     StreamElementsUncertain,
     StreamElementsUnreachable,
 )
-from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
+from tests.fakes.streamelements_server import (
+    CHANNEL_ID,
+    JWT,
+    OWNER_ID,
+    OWNER_LOGIN,
+    FakeStreamElements,
+)
 from tests.support.waiting import no_sleep
 
 
@@ -92,3 +99,13 @@ async def test_bad_arguments_never_reach_the_network(se, client, channel, user, 
     with pytest.raises(ValueError, match=r"StreamElements|points change"):
         await client.add(channel, JWT, user, amount)
     assert se.puts == []
+
+
+async def test_the_channel_a_jwt_is_for(se, client):
+    found = await client.channel_of(JWT)
+    assert found == SeChannel(CHANNEL_ID, OWNER_LOGIN, "twitch", OWNER_ID)
+    with pytest.raises(StreamElementsRefused, match="refused the JWT"):
+        await client.channel_of("another.jwt.nobody-made")
+    se.fail_next("garbage")
+    with pytest.raises(StreamElementsRefused, match="not JSON"):
+        await client.channel_of(JWT)
