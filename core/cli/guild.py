@@ -187,6 +187,7 @@ def _guild_show(args: argparse.Namespace) -> int:
 
 def _guild_remove(args: argparse.Namespace) -> int:
     from core.features import guild_forget
+    from core.features.points.se_unmade import unmade_in
     from core.features.vip.server_rewards import ServerRewardRemoval, rewards_line
 
     runtime = open_runtime(args)
@@ -212,9 +213,11 @@ def _guild_remove(args: argparse.Namespace) -> int:
         if args.yes:
             _disconnect(runtime, args.guild_id)
             with runtime.engine.begin() as conn:
+                unmade = unmade_in(conn, args.guild_id)
                 counts = guild_forget.delete(conn, args.guild_id)
         else:
             with runtime.engine.connect() as conn:
+                unmade = unmade_in(conn, args.guild_id)
                 counts = guild_forget.count(conn, args.guild_id)
             rewards = asyncio.run(
                 ServerRewardRemoval(runtime.vip.reward_deletion).rewards(args.guild_id)
@@ -230,9 +233,31 @@ def _guild_remove(args: argparse.Namespace) -> int:
         print(line)  # noqa: T201
     if rewards is not None and (line := rewards_line(rewards)) is not None:
         print(line)  # noqa: T201
+    for line in _unmade_lines(unmade, done=args.yes):
+        print(line)  # noqa: T201
     if not args.yes:
         print("Nothing was deleted; run again with --yes to delete.")  # noqa: T201
     return 0
+
+
+UNMADE_LISTED = 50  # payments named one by one; the rest counted
+
+
+def _unmade_lines(unmade, *, done: bool) -> list[str]:  # type: ignore[no-untyped-def]
+    """The StreamElements payments the server's data takes with it (``se_unmade.Unmade``)."""
+    if not unmade:
+        return []
+    head = (
+        "StreamElements payments dropped, never to be made (the server's JWT went with its data)"
+        if done
+        else "StreamElements payments that would never be made (the server's JWT goes with its "
+        "data)"
+    )
+    lines = [f"{head}; pay them by hand on StreamElements if they are still owed:"]
+    lines += [f"  {payment.line()}" for payment in unmade[:UNMADE_LISTED]]
+    if len(unmade) > UNMADE_LISTED:
+        lines.append(f"  and {len(unmade) - UNMADE_LISTED:,} more")
+    return lines
 
 
 # What a platform did with the tokens (core/features/connections/streamer_tokens.GivenBack).
