@@ -258,7 +258,11 @@ class PointsCog(commands.Cog, name="Points"):
             if len(words) != 2:
                 reply = render.backend_usage(ctx.clean_prefix)
             else:
+                await ctx.defer(ephemeral=private)  # StreamElements is asked whose JWT it is
+                refused_jwt = await self.wallet.jwt_refused(words[0], words[1])
                 try:
+                    if refused_jwt is not None:
+                        raise PointsRefused(refused_jwt)
                     channel, resent = await asyncio.to_thread(
                         self.wallet.use_streamelements, guild.id, words[0], words[1]
                     )

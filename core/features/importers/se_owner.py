@@ -10,20 +10,15 @@ Every way the check can fail is an :class:`ImportProblem` whose message is one p
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
 from core.features.guilds.repository import list_channels_of_guild
 from core.features.importers.errors import ImportProblem
-from core.platforms.streamelements.api import SeChannel, StreamElementsError
+from core.features.points.se_jwt import ChannelOfJwt
+from core.platforms.streamelements.api import StreamElementsError
 
 _UNCHECKED = "run again with --unchecked to import it all the same"
-
-
-class ChannelOfJwt(Protocol):
-    async def channel_of(self, jwt: str) -> SeChannel: ...
 
 
 async def check_owner(

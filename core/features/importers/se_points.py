@@ -28,9 +28,10 @@ from core.features.importers.forgotten import SE, hold_against_forgets
 from core.features.importers.progress import Progress, bar_for
 from core.features.importers.report import GuildReport
 from core.features.importers.repository import forgotten_refs
-from core.features.importers.se_owner import ChannelOfJwt, check_owner, twitch_channels_of
+from core.features.importers.se_owner import check_owner, twitch_channels_of
 from core.features.importers.source_values import Unfit, shown, whole_number
 from core.features.points.repository import PointsEntry, credit, has_entry_like
+from core.features.points.se_jwt import ChannelOfJwt
 from core.features.points.service import MAX_AMOUNT
 from core.features.viewers.repository import find_viewer_ids_by_username, remember_sightings
 from core.platforms.streamelements.api import (

@@ -30,6 +30,7 @@ from core.features.points.se_holds import (
     holds_open_in,
     lock_guild,
 )
+from core.features.points.se_jwt import checked_account, jwt_refused
 from core.features.points.se_leaving import forget_paid_out, is_kept_for_payments, waiting_count
 from core.features.points.se_logins import NO_TWITCH_LINKED, NoTwitchLinked, se_logins
 from core.features.points.se_payments import (
@@ -50,7 +51,6 @@ from core.features.points.tables import points_settings
 from core.platforms.streamelements.api import (
     StreamElementsError,
     StreamElementsPoints,
-    checked_channel_id,
     checked_username,
 )
 from core.security.secrets import TokenCipher
@@ -99,16 +99,7 @@ class SeWallet:
     def use_streamelements(self, guild_id: int, channel_id: str, jwt: str) -> tuple[str, int]:
         """Keep this guild's points in StreamElements: the channel id as stored, and how many
         payments given up on were queued again (a new JWT for the same channel resends them)."""
-        try:
-            channel = checked_channel_id(channel_id)
-        except ValueError:
-            raise PointsRefused(
-                "A StreamElements channel id is the 24 hexadecimal characters shown in its "
-                "dashboard (Account > Channels)."
-            ) from None
-        token = jwt.strip()
-        if len(token) < 20 or any(ch.isspace() or not ch.isprintable() for ch in token):
-            raise PointsRefused("That does not look like a StreamElements JWT.")
+        channel, token = checked_account(channel_id, jwt)
         with self.engine.begin() as conn:
             lock_guild(conn, guild_id)
             s = points_settings.c
@@ -131,6 +122,10 @@ class SeWallet:
             )
             resent = resend_given_up(conn, guild_id, channel, self.clock(), was_on=now_on)
         return channel, resent
+
+    async def jwt_refused(self, channel_id: str, jwt: str) -> str | None:
+        """Why StreamElements says this JWT is not the channel's (:mod:`.se_jwt`); None."""
+        return await jwt_refused(self.client, channel_id, jwt)
 
     def use_ledger(self, guild_id: int) -> int:
         """Back to StreamKeeper's own ledger; how many payments still wait to be made on

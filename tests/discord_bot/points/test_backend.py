@@ -19,12 +19,19 @@ from core.security.secrets import TokenCipher
 from core.storage.tables import outbox
 from tests.conftest import TEST_FERNET_KEY
 from tests.discord_bot.fake_discord import say
-from tests.fakes.streamelements_server import CHANNEL_ID, JWT
+from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
 
 
 @pytest.fixture
-def wallet(sqlite_engine, clock) -> SeWallet:
-    return SeWallet(sqlite_engine, clock, TokenCipher(TEST_FERNET_KEY), StreamElementsPoints())
+def se():
+    with FakeStreamElements() as fake:
+        yield fake
+
+
+@pytest.fixture
+def wallet(sqlite_engine, clock, se) -> SeWallet:
+    client = StreamElementsPoints(base_url=se.base_url)
+    return SeWallet(sqlite_engine, clock, TokenCipher(TEST_FERNET_KEY), client)
 
 
 @pytest.fixture
@@ -100,6 +107,25 @@ async def test_wrong_backend_arguments_get_a_friendly_reply(
     [reply] = await say(command, manager)
     assert reply.content.startswith(answer), reply.content
     assert JWT not in reply.content
+    assert wallet.backend_of(guild_a.id) == "ledger"
+
+
+async def test_a_jwt_of_another_channel_is_refused_at_once(manager, guild_a, wallet):
+    """A JWT and the channel id of another StreamElements account were taken: every balance
+    and payment was then refused ("refused the JWT") for hours."""
+    other = "a" * 24
+    [reply] = await say(f"!points backend streamelements {other} {JWT}", manager)
+    assert reply.content.startswith(
+        f"That JWT is StreamElements channel {CHANNEL_ID}'s, not {other}'s; nothing was "
+        "changed. Copy both from the same account (Account > Channels)."
+    )
+    [refused] = await say(
+        f"!points backend streamelements {CHANNEL_ID} not.this.channels.jwt-at-all", manager
+    )
+    assert refused.content.startswith(
+        "StreamElements refused that JWT (wrong, expired or for another channel); nothing was "
+        "changed."
+    )
     assert wallet.backend_of(guild_a.id) == "ledger"
 
 
