@@ -252,7 +252,8 @@ class PointsCog(commands.Cog, name="Points"):
             reply = render.backend_text(current, ctx.clean_prefix, owed)
         elif wanted == "ledger":
             waiting = await asyncio.to_thread(self.wallet.use_ledger, guild.id)
-            reply = render.back_on_ledger(waiting)
+            in_doubt = await asyncio.to_thread(self.wallet.payments_in_doubt, guild.id)
+            reply = render.back_on_ledger(waiting, in_doubt)
         elif wanted == STREAMELEMENTS:
             words = details.split()
             if len(words) != 2:

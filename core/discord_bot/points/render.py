@@ -146,12 +146,22 @@ def backend_set(channel: str, resent: int) -> str:
     return reply
 
 
-def back_on_ledger(waiting: int) -> str:
+def back_on_ledger(waiting: int, in_doubt: int = 0) -> str:
     """The answer to ``!points backend ledger``; ``waiting``: StreamElements payments already
-    owed, still made there (``core/features/points/se_leaving.py``)."""
+    owed, still made there; ``in_doubt``: payments in doubt, for which the JWT is kept too
+    (``core/features/points/se_leaving.py``)."""
     reply = "Balances are kept in StreamKeeper's own ledger again"
-    if not waiting:
+    if not waiting and not in_doubt:
         return f"{reply}; the JWT is forgotten."
+    if not waiting:
+        doubts = "1 payment" if in_doubt == 1 else f"{in_doubt:,} payments"
+        verb, it, settled = ("is", "it", "it is") if in_doubt == 1 else ("are", "them", "they are")
+        return (
+            f"{reply}. {doubts} on StreamElements {verb} in doubt: settle {it} with !payments "
+            f"(sent again there if it did not land); the JWT is forgotten once {settled} settled."
+        )
+    if in_doubt:
+        reply += f" ({in_doubt:,} StreamElements payment(s) in doubt too: settle with !payments)"
     owed = "1 payment" if waiting == 1 else f"{waiting:,} payments"
     verb, them = ("is", "it is") if waiting == 1 else ("are", "they are")
     return (

@@ -54,6 +54,19 @@ def is_kept_for_payments(conn: Connection, guild_id: int) -> bool:
     return bool(conn.execute(query).scalar_one())
 
 
+def in_doubt_count(conn: Connection, guild_id: int) -> int:
+    """How many of the guild's payments are in doubt and not settled."""
+    o = outbox.c
+    settled = sa.exists().where(payments_settlements.c.outbox_id == o.id)
+    query = (
+        sa.select(sa.func.count())
+        .select_from(outbox)
+        .where(o.guild_id == guild_id, sa.text(OUTBOX_SE_PAYMENTS), o.kind == PAY)
+        .where(o.state == store.UNCERTAIN, ~settled)
+    )
+    return int(conn.execute(query).scalar_one())
+
+
 def waiting_count(conn: Connection, guild_id: int) -> int:
     """How many of the guild's payments wait to be made."""
     return int(conn.execute(sa.select(_waiting(guild_id))).scalar_one())

@@ -31,7 +31,12 @@ from core.features.points.se_holds import (
     lock_guild,
 )
 from core.features.points.se_jwt import checked_account, jwt_refused
-from core.features.points.se_leaving import forget_paid_out, is_kept_for_payments, waiting_count
+from core.features.points.se_leaving import (
+    forget_paid_out,
+    in_doubt_count,
+    is_kept_for_payments,
+    waiting_count,
+)
 from core.features.points.se_logins import NO_TWITCH_LINKED, NoTwitchLinked, se_logins
 from core.features.points.se_payments import (
     Settlement,
@@ -146,6 +151,11 @@ class SeWallet:
         those owed from before the switch back, :mod:`.se_leaving`)."""
         with self.engine.connect() as conn:
             return waiting_count(conn, guild_id)
+
+    def payments_in_doubt(self, guild_id: int) -> int:
+        """How many of the guild's payments are in doubt, not settled (the JWT is kept)."""
+        with self.engine.connect() as conn:
+            return in_doubt_count(conn, guild_id)
 
     def backend_of(self, guild_id: int) -> str:
         with self.engine.connect() as conn:

@@ -172,3 +172,21 @@ async def test_back_to_the_ledger_says_the_payments_still_made_on_streamelements
         "1 payment already owed on StreamElements (a heist's or an admin's) is still to be made "
         "there.",
     ]
+
+
+async def test_back_to_the_ledger_says_a_payment_in_doubt_keeps_the_jwt(
+    manager, guild_a, wallet, sqlite_engine, clock
+):
+    """It said "the JWT is forgotten", though it is kept while a payment is in doubt (an
+    admin's "pay again" is made with it)."""
+    wallet.use_streamelements(guild_a.id, CHANNEL_ID, JWT)
+    with sqlite_engine.begin() as conn:  # a heist's payout StreamElements answered 500 to
+        queue_payment(conn, guild_a.id, "ann", 50, "heist", "h1:ann:pay", clock())
+        conn.execute(sa.update(outbox).values(state=store.UNCERTAIN))
+    [back] = await say("!points backend ledger", manager)
+    assert back.content == (
+        "Balances are kept in StreamKeeper's own ledger again. 1 payment on StreamElements is "
+        "in doubt: settle it with !payments (sent again there if it did not land); the JWT is "
+        "forgotten once it is settled."
+    )
+    assert wallet.payments_account_of(guild_a.id).channel_id == CHANNEL_ID
