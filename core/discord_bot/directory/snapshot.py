@@ -56,10 +56,14 @@ def snapshot_of(guild: discord.Guild) -> Snapshot:
 
 
 def _can_post(channel: discord.abc.GuildChannel, me: discord.Member | None) -> bool:
+    """Whether the bot may post its posts in ``channel``: see it, send messages and embed links.
+    Slot calls, heist results and link log entries are embeds, which Discord refuses (403,
+    Missing Permissions) without Embed Links; the directory holds one answer per channel, so
+    a channel must take embeds to be offered for any setting."""
     if me is None or channel.type not in (discord.ChannelType.text, discord.ChannelType.news):
         return False
     allowed = channel.permissions_for(me)
-    return allowed.view_channel and allowed.send_messages
+    return allowed.view_channel and allowed.send_messages and allowed.embed_links
 
 
 def _thread(
@@ -67,12 +71,12 @@ def _thread(
 ) -> Channel:
     """A thread the bot knows (discord.py holds the server's active threads), named with its
     channel (``general \u203a Giveaways``) and placed with it. The bot may post there as the
-    commands judge it (:func:`post_refusal`: Send Messages in Threads, open, and in a private
-    thread only as its member), and must see it."""
+    commands judge it for embeds (:func:`post_refusal`: Send Messages in Threads and Embed
+    Links, open, and in a private thread only as its member), and must see it."""
     can_post = (
         me is not None
         and thread.permissions_for(me).view_channel
-        and post_refusal(thread, me) is None
+        and post_refusal(thread, me, embeds=True) is None
     )
     name = f"{parent.name} {THREAD_SEPARATOR} {thread.name}"
     return Channel(thread.id, name, "thread", parent.position, can_post=can_post)

@@ -38,7 +38,7 @@ directory_channels = Table(
     Column("name", String(100), nullable=False),  # a thread's follows its channel's
     Column("kind", String(16), nullable=False),  # text, news, voice, stage, forum, category, thread
     Column("position", Integer, nullable=False),  # a thread's: its channel's
-    Column("can_post", Boolean, nullable=False),  # the bot may send messages there
+    Column("can_post", Boolean, nullable=False),  # the bot may send messages and embeds there
 )
 
 directory_members = Table(

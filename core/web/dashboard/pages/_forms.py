@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from flask import flash, g, get_flashed_messages, redirect, render_template, url_for
 
 from core.features.amounts import AmountNotUnderstood, parse_whole_amount
+from core.features.directory.repository import Channel
 from core.features.refusals import Refused
 from core.features.typed_numbers import discord_id
 from core.web.dashboard.config import DashboardConfig
@@ -142,8 +143,38 @@ def channel_choices(guild_id: int, kept: int | str | None = None) -> list[tuple[
     if not choices or not kept or str(kept) in dict(choices):
         return choices
     known = next((c for c in directory.channels(guild_id) if str(c.channel_id) == str(kept)), None)
-    label = f"#{known.name} (I can't post there now)" if known else f"{kept} ({NOT_FOUND})"
+    label = f"#{known.name} ({_why_not_here(known)})" if known else f"{kept} ({NOT_FOUND})"
     return [*choices, (str(kept), label)]
+
+
+# The bot's posts in a channel set here (slot calls, heist results, link log entries) are
+# embeds, which Discord refuses without Embed Links; the directory's can_post asks for both.
+_CHANNEL_NEEDS = "Send Messages and Embed Links"
+_THREAD_NEEDS = "Send Messages in Threads and Embed Links"
+
+
+def _why_not_here(channel: Channel) -> str:
+    """A picker's words for a setting's channel the bot cannot post in now."""
+    if channel.kind in ("text", "news"):
+        return f"I can't post there now: I need {_CHANNEL_NEEDS}"
+    return "I can't post there now"
+
+
+def _cannot_post(channel: Channel) -> str:
+    """Why a channel the picker leaves out is refused, naming what would let the bot post."""
+    name = f"#{channel.name}"
+    if channel.kind in ("text", "news"):
+        return (
+            f"I can't post in {name}: give me {_CHANNEL_NEEDS} there (my posts are embeds), "
+            "or pick another channel."
+        )
+    if channel.kind == "thread":
+        return (
+            f"I can't post in {name}: the thread is archived or locked, or I need "
+            f"{_THREAD_NEEDS} there (in a private thread, add me to it). Open it or give me "
+            "those, or pick another channel."
+        )
+    return f"I can't post in {name}; pick a text channel or thread I can post in."
 
 
 def done(endpoint: str, guild_id: int, message: str):  # type: ignore[no-untyped-def]
@@ -234,7 +265,7 @@ def channel_refusal(guild_id: int, channel_id: int) -> str | None:
     if channel is not None and not channel.takes_posts:
         # What the picker leaves out (a voice channel, a category, one the bot cannot post in)
         # is refused when a form is made by hand too: posts there would be lost.
-        return f"I can't post in #{channel.name}; pick a text channel or thread I can post in."
+        return _cannot_post(channel)
     return None
 
 

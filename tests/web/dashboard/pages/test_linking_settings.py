@@ -134,7 +134,14 @@ def test_a_setting_saved_beside_a_refused_one_is_said_to_be_saved(pages, linking
 
 @pytest.mark.parametrize(
     ("channel", "message"),
-    [(VOICE, "I can't post in #Stage"), (HIDDEN, "I can't post in #mods-only")],
+    [
+        (VOICE, "I can't post in #Stage; pick a text channel or thread I can post in."),
+        (
+            HIDDEN,
+            "I can't post in #mods-only: give me Send Messages and Embed Links there (my posts "
+            "are embeds), or pick another channel.",
+        ),
+    ],
 )
 def test_a_channel_the_picker_leaves_out_is_refused_when_posted_by_hand(
     pages, linking, directory, channel, message
@@ -152,7 +159,7 @@ def test_a_channel_the_picker_leaves_out_is_refused_when_posted_by_hand(
 
     answer = pages.post("linking", "settings", {"log_channel": str(channel)})
 
-    assert_refused_here(answer, f"{message}; pick a text channel or thread I can post in.")
+    assert_refused_here(answer, message)
     assert linking.settings(GUILD).log_channel_id is None
     assert pages.post("linking", "settings", {"log_channel": str(LOGS)}).status_code == 303
     assert linking.settings(GUILD).log_channel_id == LOGS
