@@ -230,6 +230,20 @@ def write_fingerprint(path: Path, fingerprint: str) -> None:
 
 # --- error replies -------------------------------------------------------------------------
 
+MISSING_PERMISSIONS = 50013  # Discord's JSON error code: what an embed without Embed Links gets
+_NO_EMBEDS_HERE = (
+    "I can't post that here: it is an embed, and I don't have Embed Links in {where}. "
+    "A server manager can give it to me there; meanwhile, use the command in another channel."
+)
+
+
+def _may_embed(ctx: commands.Context[commands.Bot]) -> bool:
+    """Whether the bot has Embed Links where the command was used (True outside a server)."""
+    channel, guild = ctx.channel, ctx.guild
+    if guild is None or not isinstance(channel, discord.abc.GuildChannel | discord.Thread):
+        return True
+    return channel.permissions_for(guild.me).embed_links
+
 
 def explain_error(ctx: commands.Context[commands.Bot], error: Exception) -> str | None:
     """What to tell the user about ``error``; None to stay silent (unknown commands)."""
@@ -253,6 +267,8 @@ def explain_error(ctx: commands.Context[commands.Bot], error: Exception) -> str 
             # A missing permission (to post here, or to change what the command changes):
             # the bot's setup, not a bug.
             log.warning("%s: Discord refused: %s", invocation_of(ctx), error)
+            if error.code == MISSING_PERMISSIONS and not _may_embed(ctx):
+                return _NO_EMBEDS_HERE.format(where=getattr(ctx.channel, "mention", "here"))
             return (
                 "Discord did not let me do that here: check my permissions in this channel "
                 "and that my role is above the roles I manage."

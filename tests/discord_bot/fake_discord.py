@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 
 import discord
 import discord.ext.test as dpytest
@@ -92,3 +93,21 @@ def thread_send_refused(status: int, code: int, message: str):  # type: ignore[n
         raise discord.HTTPException(response, error)
 
     return send
+
+
+def embeds_refused_without_embed_links(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Discord refuses a message carrying an embed where the bot lacks Embed Links (403, code
+    50013 "Missing Permissions"); dpytest checks Send Messages only."""
+    send_message = dpytest.backend.FakeHttp.send_message
+
+    async def refusing(http, channel_id, *, params):  # type: ignore[no-untyped-def]
+        # dpytest's send_message takes the channel from its caller's local names: keep ours.
+        channel = sys._getframe(1).f_locals.get("channel")
+        me = channel.guild.me if getattr(channel, "guild", None) is not None else None
+        embeds = (params.payload or {}).get("embeds")
+        if embeds and me is not None and not channel.permissions_for(me).embed_links:
+            response = dpytest.backend.FakeRequest(403, "Forbidden")
+            raise discord.Forbidden(response, {"code": 50013, "message": "Missing Permissions"})
+        return await send_message(http, channel_id, params=params)
+
+    monkeypatch.setattr(dpytest.backend.FakeHttp, "send_message", refusing)
