@@ -19,5 +19,6 @@ def cogs(services: BotServices) -> list[commands.Cog]:
             role_sync=services.role_sync,
             linking=services.linking,
             undone=services.undone_calls,
+            services=services,
         )
     ]

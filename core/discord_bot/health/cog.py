@@ -12,11 +12,19 @@ from datetime import timedelta
 import discord
 from discord.ext import commands
 
+from core.bus.base import is_outage
 from core.discord_bot.common import guild_of, manage_server
 from core.discord_bot.connections.checks import fix_words
 from core.discord_bot.health import render
+from core.discord_bot.health.posts import (
+    VIP_FIX,
+    PostsChannel,
+    posts_channel_check,
+    posts_channels,
+)
 from core.discord_bot.linking.outbound import role_problem
 from core.discord_bot.render import NO_MENTIONS, relative
+from core.discord_bot.services import BotServices
 from core.features.connections.checks import stored_platform_checks
 from core.features.connections.kick.setup import KickSetup
 from core.features.connections.twitch.setup import TwitchSetup
@@ -47,8 +55,11 @@ class HealthCog(commands.Cog, name="Health"):
         role_sync: RoleSync | None = None,
         linking: LinkingService | None = None,
         undone: UndoneCalls | None = None,
+        services: BotServices | None = None,
     ) -> None:
+        """``services``: the features whose posts channels the report checks."""
         self.health = health
+        self.services = services
         self.linking = linking
         self.kick = kick
         self.twitch = twitch
@@ -69,6 +80,7 @@ class HealthCog(commands.Cog, name="Health"):
         checks = list(report.checks)
         checks += await asyncio.to_thread(self._stored_checks, guild.id, ctx.clean_prefix)
         checks += await self._role_checks(guild, ctx.clean_prefix)
+        checks += await self._posts_checks(guild)
         for reply in render.health_messages(HealthReport(checks)):
             await ctx.send(reply, allowed_mentions=NO_MENTIONS)
 
@@ -92,6 +104,24 @@ class HealthCog(commands.Cog, name="Health"):
             elif settings.linked_role_id is not None:
                 checks.append(linked_role_check(guild, settings.linked_role_id, prefix))
         return checks
+
+    async def _posts_checks(self, guild: discord.Guild) -> list[Check]:
+        """Whether the bot can post in each channel this server's posts go to."""
+        if self.services is None:
+            return []
+        found = await asyncio.to_thread(posts_channels, self.services, guild.id)
+        if (vip := self.services.vip) is not None:
+            try:
+                settings = await vip.settings(guild.id)
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                found.append("VIP notice channel")
+            else:
+                if settings.notice_channel_id:
+                    channel_id = settings.notice_channel_id
+                    found.append(PostsChannel("VIP notice channel", channel_id, False, VIP_FIX))
+        return [posts_channel_check(guild, posts) for posts in found]
 
     def _stored_checks(self, guild_id: int, prefix: str) -> list[Check]:
         checks = self._connection_checks(guild_id, prefix)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import discord
+import discord.ext.test as dpytest
 import pytest
 
-from core.discord_bot.render import GREEN
+from core.discord_bot.render import GREEN, RED
 from core.discord_bot.services import BotServices
 from core.runtime import Runtime
 from tests.discord_bot.fake_discord import say
@@ -63,3 +64,26 @@ async def test_a_server_that_follows_one_platform_is_not_failed_for_the_other(
 
     assert f"{GREEN} {expected}" in reply.content.splitlines()
     assert f"FAIL {command}" not in reply.content
+
+
+async def test_posts_channels_are_checked_for_what_their_posts_need(
+    manager: discord.Member, guild_a: discord.Guild, runtime: Runtime
+) -> None:
+    """One channel where the bot may send messages but not Embed Links: the raffle's
+    announcements and VIP notices (plain messages) can go there, the heist's results (embeds)
+    cannot."""
+    channel = guild_a.text_channels[0]
+    await dpytest.set_permission_overrides(guild_a.default_role, channel, embed_links=False)
+    runtime.raffle.periods.configure(guild_a.id, "channel", str(channel.id))
+    runtime.heist.set_setting(guild_a.id, "channel", str(channel.id))
+    await runtime.vip.update_settings(guild_a.id, notice_channel_id=channel.id)
+
+    replies = await say("!health", manager)
+
+    lines = [line for reply in replies for line in reply.content.splitlines()]
+    assert f"{GREEN} ok   raffle channel: {channel.mention}: I can post there" in lines
+    assert f"{GREEN} ok   VIP notice channel: {channel.mention}: I can post there" in lines
+    assert (
+        f"{RED} FAIL heist channel: I can't post in {channel.mention}; give me Send Messages "
+        "and Embed Links there. Or set another with !heistset channel #channel"
+    ) in lines
