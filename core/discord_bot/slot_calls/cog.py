@@ -22,6 +22,7 @@ from core.discord_bot.common import (
     WholeRange,
     guild_channel,
     guild_of,
+    post_refusal,
 )
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.slot_calls import render
@@ -81,7 +82,10 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
         guild = guild_of(ctx)
         status = await asyncio.to_thread(self.service.status, guild.id)
         reply = render.status_text(
-            status, ctx.clean_prefix, channel_here=self._channel_here(ctx, status)
+            status,
+            ctx.clean_prefix,
+            channel_here=self._channel_here(ctx, status),
+            cannot_post=self._cannot_post(ctx, status),
         )
         await ctx.send(reply, allowed_mentions=NO_MENTIONS)
 
@@ -140,7 +144,10 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
         await self._ensure_guild(guild)
         status = await asyncio.to_thread(self.service.set_enabled, guild.id, enabled)
         reply = render.enabled_changed(
-            status, ctx.clean_prefix, channel_here=self._channel_here(ctx, status)
+            status,
+            ctx.clean_prefix,
+            channel_here=self._channel_here(ctx, status),
+            cannot_post=self._cannot_post(ctx, status),
         )
         await ctx.send(reply, allowed_mentions=NO_MENTIONS)
 
@@ -151,6 +158,17 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
         if status.channel_id is None:
             return True
         return guild_channel(ctx.bot, guild_of(ctx).id, status.channel_id) is not None
+
+    @staticmethod
+    def _cannot_post(ctx: Context, status: SlotCallStatus) -> str | None:
+        """Why the bot may not post the calls (embeds) in their channel of this server (a
+        permission taken since, SLOT_CALLS_CHANNEL_ID never checked, a thread closed since);
+        None when it may, or when they go to no channel here."""
+        guild = guild_of(ctx)
+        if status.channel_id is None:
+            return None
+        channel = guild_channel(ctx.bot, guild.id, status.channel_id)
+        return None if channel is None else post_refusal(channel, guild.me, embeds=True)
 
     async def _change(
         self,

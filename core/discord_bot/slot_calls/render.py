@@ -136,9 +136,16 @@ def commands_used(status: SlotCallStatus) -> str:
     return "!call <slot> or !sr <slot>" if status.settings.answer_sr else "!call <slot>"
 
 
-def status_text(status: SlotCallStatus, prefix: str, *, channel_here: bool = True) -> str:
+def status_text(
+    status: SlotCallStatus,
+    prefix: str,
+    *,
+    channel_here: bool = True,
+    cannot_post: str | None = None,
+) -> str:
     """``channel_here`` False: the channel calls go to is not one of this server's (deleted,
-    or SLOT_CALLS_CHANNEL_ID of another server), so nothing is posted."""
+    or SLOT_CALLS_CHANNEL_ID of another server), so nothing is posted. ``cannot_post``: why
+    the bot may not post the calls (embeds) in that channel, naming what to give."""
     settings = status.settings
     state = "on" if settings.enabled else "off"
     limit = settings.max_open_per_user
@@ -154,18 +161,27 @@ def status_text(status: SlotCallStatus, prefix: str, *, channel_here: bool = Tru
     ]
     if settings.enabled and (status.channel_id is None or not channel_here):
         lines.append(f"Set a channel with {prefix}slotcalls channel #channel to see the calls.")
+    elif cannot_post is not None:
+        lines.append(cannot_post)
     return "\n".join(lines)
 
 
-def enabled_changed(status: SlotCallStatus, prefix: str, *, channel_here: bool = True) -> str:
+def enabled_changed(
+    status: SlotCallStatus,
+    prefix: str,
+    *,
+    channel_here: bool = True,
+    cannot_post: str | None = None,
+) -> str:
     if not status.settings.enabled:
         return "Slot calls are now **off**: !call in chat is refused, and !sr left to other bots."
-    where = (
-        f"they are posted in {channel_text(status.channel_id)}"
-        if status.channel_id and channel_here
-        else f"set a channel with {prefix}slotcalls channel #channel to see them"
-    )
-    return f"Slot calls are now **on**: viewers use {commands_used(status)} in chat; {where}."
+    if not (status.channel_id and channel_here):
+        where = f"set a channel with {prefix}slotcalls channel #channel to see them."
+    elif cannot_post is not None:
+        where = f"they go to {channel_text(status.channel_id)}, but {cannot_post}"
+    else:
+        where = f"they are posted in {channel_text(status.channel_id)}."
+    return f"Slot calls are now **on**: viewers use {commands_used(status)} in chat; {where}"
 
 
 def channel_changed(status: SlotCallStatus) -> str:
