@@ -20,8 +20,10 @@ from core.discord_bot.common import (
     Context,
     ManagersCog,
     WholeRange,
+    closed_thread,
     guild_channel,
     guild_of,
+    needed_to_post,
     post_refusal,
 )
 from core.discord_bot.render import NO_MENTIONS
@@ -246,6 +248,18 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
             await channel.send(embed=embed, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as exc:
             log.warning("guild %s: could not post the pick in %s: %s", guild.id, channel_id, exc)
+            state = closed_thread(exc)
+            if isinstance(exc, discord.Forbidden) or state is not None:
+                # Viewers watch that channel for the pick: the moderator who made it hears why.
+                why = post_refusal(channel, guild.me, embeds=True) or (
+                    f"the thread is {state}. Open it again, or pick another channel."
+                    if state is not None
+                    else f"give me {needed_to_post(channel)} there."
+                )
+                await ctx.send(
+                    f"I could not show the pick in {channel.mention}: {why}",
+                    allowed_mentions=NO_MENTIONS,
+                )
 
     @commands.hybrid_command(name="clearslots")
     @app_commands.default_permissions(manage_guild=True)
