@@ -137,6 +137,9 @@ def post_refusal(
     permissions = channel.permissions_for(me)
     if not _send_allowed(channel, permissions) or (embeds and not permissions.embed_links):
         needed = needed_to_post(channel, embeds)
+        if not permissions.view_channel:  # without it Discord takes nothing, whatever else
+            joined = ", " if " and " in needed else " and "
+            needed = f"View Channel{joined}{needed}"
         return f"I can't post in {channel.mention}; give me {needed} there."
     return None
 
