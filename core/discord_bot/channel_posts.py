@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import discord
 
-from core.discord_bot.common import PostableChannel, closed_thread, guild_channel, needed_to_post
+from core.discord_bot.common import PostableChannel, closed_thread, guild_channel, needed_here
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.render import NO_MENTIONS
 from core.outbox import sending
@@ -132,7 +132,7 @@ class ChannelPoster:
                 )
             if not isinstance(exc, discord.Forbidden):
                 raise
-            needed = needed_to_post(channel, embeds=embed is not None)
+            needed = needed_here(channel, embeds=embed is not None)
             log.warning(
                 "guild %s: no permission to post a %s in channel %s (it needs %s)",
                 channel.guild.id,

@@ -136,12 +136,18 @@ def post_refusal(
         )
     permissions = channel.permissions_for(me)
     if not _send_allowed(channel, permissions) or (embeds and not permissions.embed_links):
-        needed = needed_to_post(channel, embeds)
-        if not permissions.view_channel:  # without it Discord takes nothing, whatever else
-            joined = ", " if " and " in needed else " and "
-            needed = f"View Channel{joined}{needed}"
-        return f"I can't post in {channel.mention}; give me {needed} there."
+        return f"I can't post in {channel.mention}; give me {needed_here(channel, embeds)} there."
     return None
+
+
+def needed_here(channel: PostableChannel, embeds: bool = True) -> str:
+    """:func:`needed_to_post`, with View Channel first when the bot cannot see ``channel``:
+    without it Discord takes nothing from the bot there, whatever else it is given."""
+    needed = needed_to_post(channel, embeds)
+    me = getattr(getattr(channel, "guild", None), "me", None)
+    if me is None or channel.permissions_for(me).view_channel:
+        return needed
+    return f"View Channel, {needed}" if " and " in needed else f"View Channel and {needed}"
 
 
 def not_a_member(channel: object) -> bool:

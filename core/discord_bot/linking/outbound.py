@@ -15,7 +15,7 @@ import logging
 import discord
 
 from core.discord_bot.channel_posts import post_nonce
-from core.discord_bot.common import closed_thread, needed_to_post
+from core.discord_bot.common import closed_thread, needed_here
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.linking import render as render_linking
 from core.discord_bot.render import NO_MENTIONS
@@ -128,7 +128,7 @@ class DiscordLinks:
                 notice.guild_id,
                 channel_id,
             )
-            return f"I may not post in #{channel.name}; give me {needed_to_post(channel)} there"
+            return f"I may not post in #{channel.name}; give me {needed_here(channel)} there"
         return None
 
 
