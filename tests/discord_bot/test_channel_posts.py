@@ -66,18 +66,26 @@ def test_without_discord_there_is_no_channel_and_that_is_logged(caplog) -> None:
     assert "Discord is off; notice 3 not posted" in caplog.text
 
 
-async def test_a_vip_notice_says_whether_it_was_posted(monkeypatch) -> None:
-    """The VIP worker records a notice the channel refused as refused, not as posted."""
+async def test_a_vip_notice_says_whether_it_was_posted_and_why_not(monkeypatch) -> None:
+    """The VIP worker records a notice the channel refused as refused, not as posted, in
+    words naming what to do (what "What the bot could not do" shows)."""
     notices = DiscordVipNotices(DiscordGateway())
     for refuses in (False, True):
         channel = Channel(refuses=refuses)
-        monkeypatch.setattr(notices, "channel", lambda *args, channel=channel: channel)
+        monkeypatch.setattr(notices, "lookup", lambda *args, channel=channel: channel)
 
-        posted = await notices.post_notice(111, 5001, "Al is a VIP until Friday.")
+        refusal = await notices.post_notice(111, 5001, "Al is a VIP until Friday.")
 
-        assert posted is not refuses
+        assert refusal == (
+            "not posted: I may not post in the VIP notice channel; give me Send Messages there"
+            if refuses
+            else None
+        )
         assert [content for content, _ in channel.sent] == (
             [] if refuses else ["Al is a VIP until Friday."]
         )
-    monkeypatch.setattr(notices, "channel", lambda *args: None)  # not a channel of the server
-    assert await notices.post_notice(111, 5001, "Al is a VIP until Friday.") is False
+    # No channel to post in (here: Discord is off): the lookup's words.
+    monkeypatch.undo()
+    assert await notices.post_notice(111, 5001, "Al is a VIP until Friday.") == (
+        "not posted: the Discord bot is not running"
+    )

@@ -15,11 +15,11 @@ class DiscordVipNotices(ChannelPoster):
     kind = "VIP notice"
     fix = "set one with !vip set channel"
 
-    async def post_notice(self, guild_id: int, channel_id: int, text: str) -> bool:
-        channel = self.channel(guild_id, channel_id, f"VIP notice for guild {guild_id}")
-        if channel is None:
-            return False
-        return await self.post(channel, truncate(inert(text), MESSAGE_LIMIT))
+    async def post_notice(self, guild_id: int, channel_id: int, text: str) -> str | None:
+        channel = self.lookup(guild_id, channel_id, f"VIP notice for guild {guild_id}")
+        if isinstance(channel, str):
+            return channel
+        return await self.send(channel, truncate(inert(text), MESSAGE_LIMIT))
 
 
 class DiscordTemporaryRoles:

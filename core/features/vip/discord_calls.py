@@ -28,10 +28,6 @@ from core.outbox.worker import Done, Kind, Outcome, Refused
 
 NOTICE = "vip.notice"
 KICK_ROLE = "vip.kick-role"
-NOTICE_NOT_POSTED = (
-    "not posted: the Discord bot is off, or the VIP channel is not a text channel of the "
-    "server, or the bot may not post there (check its permissions, or !vip set channel)"
-)
 
 
 def queue_notice(
@@ -60,9 +56,10 @@ def kinds(notices: VipNotices | None, kick_roles: Any, expiry: Any) -> dict[str,
     async def notice(guild_id: int, payload: dict[str, Any]) -> Outcome:
         if notices is None:
             return Done("not posted: Discord is not set up")
-        if await notices.post_notice(guild_id, int(payload["channel_id"]), str(payload["text"])):
-            return Done("posted")
-        return Refused(NOTICE_NOT_POSTED)
+        refusal = await notices.post_notice(
+            guild_id, int(payload["channel_id"]), str(payload["text"])
+        )
+        return Done("posted") if refusal is None else Refused(refusal)
 
     async def kick_role(guild_id: int, payload: dict[str, Any]) -> Outcome:
         event = event_from_dict(payload)

@@ -160,10 +160,11 @@ class TwitchVipChannel(Protocol):
 class VipNotices(Protocol):
     """Posts VIP notices in a Discord channel of the guild."""
 
-    async def post_notice(self, guild_id: int, channel_id: int, text: str) -> bool:
-        """Whether it was posted: not (and logged) when Discord is off, the channel is not the
-        guild's or the bot may not post there; raises ``DiscordUnavailable`` while Discord is
-        configured but not connected."""
+    async def post_notice(self, guild_id: int, channel_id: int, text: str) -> str | None:
+        """None when it was posted; else why not, in words naming what to do (logged too):
+        Discord is off, the channel is not the guild's, or the bot may not post there (which
+        permission to give). Raises ``DiscordUnavailable`` while Discord is configured but not
+        connected."""
         ...
 
 

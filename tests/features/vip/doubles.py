@@ -170,13 +170,15 @@ class FakeVipChannel:
 @dataclass
 class RecordingNotices:
     posts: list[tuple[int, int, str]] = field(default_factory=list)
-    refused: bool = False  # the channel is gone, or the bot may not post there
+    # Why Discord would not take a notice, in words (the channel is gone, or the bot may not
+    # post there); None: it takes them.
+    refused: str | None = None
 
-    async def post_notice(self, guild_id: int, channel_id: int, text: str) -> bool:
-        if self.refused:
-            return False
+    async def post_notice(self, guild_id: int, channel_id: int, text: str) -> str | None:
+        if self.refused is not None:
+            return self.refused
         self.posts.append((guild_id, channel_id, text))
-        return True
+        return None
 
 
 def redemption(

@@ -8,7 +8,6 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from core.events import Cheered, Platform, Viewer
-from core.features.vip.discord_calls import NOTICE_NOT_POSTED
 from core.features.vip.rules import RuleAsked
 from core.outbox import store
 from core.outbox.undone import UndoneCalls
@@ -55,7 +54,9 @@ async def test_the_catch_up_after_a_reconnection_says_so(vip: Vip, engine: Engin
 async def test_a_notice_discord_would_not_take_is_among_what_the_bot_could_not_do(
     vip: Vip, engine: Engine
 ):
-    vip.notices.refused = True  # the VIP channel is gone, or the bot may not post there
+    # The words the Discord side gives, naming what to do: what the moderator reads.
+    refusal = "not posted: I may not post in the VIP notice channel; give me Send Messages there"
+    vip.notices.refused = refusal
     await vip.service.redemptions.handle(GUILD, redemption("42", vip.reward_id, username="Al"))
 
     await make_discord_calls(vip.service)
@@ -64,6 +65,6 @@ async def test_a_notice_discord_would_not_take_is_among_what_the_bot_could_not_d
     assert (call.partner, call.what, call.answer) == (
         "Discord",
         "post in the VIP channel: Al is a VIP until 2026-03-02 12:00 UTC.",
-        NOTICE_NOT_POSTED,
+        refusal,
     )
     assert not call.failed  # refused at once, not tried again for an hour and a half

@@ -107,9 +107,9 @@ async def test_a_refusal_then_a_grant_keeps_each_servers_discord_notice(runtime,
     await fill_cap(runtime, twitch, GUILD)
     notices = []
 
-    async def post_notice(guild_id: int, channel_id: int, text: str) -> bool:
+    async def post_notice(guild_id: int, channel_id: int, text: str) -> str | None:
         notices.append((guild_id, text))
-        return True
+        return None
 
     runtime.vip.effects.notices.post_notice = post_notice  # type: ignore[union-attr,method-assign]
     for guild_id in (GUILD, OTHER_GUILD):
