@@ -15,11 +15,12 @@ ties a Discord member to a Shuffle name; ``await runtime.wagers.poll_due()`` the
 
 Failure kinds: ``"429"``, ``"400"`` (both rate limits), ``"too_many"`` (200 with
 ``{"message": "TOO_MANY_REQUEST"}``), ``"too_many_list"`` (200 with
-``[{"error": "TOO_MANY_REQUEST"}]``), ``"challenge"`` (a Cloudflare challenge page, 403 HTML)
-and ``"500"``; :meth:`hang_next` holds the next request until released (``waiting``: how many
-were held so far), and :meth:`recover` drops what is scripted and releases what is held. The
-server runs in its own thread (stdlib ``http.server``, a thread per request), so sync and async
-tests use it alike.
+``[{"error": "TOO_MANY_REQUEST"}]``), ``"challenge"`` (a Cloudflare challenge page, 403 HTML),
+``"500"`` and ``"unreadable_rows"`` (200 with a list of rows whose fields are none the reader
+knows, as if Shuffle renamed them); :meth:`hang_next` holds the next request until released
+(``waiting``: how many were held so far), and :meth:`recover` drops what is scripted and
+releases what is held. The server runs in its own thread (stdlib ``http.server``, a thread per
+request), so sync and async tests use it alike.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ if TYPE_CHECKING:
 AFFILIATE_KEY = "7f3c2a10-5d4e-4b8a-9c61-fake0affiliate"
 CAMPAIGN_CODE = "STREAMER"
 
-FailureKind = Literal["429", "400", "too_many", "too_many_list", "challenge", "500"]
+FailureKind = Literal[
+    "429", "400", "too_many", "too_many_list", "challenge", "500", "unreadable_rows"
+]
 
 CHALLENGE_PAGE = b"""<!DOCTYPE html>
 <html lang="en-US"><head><title>Just a moment...</title>
@@ -213,6 +216,12 @@ class FakeShuffle(StdlibServer):
                 return 403, headers, CHALLENGE_PAGE
             case "500":
                 return 500, headers, b'{"message":"Internal server error"}'
+            case "unreadable_rows":
+                rows = [
+                    {"player": p.username, "ref": p.campaign_code, "usd": str(p.wagered)}
+                    for p in self._rows()
+                ]
+                return 200, headers, json.dumps(rows).encode()
 
     def _totals_json(self) -> str:
         return "[" + ",".join(self._row_json(player) for player in self._rows()) + "]"

@@ -166,6 +166,7 @@ def test_parser_accepts_a_list_inside_data() -> None:
         ('[{"error":"TOO_MANY_REQUEST"}]', True),
         ('{"message":"Unauthorized"}', False),
         ("<html>oops</html>", False),
+        ('[{"player":"a","usd":"5"}]', False),  # rows, none readable: not "no wagers"
     ],
 )
 def test_replies_that_are_not_statistics(body: str, is_rate_limit: bool) -> None:

@@ -1,0 +1,48 @@
+"""What a Shuffle reply is taken for: a list whose rows none can be read is a problem shown to
+the moderator, never "no wagers" (which would take the period's baseline from nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from tests.fakes.shuffle_server import FakeShuffle
+from tests.features.raffle.test_wagers import ALICE, ALICE_KICK, GUILD, Harness
+
+
+@pytest.fixture
+def shuffle() -> Iterator[FakeShuffle]:
+    with FakeShuffle() as fake:
+        yield fake
+
+
+@pytest.fixture
+def h(sqlite_engine: Engine, shuffle: FakeShuffle) -> Harness:
+    return Harness(sqlite_engine, shuffle)
+
+
+def test_a_reply_whose_rows_none_can_be_read_is_a_problem_not_no_wagers(h: Harness) -> None:
+    """Shuffle renames its fields (or answers rows of something else): every row is skipped.
+    Taken as "no wagers", it set the period's baseline from nothing, so once Shuffle answered
+    as before every player counted from zero and was paid their lifetime wagers; and
+    ``!shuffle status`` said the poll succeeded."""
+    h.open_period()
+    h.verify(ALICE, "alice", kick_user_id=ALICE_KICK)
+    h.shuffle.set_wagered("alice", "50000")  # lifetime, before the period
+    h.shuffle.fail_next("unreadable_rows")
+
+    result = h.poll()
+
+    assert result.outcome == "failed"
+    status = h.wagers.status(GUILD)
+    assert status.last_success_at is None
+    assert status.baseline_at is None
+    assert "lists 1 row(s) but none has a username" in (status.last_problem or "")
+    assert status.next_poll_at == result.retry_at
+
+    assert h.poll(advance=3600).is_baseline  # Shuffle answers as before
+    h.shuffle.add_wager("alice", "1000")
+    h.poll()
+    assert h.balance() == 20, "alice was paid for wagers made before the period"
