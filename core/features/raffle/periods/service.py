@@ -28,6 +28,7 @@ from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.periods.repository import Period
 from core.features.raffle.ports import BeaconUnavailable
 from core.features.raffle.rates import RaffleRates, parse_setting, read_rates
+from core.features.raffle.wagers.rate_change import rebase_for_rate
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,12 @@ class RafflePeriods:
         """Change one setting from text (``!raffleset <name> <value>``)."""
         column, parsed = parse_setting(name, value)
         with self.engine.begin() as conn:
+            before = periods_repository.get_settings(conn, guild_id)
             periods_repository.update_settings(conn, guild_id, **{column: parsed})
+            if column == "wager_thousand_tickets":
+                # From now on, not back over the period: what was earned stays as it was.
+                old = before.wager_thousand_tickets
+                rebase_for_rate(conn, guild_id, old, parsed, self._now())
         return self.rates(guild_id)
 
     # --- periods ---------------------------------------------------------------------------
