@@ -123,6 +123,7 @@ def _show(
         found=found,
         search_error=search_error,
         typed=typed or {},
+        shuffle=wagers.status(guild_id) if (wagers := config().wagers) else None,  # !shuffle status
         live="live" in current_app.extensions,  # off: no live parts, the page works by reload
     )
 
