@@ -36,6 +36,10 @@ _CHALLENGE_MARKERS = (
     "cf-browser-verification",
     "__cf_chl_",
 )
+# Said with a 401, 403 (not a challenge) or 404: most likely a mistyped link, or a key replaced.
+WRONG_LINK = (
+    "the statistics link or its key may be wrong; copy it again from Shuffle's affiliate dashboard"
+)
 
 
 class ShuffleError(Exception):
@@ -123,6 +127,8 @@ class ShuffleClient(ServiceClient):
             raise RateLimited(status, f"answered {status} (rate limited)", wait)
         if status >= 500:
             raise ShuffleUnreachable(status, f"answered {status}")
+        if status in (401, 403, 404):
+            raise ShuffleRefused(status, f"answered {status}: {WRONG_LINK}")
         if status != 200:
             raise ShuffleRefused(status, f"answered {status}")
         try:

@@ -46,3 +46,14 @@ def test_a_reply_whose_rows_none_can_be_read_is_a_problem_not_no_wagers(h: Harne
     h.shuffle.add_wager("alice", "1000")
     h.poll()
     assert h.balance() == 20, "alice was paid for wagers made before the period"
+
+
+def test_a_link_shuffle_does_not_know_tells_the_moderator_what_to_do(h: Harness) -> None:
+    """``!shuffle status`` said only "answered 404": nothing said the link was the problem."""
+    key = "replaced-key-9876543210"
+    h.wagers.set_affiliate_url(GUILD, f"{h.shuffle.url}/stats/{key}")
+    assert h.poll().outcome == "failed"
+    problem = h.wagers.status(GUILD).last_problem or ""
+    assert problem.startswith("answered 404")
+    assert "copy it again from Shuffle's affiliate dashboard" in problem
+    assert key not in problem
