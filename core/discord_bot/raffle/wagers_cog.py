@@ -267,9 +267,10 @@ def status_text(status: WagerStatus, prefix: str) -> str:
         f"{minutes} min",
         f"Last successful poll: {_when(status.last_success_at)}",
     ]
+    # A problem since the last success, or found by it (an account it left out: same moment).
     if status.last_problem and (
         status.last_success_at is None
-        or (status.last_problem_at and status.last_problem_at > status.last_success_at)
+        or (status.last_problem_at and status.last_problem_at >= status.last_success_at)
     ):
         lines.append(
             f"Last problem: {inert(status.last_problem)} ({_when(status.last_problem_at)})"

@@ -436,3 +436,43 @@ async def test_asking_again_for_ones_own_verified_account_is_refused(
     await say(f"!verifyshuffle {alice.mention} alice_s", manager)
     [reply] = await say("!linkshuffle Alice_S", alice)
     assert reply.content == "You are already verified as alice\\_s on Shuffle."
+
+
+async def test_status_names_a_problem_found_by_a_successful_poll(
+    manager: discord.Member,
+    alice: discord.Member,
+    guild_a: discord.Guild,
+    wagers: WagerService,
+    shuffle: FakeShuffle,
+    sqlite_engine: Engine,
+    clock: Clock,
+) -> None:
+    """A poll that was taken but left an account out (more tickets due than a ledger row
+    holds) records its problem at the moment of its success: status showed only problems
+    after the last success, so this one was never shown."""
+    wagers.set_affiliate_url(guild_a.id, shuffle.affiliate_url)
+    wagers.set_campaign_codes(guild_a.id, "STREAMER")
+    with sqlite_engine.begin() as conn:
+        periods_repository.create_period(
+            conn,
+            guild_id=guild_a.id,
+            starts_at=clock() - timedelta(days=1),
+            ends_at=clock() + timedelta(days=29),
+            status="open",
+            seed="00" * 32,
+            commitment="11" * 32,
+            now=clock(),
+        )
+        save_link(conn, AccountLink(Platform.KICK, "9001", alice.id, "alice", clock()), guild_a.id)
+    wagers.request_link(guild_a.id, alice.id, "whale")
+    wagers.verify(guild_a.id, admin_id=manager.id, discord_user_id=alice.id, name="whale")
+    shuffle.set_wagered("whale", "0")
+    await asyncio.to_thread(asyncio.run, wagers.poll_guild(guild_a.id))
+    shuffle.add_wager("whale", "200000000000")  # $200 billion: past what a ledger row holds
+    clock.advance(300)
+    result = await asyncio.to_thread(asyncio.run, wagers.poll_guild(guild_a.id))
+    assert result.problem
+
+    [status] = await say("!shuffle status", manager)
+
+    assert "Last problem: whale: more tickets due at once than the ledger holds" in status.content

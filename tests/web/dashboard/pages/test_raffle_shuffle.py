@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.features.raffle.wagers import repository as wager_repository
 from core.features.raffle.wagers.service import WagerService
 from core.platforms.shuffle.api import ShuffleClient
 from core.security.secrets import TokenCipher
@@ -75,3 +76,19 @@ def test_the_page_shows_a_good_poll_and_who_waits_for_an_admin(pages, wagers, sh
 def test_without_shuffle_set_up_the_page_says_how(pages) -> None:
     page = pages.get("raffle").text
     assert "!shuffle url" in page
+
+
+def test_the_page_shows_a_problem_found_by_the_last_successful_poll(
+    pages, wagers, shuffle, sqlite_engine
+) -> None:
+    """An account left out by a poll that was taken: its problem is dated as the success."""
+    connect_guild(wagers, GUILD, shuffle)
+    at = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+    with sqlite_engine.begin() as conn:
+        wager_repository.record_poll_success(conn, GUILD, at)
+        problem = "whale: more tickets due at once than the ledger holds"
+        wager_repository.update_settings(conn, GUILD, at, last_problem=problem, last_problem_at=at)
+
+    page = pages.get("raffle").text
+
+    assert "Last problem: whale: more tickets due at once than the ledger holds" in page
