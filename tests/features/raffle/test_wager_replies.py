@@ -57,3 +57,27 @@ def test_a_link_shuffle_does_not_know_tells_the_moderator_what_to_do(h: Harness)
     assert problem.startswith("answered 404")
     assert "copy it again from Shuffle's affiliate dashboard" in problem
     assert key not in problem
+
+
+def test_a_reply_with_no_player_under_the_guilds_codes_says_which_codes_it_has(
+    h: Harness,
+) -> None:
+    """``!shuffle codes streamer`` when the code on Shuffle is STREAMER10: every poll
+    succeeded, nobody earned a ticket, and nothing told the streamer why."""
+    h.open_period()
+    h.verify(ALICE, "alice", kick_user_id=ALICE_KICK)
+    h.shuffle.set_wagered("alice", "100", code="STREAMER10")
+    h.shuffle.set_wagered("bob", "100", code="OLDCODE")
+
+    result = h.poll()
+
+    assert result.outcome == "ok"  # taken, not backed off
+    status = h.wagers.status(GUILD)
+    assert status.next_poll_at is None
+    assert status.last_problem == (
+        "Shuffle lists 2 players but none under your campaign codes; its codes: OLDCODE, STREAMER10"
+    )
+    assert result.problem == status.last_problem
+
+    h.wagers.set_campaign_codes(GUILD, "STREAMER10")
+    assert h.poll().problem is None

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Connection
 
 from core.features.raffle.errors import WagerRefused
 from core.features.raffle.periods import repository as periods_repository
+from core.features.raffle.wagers import repository
 from core.features.raffle.wagers.repository import Total
 from core.platforms.shuffle.api import SHUFFLE_HOSTS, is_allowed_url, is_printable_url
 from core.platforms.shuffle.payloads import WagerRow
@@ -105,6 +106,32 @@ def totals_under_codes(rows: Sequence[WagerRow], campaign_codes: Sequence[str]) 
         cents = row.wagered_cents + (earlier_total.cents if earlier_total else 0)
         totals[key] = Total(row.username, cents)
     return totals
+
+
+def codes_added(codes: Sequence[str], before: Sequence[str]) -> bool:
+    """Whether ``codes`` hold one that ``before`` did not (codes compare without case)."""
+    return bool({c.casefold() for c in codes} - {c.casefold() for c in before})
+
+
+def no_player_under_codes(rows: Sequence[WagerRow], campaign_codes: Sequence[str]) -> str | None:
+    """The problem to show when the reply lists players but none under the guild's codes (a
+    code typed otherwise than on Shuffle): which codes the reply does list."""
+    wanted = {code.casefold() for code in campaign_codes}
+    if not rows or any(row.campaign_code.casefold() in wanted for row in rows):
+        return None
+    players = len({row.account_key for row in rows})
+    codes = sorted({row.campaign_code[:32] for row in rows if row.campaign_code})
+    listed = ", ".join(codes[:5]) + (", …" if len(codes) > 5 else "") if codes else "none"
+    return (
+        f"Shuffle lists {players} player{'' if players == 1 else 's'} but none under your "
+        f"campaign codes; its codes: {listed}"
+    )
+
+
+def show_problem(conn: Connection, guild_id: int, problem: str, now: datetime) -> None:
+    """Name ``problem`` in ``!shuffle status`` as that of the poll taken at ``now`` (taken all
+    the same: no backoff)."""
+    repository.update_settings(conn, guild_id, now, last_problem=problem[:200], last_problem_at=now)
 
 
 def carried_totals(

@@ -47,7 +47,10 @@ from core.features.raffle.wagers.rules import (
     baseline,
     carried_totals,
     check_affiliate_url,
+    codes_added,
+    no_player_under_codes,
     parse_campaign_codes,
+    show_problem,
     totals_under_codes,
 )
 from core.features.raffle.wagers.shuffle_accounts import ShuffleAccounts, Verified
@@ -160,7 +163,8 @@ class WagerService:
         with self.engine.begin() as conn:
             settings = repository.find_settings(conn, guild_id)
             period = periods_repository.find_open_period(conn, guild_id)
-            if period is not None and _added(codes, settings.campaign_codes if settings else ()):
+            before = settings.campaign_codes if settings else ()
+            if period is not None and codes_added(codes, before):
                 repository.forget_baseline(conn, guild_id, period.id)
             repository.update_settings(
                 conn, guild_id, utc(self.clock()), campaign_codes=",".join(codes)
@@ -297,10 +301,16 @@ class WagerService:
         ``now`` is when Shuffle was read: a reply read before the last one taken (two polls
         overlapped) is stale and changes nothing."""
         totals = totals_under_codes(rows, campaign_codes)
-        return across_a_close(lambda: self._apply(guild_id, totals, campaign_codes, now))
+        note = no_player_under_codes(rows, campaign_codes)  # shown, not backed off
+        return across_a_close(lambda: self._apply(guild_id, totals, campaign_codes, now, note))
 
     def _apply(
-        self, guild_id: int, totals: dict[str, Total], codes: Sequence[str], now: datetime
+        self,
+        guild_id: int,
+        totals: dict[str, Total],
+        codes: Sequence[str],
+        now: datetime,
+        problem: str | None,
     ) -> PollResult:
         with self.engine.begin() as conn:
             if not repository.record_poll_success(conn, guild_id, now):
@@ -308,15 +318,17 @@ class WagerService:
                 # than these, which must neither replace them nor set a period's baseline.
                 return PollResult(guild_id, "stale", accounts=len(totals))
             settings = repository.find_settings(conn, guild_id)
-            if settings is not None and _added(settings.campaign_codes, codes):
+            if settings is not None and codes_added(settings.campaign_codes, codes):
                 # Read before a code was added: it must not take the baseline its players wait
                 # for (they would count from zero at the next poll).
                 return PollResult(guild_id, "stale", accounts=len(totals))
             known = repository.load_totals(conn, guild_id)
             repository.save_totals(conn, guild_id, totals, now)
+            if problem is not None:
+                show_problem(conn, guild_id, problem, now)
             period = periods_repository.find_open_period(conn, guild_id)
             if period is None:
-                return PollResult(guild_id, "no_period", accounts=len(totals))
+                return PollResult(guild_id, "no_period", accounts=len(totals), problem=problem)
             hold(conn, period)  # progress moved after the close's freeze would be in no period
             is_baseline = repository.claim_baseline(conn, guild_id, period.id, now)
             carried = carried_totals(conn, guild_id, period, known) if is_baseline else {}
@@ -334,13 +346,10 @@ class WagerService:
             )
             rate = self._rate(conn, guild_id)
             done = award_due(conn, guild_id, period.id, {**known, **totals}, rate, now)
-            problem = None
             if done.too_large:
                 problem = f"{', '.join(done.too_large)}: {TOO_LARGE}"
                 log.warning("guild %s: Shuffle accounts %s", guild_id, problem)
-                repository.update_settings(
-                    conn, guild_id, now, last_problem=problem[:200], last_problem_at=now
-                )
+                show_problem(conn, guild_id, problem, now)
         return PollResult(
             guild_id,
             "ok",
@@ -389,8 +398,3 @@ class WagerService:
     def _settings_of(self, guild_id: int) -> repository.ShuffleSettingsRow | None:
         with self.engine.connect() as conn:
             return repository.find_settings(conn, guild_id)
-
-
-def _added(codes: Sequence[str], before: Sequence[str]) -> bool:
-    """Whether ``codes`` hold one that ``before`` did not (codes compare without case)."""
-    return bool({c.casefold() for c in codes} - {c.casefold() for c in before})
