@@ -5,6 +5,7 @@ given (or has earned and waits for) stay what they were."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -143,3 +144,52 @@ def test_a_rate_change_rebases_on_each_backend(engine: Engine, shuffle: FakeShuf
     h.shuffle.add_wager("alice", "1000")
     h.poll()
     assert (h.balance(ALICE_KICK), h.balance(BOB_KICK)) == (60, 40)
+
+
+def test_a_rate_change_waits_for_a_poll_under_way(engine: Engine, shuffle: FakeShuffle) -> None:
+    """A poll taking its reply (at the old rate) when the rate changes: the change waits for it,
+    then rebases from what it paid, so the wagers it paid are not paid again at the new rate."""
+    rate = {"now": 20}
+    entered, release = threading.Event(), threading.Event()
+
+    def rate_in_the_poll(guild_id: int) -> int:  # called inside the poll's transaction
+        if rate.get("hold"):
+            rate.pop("hold")
+            entered.set()
+            release.wait(timeout=30)
+        return rate["now"]
+
+    h = Harness(engine, shuffle)
+    h.wagers.tickets_per_thousand = rate_in_the_poll
+    no_draws: Any = None
+    periods = RafflePeriods(engine, RaffleSettings(), h.clock, no_draws, new_seed=lambda: "")
+    h.open_period()
+    h.verify(ALICE, "alice", kick_user_id=ALICE_KICK)
+    h.shuffle.set_wagered("alice", "0")
+    h.poll()
+    h.shuffle.add_wager("alice", "1000")
+    h.poll()
+    assert h.balance() == 20
+    h.shuffle.add_wager("alice", "1000")
+
+    rate["hold"] = 1
+    h.clock.advance(300)
+    poll = threading.Thread(target=asyncio.run, args=(h.wagers.poll_guild(GUILD_H),))
+    poll.start()
+    assert entered.wait(timeout=30)
+    change = threading.Thread(target=periods.configure, args=(GUILD_H, "wager_thousand", "40"))
+    change.start()
+    change.join(timeout=1)
+    assert change.is_alive(), "the rate changed under a poll that was paying at the old one"
+    release.set()
+    poll.join(timeout=30)
+    change.join(timeout=30)
+    assert not change.is_alive()
+    assert h.balance() == 40  # the second $1,000 at the old rate
+
+    rate["now"] = 40
+    h.poll()
+    assert h.balance() == 40, "wagers paid at the old rate were paid again at the new one"
+    h.shuffle.add_wager("alice", "1000")
+    h.poll()
+    assert h.balance() == 80
