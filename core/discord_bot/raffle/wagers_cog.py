@@ -43,9 +43,8 @@ class RaffleWagersCog(commands.Cog, name="Wager tickets"):
         """Ask to link your Shuffle account, so your wagers earn raffle tickets."""
         guild = guild_of(ctx)
         request = await asyncio.to_thread(self.wagers.request_link, guild.id, ctx.author.id, name)
-        await ctx.send(
-            link_requested(request.username, ctx.clean_prefix), allowed_mentions=NO_MENTIONS
-        )
+        reply = link_requested(request.username, request.has_stream_link, ctx.clean_prefix)
+        await ctx.send(reply, allowed_mentions=NO_MENTIONS)
 
     # --- admins --------------------------------------------------------------------------------
 
@@ -212,12 +211,15 @@ class RaffleWagersCog(commands.Cog, name="Wager tickets"):
 # --- what the cog says ---------------------------------------------------------------------------
 
 
-def link_requested(username: str, prefix: str) -> str:
-    return (
+def link_requested(username: str, has_stream_link: bool, prefix: str) -> str:
+    reply = (
         f"Thanks! An admin will check that **{inert(username)}** plays under the streamer's code "
         f"and confirm it with {prefix}verifyshuffle. Until then your wagers are counted but "
-        "give no tickets; you also need your Kick or Twitch account linked (!link)."
+        "give no tickets"
     )
+    if has_stream_link:
+        return reply + "."
+    return reply + f"; you also need your Kick or Twitch account linked ({prefix}link)."
 
 
 def verified_reply(member: discord.Member, verified: Verified, role_note: str | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import discord
 import discord.ext.test as dpytest
@@ -31,6 +31,7 @@ from tests.support.clock import Clock
 from tests.support.waiting import no_sleep
 
 NOT_ADMIN = "You need the Manage Server permission to use !{}."
+NOW = datetime(2026, 3, 10, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -77,6 +78,21 @@ async def test_a_member_asks_and_the_request_waits_for_an_admin(
     assert "!verifyshuffle" in reply.content
     status = wagers.status(guild_a.id)
     assert [(r.discord_user_id, r.username) for r in status.requests] == [(alice.id, "High_Roller")]
+
+
+async def test_the_reply_asks_for_a_kick_or_twitch_link_only_of_who_has_none(
+    alice: discord.Member, guild_a: discord.Guild, sqlite_engine: Engine
+) -> None:
+    """Every member was told "you also need your Kick or Twitch account linked (!link)", also
+    one who had linked theirs long ago."""
+    with sqlite_engine.begin() as conn:
+        save_link(conn, AccountLink(Platform.KICK, "9001", alice.id, "alice", NOW), 0)
+    [linked] = await say("!linkshuffle alice_bets", alice)
+    [unlinked] = await say("!linkshuffle bob_bets", member_of(guild_a, "bob"))
+
+    assert "An admin will check that **alice\\_bets**" in linked.content
+    assert "!link" not in linked.content.replace("!linkshuffle", "")
+    assert "you also need your Kick or Twitch account linked (!link)" in unlinked.content
 
 
 @pytest.mark.parametrize("name", ["x", "<@1234567890123456>", "@everyone!", "a" * 40])

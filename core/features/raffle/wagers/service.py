@@ -53,7 +53,7 @@ from core.features.raffle.wagers.rules import (
     show_problem,
     totals_under_codes,
 )
-from core.features.raffle.wagers.shuffle_accounts import ShuffleAccounts, Verified
+from core.features.raffle.wagers.shuffle_accounts import Requested, ShuffleAccounts, Verified
 from core.platforms.shuffle.api import (
     SHUFFLE_HOSTS,
     ChallengePage,
@@ -219,7 +219,7 @@ class WagerService:
 
     # --- account claims (see ShuffleAccounts) -----------------------------------------------
 
-    def request_link(self, guild_id: int, discord_user_id: int, name: str) -> LinkRequest:
+    def request_link(self, guild_id: int, discord_user_id: int, name: str) -> Requested:
         return self.accounts.request_link(guild_id, discord_user_id, name)
 
     def verify(self, guild_id: int, *, admin_id: int, discord_user_id: int, name: str) -> Verified:

@@ -17,8 +17,14 @@ from core.events import utc
 from core.features.linking import repository as linking_repository
 from core.features.raffle.errors import WagerRefused
 from core.features.raffle.wagers import repository
-from core.features.raffle.wagers.repository import LinkRequest, ShuffleLink
+from core.features.raffle.wagers.repository import ShuffleLink
 from core.platforms.shuffle.payloads import NAME, account_key
+
+
+@dataclass(frozen=True)
+class Requested:
+    username: str  # as the member typed it
+    has_stream_link: bool  # no Kick or Twitch link: their tickets will wait until they link one
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ class ShuffleAccounts:
         self.engine = engine
         self.clock = clock
 
-    def request_link(self, guild_id: int, discord_user_id: int, name: str) -> LinkRequest:
+    def request_link(self, guild_id: int, discord_user_id: int, name: str) -> Requested:
         """A member asks to be linked to a Shuffle account; an admin confirms it."""
         name = check_shuffle_name(name)
         key = account_key(name)
@@ -59,7 +65,8 @@ class ShuffleAccounts:
                     "If it is yours, ask an admin."
                 )
             repository.save_request(conn, guild_id, discord_user_id, name, now)
-        return LinkRequest(discord_user_id, name, now)
+            accounts = linking_repository.links_of_member(conn, discord_user_id)
+        return Requested(name, has_stream_link=bool(accounts))
 
     def verify(self, guild_id: int, *, admin_id: int, discord_user_id: int, name: str) -> Verified:
         """Confirm a member's request: their wagers as ``name`` now earn them tickets."""
