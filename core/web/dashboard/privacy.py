@@ -305,11 +305,12 @@ PUBLIC: tuple[Published, ...] = (
         "/raffle/<period>/ledger.json",
         "every ticket row of that period: its row number, the viewer's platform and user id, "
         "tickets, where they came from (watchtime, a gift, a wager, an admin) and its reference, "
-        "when, and for tickets an admin gave or took by hand, that admin's pseudonym for the "
-        "period (admin- and 16 hex digits: the same admin has another one in every period, and "
-        "only the operator can map it back to a Discord id; periods closed before pseudonyms "
-        "show the Discord id itself) and the reason they typed. The snapshot hash covers all "
-        "of these, so none can be left out; "
+        "when (a wager's reference and reason name the viewer's Shuffle account and the dollars "
+        "wagered on it in the period), and for tickets an admin gave or took by hand, that "
+        "admin's pseudonym for the period (admin- and 16 hex digits: the same admin has another "
+        "one in every period, and only the operator can map it back to a Discord id; periods "
+        "closed before pseudonyms show the Discord id itself) and the reason they typed. The "
+        "snapshot hash covers all of these, so none can be left out; "
         "write nothing in a reason you would not show viewers. Row numbers are counted across "
         "every server of this instance, so they show roughly how many rows were written "
         "elsewhere in between",

@@ -81,3 +81,18 @@ def test_a_reply_with_no_player_under_the_guilds_codes_says_which_codes_it_has(
 
     h.wagers.set_campaign_codes(GUILD, "STREAMER10")
     assert h.poll().problem is None
+
+
+def test_a_wager_row_names_the_shuffle_account_and_the_dollars(h: Harness) -> None:
+    """What the public ledger shows of a wager (and /privacy says it shows)."""
+    h.open_period()
+    h.verify(ALICE, "Alice", kick_user_id=ALICE_KICK)
+    h.shuffle.set_wagered("Alice", "500")
+    h.poll()
+    h.shuffle.add_wager("Alice", "1000")
+    h.poll()
+    [row] = h.ledger()
+    assert (row.source_ref, row.reason) == (
+        "shuffle:alice:20",
+        "$1,000.00 wagered on Shuffle as Alice",
+    )

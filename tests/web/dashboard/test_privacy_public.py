@@ -70,3 +70,14 @@ def test_privacy_says_what_is_public(site):
     assert "only the operator can map it back to a Discord id" in text
     assert "counted across every server" in text
     assert "METRICS_TOKEN" in text
+
+
+def test_privacy_says_a_wager_row_names_the_shuffle_account_and_the_dollars(site):
+    """A wager's row is ``shuffle:<name>:<tickets>`` with the reason "$1,000.00 wagered on
+    Shuffle as alice" (tests/features/raffle/test_wager_replies.py): both are public in the
+    ledger, next to the viewer's Kick or Twitch id, and /privacy did not say so."""
+    text = site.app.test_client().get("/privacy").get_data(as_text=True)
+    assert (
+        "a wager&#39;s reference and reason name the viewer&#39;s Shuffle account and the "
+        "dollars wagered on it in the period" in text
+    )
