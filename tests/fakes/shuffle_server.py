@@ -146,6 +146,13 @@ class FakeShuffle(StdlibServer):
             player = self._players.setdefault(username, _Player(username, code, Decimal(0)))
             player.wagered += Decimal(str(dollars))
 
+    def rename(self, username: str, new_name: str) -> None:
+        """The player takes another Shuffle name: their row (lifetime total and code) now
+        carries ``new_name``, and no row carries the old one."""
+        with self._lock:
+            player = self._players.pop(username)
+            self._players[new_name] = _Player(new_name, player.campaign_code, player.wagered)
+
     def wagered(self, username: str) -> Decimal:
         with self._lock:
             return self._players[username].wagered

@@ -17,6 +17,7 @@ from core.events import utc
 from core.features.linking import repository as linking_repository
 from core.features.raffle.errors import WagerRefused
 from core.features.raffle.wagers import repository
+from core.features.raffle.wagers.renames import carry_renamed
 from core.features.raffle.wagers.repository import ShuffleLink
 from core.platforms.shuffle.payloads import NAME, account_key
 
@@ -102,6 +103,8 @@ class ShuffleAccounts:
             if not repository.save_link(conn, guild_id, link):
                 raise WagerRefused("Someone verified that account a moment ago; check again.")
             repository.delete_request(conn, guild_id, discord_user_id)
+            if current is not None:  # renamed on Shuffle? the new name goes on counting
+                carry_renamed(conn, guild_id, current.account_key, key, now)
             settings = repository.find_settings(conn, guild_id)
             accounts = linking_repository.links_of_member(conn, discord_user_id)
         return Verified(
