@@ -4,7 +4,7 @@ wagerAmount}``-like rows, each a lifetime total in US dollars.
 Field names and types vary between what Shuffle has sent and what affiliates have seen, so the
 reader is lenient: amounts may be numbers or strings (``"1234.56"``, ``"$1,234.56"``), and a row
 without a name or a readable amount is skipped rather than failing the whole reply (a reply of
-rows none of which can be read is not statistics at all). Money is
+rows none of which has the fields the reader knows is not statistics at all). Money is
 kept as whole cents (an ``int``) read through ``Decimal``, never a float, so that totals and
 the differences between polls are exact. Fractions of a cent are dropped, which is harmless:
 tickets always come from the newest total, never from a sum of differences.
@@ -86,10 +86,10 @@ def parse_statistics(body: bytes | str) -> list[WagerRow]:
             "the reply is not a list of wager rows", is_rate_limit=_mentions_rate_limit(body)
         )
     parsed = [row for item in rows if (row := _parse_row(item)) is not None]
-    if rows and not parsed:
-        if _mentions_rate_limit(body):
-            # e.g. [{"error": "TOO_MANY_REQUEST"}]: a refusal dressed as a list, not "no wagers".
-            raise NotStatistics("the reply is a rate-limit notice", is_rate_limit=True)
+    if rows and not parsed and _mentions_rate_limit(body):
+        # e.g. [{"error": "TOO_MANY_REQUEST"}]: a refusal dressed as a list, not "no wagers".
+        raise NotStatistics("the reply is a rate-limit notice", is_rate_limit=True)
+    if rows and not parsed and not any(_has_known_fields(item) for item in rows):
         # Fields renamed, or rows of something else: not "no wagers", which would take a
         # period's baseline from nothing (and then pay every player's lifetime as new).
         raise NotStatistics(
@@ -138,6 +138,14 @@ def _parse_row(item: Any) -> WagerRow | None:
     if not name or cents is None:
         return None
     return WagerRow(name, _first_text(item, _CODE_FIELDS) or "", cents)
+
+
+def _has_known_fields(item: Any) -> bool:
+    """A row naming a player under a field the reader knows, with an amount field (maybe empty:
+    a player who has not wagered yet)."""
+    if not isinstance(item, Mapping) or not _first_text(item, _NAME_FIELDS):
+        return False
+    return any(field in item for field in _AMOUNT_FIELDS)
 
 
 def _first_text(item: Mapping[str, Any], fields: tuple[str, ...]) -> str | None:

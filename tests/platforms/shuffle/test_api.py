@@ -185,6 +185,12 @@ def test_an_empty_list_is_no_wagers_yet() -> None:
     assert parse_statistics("[]") == []
 
 
+def test_players_listed_without_an_amount_yet_are_no_wagers_not_a_problem() -> None:
+    """Fields the reader knows, no amount in them yet (a new referral): not a changed format."""
+    body = '[{"username":"a","campaignCode":"X","wagerAmount":null}]'
+    assert parse_statistics(body) == []
+
+
 @pytest.mark.parametrize(
     ("value", "cents"),
     [
