@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import discord
 
 from core.events import utc
+from core.features.chat_commands.text import few_marks
 
 __all__ = [
     "GREEN",
@@ -22,6 +23,7 @@ __all__ = [
     "RED",
     "TYPED_NAME_LIMIT",
     "YELLOW",
+    "board_name",
     "format_last_seen",
     "in_messages",
     "inert",
@@ -35,6 +37,9 @@ __all__ = [
 NO_MENTIONS = discord.AllowedMentions.none()
 MESSAGE_LIMIT = 2000
 TYPED_NAME_LIMIT = 100  # of a name a member typed, when a reply repeats it
+# Of a viewer's name on a board's line: longer than any Kick or Twitch name (25), short enough
+# that 25 lines of the longest names, each character escaped, fit in an embed (4,096).
+BOARD_NAME_LIMIT = 40
 GREEN = "\N{LARGE GREEN CIRCLE}"
 RED = "\N{LARGE RED CIRCLE}"
 YELLOW = "\N{LARGE YELLOW CIRCLE}"
@@ -50,6 +55,13 @@ def inert(text: str) -> str:
     direction control turns the rest of the line around."""
     text = text.translate(_DIRECTION_CONTROLS)
     return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
+
+
+def board_name(name: str) -> str:
+    """A viewer's name on a leaderboard's or standings' line: :func:`inert`, a few combining
+    marks a letter (a zalgo tower is drawn over the lines above and below) and cut at
+    :data:`BOARD_NAME_LIMIT` characters."""
+    return inert(truncate(few_marks(name), BOARD_NAME_LIMIT))
 
 
 def relative(moment: datetime) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from core.discord_bot.render import inert
+from core.discord_bot.render import board_name, inert
 from core.events import Platform
 from core.features.points.board import BalanceRow, RankedBalance
 from core.features.points.rates import Rates, named_rates
@@ -55,7 +55,7 @@ def board_embed(
     guild_name: str, rows: list[RankedBalance], name: str, *, page: int, pages: int
 ) -> discord.Embed:
     lines = [
-        f"**#{ranked.rank}** {inert(ranked.row.username)} ({platform_title(ranked.row)}): "
+        f"**#{ranked.rank}** {board_name(ranked.row.username)} ({platform_title(ranked.row)}): "
         f"{amount(ranked.row.points, name)}"
         for ranked in rows
     ]
@@ -74,7 +74,7 @@ SE_BOARD_NOTE = (
 
 def se_board_embed(guild_name: str, rows: list[tuple[str, int]], name: str) -> discord.Embed:
     lines = [
-        f"**#{rank}** {inert(login)}: {amount(points, name)}"
+        f"**#{rank}** {board_name(login)}: {amount(points, name)}"
         for rank, (login, points) in enumerate(rows, start=1)
     ]
     embed = discord.Embed(

@@ -12,7 +12,7 @@ from typing import Any
 
 import discord
 
-from core.discord_bot.render import inert, truncate, whole_lines
+from core.discord_bot.render import board_name, inert, truncate, whole_lines
 from core.events import utc
 from core.features.raffle.admin import ExclusionChange, Given
 from core.features.raffle.beacons import verification as beacon_verification
@@ -104,7 +104,7 @@ def board_embed(guild_name: str, view: BoardView) -> discord.Embed:
     board of a closed period says so (it is shown until the next one opens)."""
     labelled = len({entry.platform for entry in view.entries}) > 1
     lines = [
-        f"**#{rank}** {inert(entry.username)}"
+        f"**#{rank}** {board_name(entry.username)}"
         + (f" ({entry.platform.name.title()})" if labelled else "")
         + f" - {entry.tickets:,}"
         for rank, entry in enumerate(view.entries, start=1)

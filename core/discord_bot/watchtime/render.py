@@ -8,6 +8,7 @@ import discord
 
 from core.discord_bot.render import (
     TYPED_NAME_LIMIT,
+    board_name,
     format_last_seen,
     inert,
     truncate,
@@ -110,7 +111,7 @@ def not_linked_member(member_id: int, prefix: str) -> str:
 def leaderboard_line(row: RankedWatchtime, member_id: int | None, *, labelled: bool) -> str:
     """A linked viewer shows as their Discord mention (embeds never ping), others by their
     Kick or Twitch name; ``labelled``: with the account's platform after it."""
-    who = f"<@{member_id}>" if member_id is not None else inert(row.entry.username)
+    who = f"<@{member_id}>" if member_id is not None else board_name(row.entry.username)
     if labelled:
         who += f" ({PLATFORM_NAMES[row.entry.platform]})"
     return f"**{row.label}** {who} - {format_duration(row.entry.seconds)}"

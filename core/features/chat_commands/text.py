@@ -47,6 +47,7 @@ _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 MARKS_PER_LETTER = 2  # combining marks kept on one letter: an accent or two, never a zalgo tower
 _MARKS = frozenset({"Mn", "Me"})  # nonspacing and enclosing: what zalgo stacks
 COMMAND_CHARACTERS = "!/\\.$?~#@%&+=>-:;"  # prefixes chat bots listen for
+MARKS_PER_LETTER = 2  # combining marks kept on one letter: an accent or two, never a zalgo tower
 # How Kick writes an emote in chat text: [emote:<id>:<name>].
 KICK_EMOTE = re.compile(r"\[emote:\d+:[^\[\]\s]*\]", re.ASCII)
 
@@ -61,6 +62,18 @@ def clean_text(text: str) -> str:
         or (char not in INVISIBLE and unicodedata.category(char) not in _INVISIBLE_CATEGORIES)
     )
     return " ".join(kept.split())
+
+
+def few_marks(text: str) -> str:
+    """``text`` with at most :data:`MARKS_PER_LETTER` combining marks on each letter (zalgo's
+    stacks of marks would be drawn over the words around them)."""
+    kept: list[str] = []
+    run = 0
+    for char in text:
+        run = run + 1 if unicodedata.category(char) in ("Mn", "Me") else 0
+        if run <= MARKS_PER_LETTER:
+            kept.append(char)
+    return "".join(kept)
 
 
 def without_emotes(text: str) -> str:

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from core.events import utc
-from core.features.chat_commands.text import clean_text
+from core.features.chat_commands.text import clean_text, few_marks
 from core.features.heist import repository as heists
-from core.features.overlays.alert_kinds import WHO_MAX, few_marks
+from core.features.overlays.alert_kinds import WHO_MAX
 from core.features.raffle import ledger_repository
 from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.periods import repository as periods_repository

@@ -235,3 +235,17 @@ async def test_a_points_name_keeps_its_capitals_on_the_board_and_the_rates(
     await say("!points name pixels", manager)
     [rates] = await say("!points rate", alice)
     assert rates.content.startswith("**Pixels** are earned like this:")
+
+
+async def test_a_zalgo_name_keeps_two_marks_a_letter_on_the_board(
+    sqlite_engine, clock, points, guild_a, alice
+):
+    """A tower of combining marks would be drawn over the lines above and below it."""
+    with sqlite_engine.begin() as conn:
+        zalgo = Viewer("79", "z" + "\N{COMBINING ACUTE ACCENT}" * 40 + "ed")
+        chatted_in(conn, guild_a.id, Platform.KICK, [zalgo], clock())
+    points.give(guild_a.id, Platform.KICK, "79", 100)
+    [board] = await say("!pointsboard", alice)
+    assert board.embeds[0].description == (
+        "**#1** z\N{COMBINING ACUTE ACCENT}\N{COMBINING ACUTE ACCENT}ed (Kick): 100 points"
+    )

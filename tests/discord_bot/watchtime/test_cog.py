@@ -23,6 +23,7 @@ from core.features.linking.service import LinkingService
 from core.features.roles.service import RolesService
 from core.features.watchtime.service import WatchtimeService
 from tests.discord_bot.conftest import Stream
+from tests.discord_bot.embed_limits import LONGEST_ODD_NAME, fits_discords_embed_limits
 from tests.discord_bot.fake_discord import member_of, say
 from tests.support.clock import Clock
 
@@ -892,3 +893,36 @@ async def test_seconds_short_of_the_next_role_are_a_minute_to_go_not_none(
     assert reply.content.splitlines()[1] == (
         f"Next role: {regular.mention} at 1 h 40 min, 1 min to go."
     )
+
+
+# --- names at their longest and oddest -----------------------------------------------------
+
+
+async def test_a_page_of_25_viewers_with_the_longest_markdown_names_fits_in_one_embed(
+    guild_a: discord.Guild, alice: discord.Member, stream: Stream
+) -> None:
+    for index in range(25):
+        platform = Platform.TWITCH if index == 0 else Platform.KICK
+        stream.earn(guild_a.id, f"{index:02d}{LONGEST_ODD_NAME[2:]}", 60 * (index + 1), platform)
+
+    [reply] = await say("!leaderboard 25", alice)
+
+    embed = reply.embeds[0]
+    assert fits_discords_embed_limits(embed)
+    lines = leaderboard_lines(reply)
+    assert len(lines) == 25
+    assert lines[0].startswith("**#1** 24\\_\\*\\_\\*")
+    assert lines[0].endswith("\N{HORIZONTAL ELLIPSIS} (Kick) - 25 min")
+
+
+async def test_a_zalgo_name_keeps_two_marks_a_letter_on_the_leaderboard(
+    guild_a: discord.Guild, alice: discord.Member, stream: Stream
+) -> None:
+    """A tower of combining marks would be drawn over the lines above and below it."""
+    stream.earn(guild_a.id, "z" + "\N{COMBINING ACUTE ACCENT}" * 40 + "ed", 600)
+
+    [reply] = await say("!leaderboard", alice)
+
+    assert leaderboard_lines(reply) == [
+        "**#1** z\N{COMBINING ACUTE ACCENT}\N{COMBINING ACUTE ACCENT}ed - 10 min"
+    ]
