@@ -104,10 +104,10 @@ def board_embed(guild_name: str, view: BoardView) -> discord.Embed:
     board of a closed period says so (it is shown until the next one opens)."""
     labelled = len({entry.platform for entry in view.entries}) > 1
     lines = [
-        f"**#{rank}** {board_name(entry.username)}"
+        f"**{place}** {board_name(entry.username)}"
         + (f" ({entry.platform.name.title()})" if labelled else "")
         + f" - {entry.tickets:,}"
-        for rank, entry in enumerate(view.entries, start=1)
+        for place, entry in zip(view.places, view.entries, strict=True)
     ]
     period = view.period
     header = []

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from core.config import RaffleSettings
 from core.events import Platform
 from core.features.linking.repository import links_of_member
+from core.features.places import place_labels
 from core.features.raffle import ledger_repository, standings_repository
 from core.features.raffle.admin import RAFFLE_VIEWERS
 from core.features.raffle.draws import fairness, frozen_ranges, snapshot_repository
@@ -79,6 +80,7 @@ class BoardView:
     period: Period
     entries: list[Balance]
     total_tickets: int
+    places: list[str]  # each entry's, "#1" or "=2" (:func:`place_labels`)
 
 
 @dataclass(frozen=True)
@@ -201,10 +203,13 @@ class RaffleViews:
     def board(self, guild_id: int, limit: int = 10) -> BoardView:
         with self.engine.connect() as conn:
             shown = _Shown.of(conn, self._shown_period(conn, guild_id))
+            # One more than shown: a tie across the board's last line shows on it.
             entries = ledger_repository.list_top_balances(
-                conn, guild_id, shown.period.id, limit, frozen=shown.frozen
+                conn, guild_id, shown.period.id, limit + 1, frozen=shown.frozen
             )
-        return BoardView(shown.period, entries, shown.total_tickets)
+        after = entries[limit].tickets if len(entries) > limit else None
+        places = place_labels([entry.tickets for entry in entries[:limit]], after=after)
+        return BoardView(shown.period, entries[:limit], shown.total_tickets, places)
 
     def hand_changes(self, guild_id: int, limit: int = 10) -> list[HandChange]:
         """The shown period's latest tickets given or taken by hand (none before a period)."""

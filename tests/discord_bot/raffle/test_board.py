@@ -66,3 +66,37 @@ async def test_a_zalgo_name_keeps_two_marks_a_letter_on_the_board(
     assert board_lines(reply) == [
         "**#1** z\N{COMBINING ACUTE ACCENT}\N{COMBINING ACUTE ACCENT}ed - 5"
     ]
+
+
+async def test_equal_tickets_share_a_rank_on_the_board_as_in_tickets(
+    manager, alice, guild_a, sqlite_engine
+) -> None:
+    """The board numbered ties one after the other (#2, #3) where `!tickets` gives both #2:
+    both now share it, "=2", as `!leaderboard` shows equal watchtime."""
+    await say("!rafflestart", manager)
+    hand(sqlite_engine, guild_a, "k1", "ann", 20)
+    hand(sqlite_engine, guild_a, "k2", "ben", 10)
+    hand(sqlite_engine, guild_a, "k3", "cat", 10)
+    hand(sqlite_engine, guild_a, "k4", "dan", 5)
+
+    [board] = await say("!raffleboard", alice)
+
+    lines = board_lines(board)
+    assert lines[0] == "**#1** ann - 20"
+    assert sorted(lines[1:3]) == ["**=2** ben - 10", "**=2** cat - 10"]
+    assert lines[3] == "**#4** dan - 5"
+
+
+async def test_a_tie_just_past_the_board_shows_on_its_last_line(
+    manager, alice, guild_a, sqlite_engine
+) -> None:
+    await say("!rafflestart", manager)
+    hand(sqlite_engine, guild_a, "k1", "ann", 20)
+    hand(sqlite_engine, guild_a, "k2", "ben", 10)
+    hand(sqlite_engine, guild_a, "k3", "cat", 10)
+
+    [board] = await say("!raffleboard 2", alice)
+
+    lines = board_lines(board)
+    assert lines[0] == "**#1** ann - 20"
+    assert lines[1] in ("**=2** ben - 10", "**=2** cat - 10")

@@ -61,9 +61,21 @@ def test_without_live_updates_the_page_has_no_live_part(month, discord):
     assert "viewer3" in page.text  # the standings, by reload
 
 
-def _row(rank: int, name: str, tickets: int) -> str:
+def _row(rank: int | str, name: str, tickets: int) -> str:
     """A standings row of a Kick viewer (the platform is a line under the name on a phone)."""
     return (
         f'<td>{rank}</td><td class="name">{name}<span class="platform-tag">Kick</span></td>'
         f"<td>Kick</td><td>{tickets}</td>"
     )
+
+
+def test_equal_tickets_share_a_rank_as_tickets_says(pages, month):
+    """The standings numbered two viewers with as many tickets 1 and 2, where `!tickets` and
+    the /me page give both rank 1: they now share it, "=1", as the watchtime table shows ties."""
+    month.admin.give(GUILD, actor_id=1, member_id=103, tickets=9, reason="", reference="a")
+    month.admin.give(GUILD, actor_id=1, member_id=104, tickets=9, reason="", reference="b")
+
+    standings = pages.get("raffle", "standings").text
+
+    assert _row("=1", "viewer3", 9) in standings
+    assert _row("=1", "viewer4", 9) in standings
