@@ -19,6 +19,7 @@ from core.events import utc
 from core.features.chat_commands.text import clean_text, few_marks
 from core.features.heist import repository as heists
 from core.features.overlays.alert_kinds import WHO_MAX
+from core.features.places import place_labels
 from core.features.raffle import ledger_repository
 from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.periods import repository as periods_repository
@@ -96,9 +97,13 @@ class OverlayViews:
             board: list[dict[str, Any]] = []
             total = 0
             if period is not None:
+                # One more than shown: a tie across the last line shows on it.
+                found = ledger_repository.list_top_balances(conn, guild_id, period.id, top + 1)
+                after = found[top].tickets if len(found) > top else None
+                places = place_labels([b.tickets for b in found[:top]], after=after)
                 board = [
-                    {"name": _name(b.username), "tickets": b.tickets}
-                    for b in ledger_repository.list_top_balances(conn, guild_id, period.id, top)
+                    {"name": _name(b.username), "tickets": b.tickets, "place": place}
+                    for b, place in zip(found[:top], places, strict=True)
                 ]
                 total = ledger_repository.sum_tickets(conn, guild_id, period.id)
             draw = draws_repository.find_last_draw(conn, guild_id)

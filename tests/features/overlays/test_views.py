@@ -111,6 +111,29 @@ def award(period_id: int, user: str, amount: int, ref: str, guild_id: int = GUIL
     return TicketAward(guild_id, period_id, Platform.KICK, user, amount, "gift", ref, None, "", NOW)
 
 
+def test_the_raffles_top_viewers_with_as_many_tickets_share_a_place(engine, overlays):
+    """The overlay numbered them one after the other, where !raffleboard says "=2" for both;
+    a tie with the first one past the overlay's top shows on its last line too."""
+    period_id = open_period(engine, GUILD_A)
+    names = ["ann", "ben", "cat", "dan", "eve", "fay"]
+    tickets = [50, 20, 20, 9, 7, 7]
+    with engine.begin() as conn:
+        viewers = [Viewer(str(n), name) for n, name in enumerate(names, start=1)]
+        remember_viewers(conn, Platform.KICK, viewers, NOW)
+        awards_repository.award_many(
+            conn,
+            [award(period_id, str(n), t, f"r{n}") for n, t in enumerate(tickets, start=1)],
+        )
+    view = overlays.state(Overlay(GUILD_A, "raffle"))
+    assert [(row["place"], row["tickets"]) for row in view["top"]] == [
+        ("#1", 50),
+        ("=2", 20),
+        ("=2", 20),
+        ("#4", 9),
+        ("=5", 7),
+    ]
+
+
 def test_the_raffle_shows_the_top_viewers_total_and_last_draw(engine, overlays):
     period_id = open_period(engine, GUILD_A)
     with engine.begin() as conn:
@@ -140,7 +163,10 @@ def test_the_raffle_shows_the_top_viewers_total_and_last_draw(engine, overlays):
             ),
         )
     view = overlays.state(Overlay(GUILD_A, "raffle"))
-    assert view["top"] == [{"name": "alice", "tickets": 30}, {"name": "bob", "tickets": 10}]
+    assert view["top"] == [
+        {"name": "alice", "tickets": 30, "place": "#1"},
+        {"name": "bob", "tickets": 10, "place": "#2"},
+    ]
     assert view["total"] == 40
     assert view["draw"]["winners"] == ["alice"]
     assert view["draw"]["proof_path"] == f"/raffle/{period_id}"

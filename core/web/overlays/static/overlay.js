@@ -89,7 +89,7 @@
     clear(top);
     (state.top || []).forEach(function (entry, i) {
       var row = el("li");
-      row.appendChild(el("span", "rank", "#" + (i + 1)));
+      row.appendChild(el("span", "rank", entry.place || "#" + (i + 1)));  // "=2": a shared rank
       row.appendChild(el("span", "name", entry.name));
       row.appendChild(el("span", "tickets", number(entry.tickets)));
       top.appendChild(row);
