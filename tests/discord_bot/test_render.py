@@ -34,6 +34,7 @@ def ranked(rank: int, username: str, seconds: int, last_seen: datetime | None = 
         (3600, "1 h 00 min"),
         (7500, "2 h 05 min"),
         (90061, "25 h 01 min"),
+        (4_442_460, "1,234 h 01 min"),  # a regular of years, as the dashboard writes it
         (-5, "0 min"),
     ],
 )
@@ -90,6 +91,13 @@ def test_leaderboard_embed_lists_rank_name_and_time() -> None:
 
     assert embed.title == r"Watchtime leaderboard: My \*Server\*"
     assert embed.description == "**#1** alice - 2 h 00 min\n**#2** bob\\_the\\_viewer - 1 min"
+
+
+def test_a_leaderboard_of_regulars_writes_their_hours_with_thousands_separators() -> None:
+    """ "12345 h 05 min" was hard to read beside the dashboard's "12,345 h 05 min"."""
+    embed = watchtime_render.leaderboard_embed("Guild", [ranked(1, "regular", 44_442_300)])
+
+    assert embed.description == "**#1** regular - 12,345 h 05 min"
 
 
 def test_tracking_status_shows_state_presence_interval_window_and_last_tick() -> None:
