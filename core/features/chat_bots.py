@@ -69,6 +69,14 @@ class ChatBots:
         """One of StreamKeeper's own chat accounts (its messages are the bot's replies)."""
         self._own.add((platform, str(user_id)))
 
+    def logins(self, platform: Platform) -> frozenset[str]:
+        """The bots' logins on ``platform``, lower case."""
+        return self._logins.get(platform, frozenset())
+
+    def own_accounts(self) -> set[tuple[Platform, str]]:
+        """StreamKeeper's own chat accounts learned so far, ``(platform, user id)``."""
+        return set(self._own)
+
     def sent(self, event: ChatMessageSent) -> bool:
         """Whether a bot sent ``event``: one of our own accounts, or a known chat bot."""
         if self._own and (event.platform, event.viewer.platform_user_id) in self._own:

@@ -62,7 +62,7 @@ def subscribers_of(rt: Assembly) -> Subscribers:
 
 
 def install(rt: Assembly) -> None:
-    rt.points = PointsService(rt.engine, rt.clock)
+    rt.points = PointsService(rt.engine, rt.clock, rt.chat_bots)
     rt.points_earning = PointsEarning(
         rt.engine,
         rt.clock,

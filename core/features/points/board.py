@@ -8,7 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
+from core.features.chat_bots import ChatBots
 from core.features.points.tables import points_accrual, points_balances
+from core.features.viewers.bots import not_a_bot
 from core.features.viewers.in_guild import CHATTED, ids_seen_in
 from core.features.viewers.repository import usernames_of, with_usernames
 
@@ -46,34 +48,42 @@ def _row(row: sa.Row) -> BalanceRow:
     return BalanceRow(Platform(row.platform), row.platform_user_id, row.username, int(row.points))
 
 
-def top(conn: Connection, guild_id: int, limit: int, offset: int = 0) -> list[RankedBalance]:
-    """Holders of more than nothing, richest first; ties share the better rank."""
-    query = _named(guild_id).where(points_balances.c.points > 0).limit(limit).offset(offset)
+def top(
+    conn: Connection, guild_id: int, limit: int, offset: int = 0, bots: ChatBots | None = None
+) -> list[RankedBalance]:
+    """Holders of more than nothing, richest first; ties share the better rank. Chat ``bots``
+    (:func:`core.features.viewers.bots.not_a_bot`) are neither listed nor counted, here and in
+    :func:`rank_of` and :func:`count_holders`."""
+    b = points_balances
+    query = _named(guild_id).where(b.c.points > 0, not_a_bot(b, bots)).limit(limit).offset(offset)
     rows = [_row(row) for row in conn.execute(query)]
     if not rows:
         return []
     # One count, whatever the page's size: the page is in order, so a balance lower than its
     # first row's is first met on the page, and everyone before that place has more.
-    first_rank = rank_of(conn, guild_id, rows[0].points)
+    first_rank = rank_of(conn, guild_id, rows[0].points, bots)
     ranks: dict[int, int] = {rows[0].points: first_rank}
     for place, row in enumerate(rows, start=offset + 1):
         ranks.setdefault(row.points, place)
     return [RankedBalance(ranks[row.points], row) for row in rows]
 
 
-def rank_of(conn: Connection, guild_id: int, points: int) -> int:
+def rank_of(conn: Connection, guild_id: int, points: int, bots: ChatBots | None = None) -> int:
     b = points_balances.c
     ahead = conn.execute(
-        sa.select(sa.func.count()).where(b.guild_id == guild_id, b.points > points)
+        sa.select(sa.func.count()).where(
+            b.guild_id == guild_id, b.points > points, not_a_bot(points_balances, bots)
+        )
     ).scalar_one()
     return int(ahead) + 1
 
 
-def count_holders(conn: Connection, guild_id: int) -> int:
+def count_holders(conn: Connection, guild_id: int, bots: ChatBots | None = None) -> int:
     b = points_balances.c
+    shown = not_a_bot(points_balances, bots)
     return int(
         conn.execute(
-            sa.select(sa.func.count()).where(b.guild_id == guild_id, b.points > 0)
+            sa.select(sa.func.count()).where(b.guild_id == guild_id, b.points > 0, shown)
         ).scalar_one()
     )
 

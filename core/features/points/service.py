@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform
 from core.features.amounts import AmountNotUnderstood, parse_whole_amount
+from core.features.chat_bots import ChatBots
 from core.features.chat_commands.text import clean_text
 from core.features.points import accrual, board, repository
 from core.features.points.board import BalanceRow, RankedBalance
@@ -84,9 +85,12 @@ def _made_before(conn: Connection, entry: PointsEntry, signed: int) -> bool:
 
 
 class PointsService:
-    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, engine: Engine, clock: Callable[[], datetime], chat_bots: ChatBots | None = None
+    ) -> None:
         self.engine = engine
         self.clock = clock
+        self.chat_bots = chat_bots or ChatBots()  # left off the board, though they have rows
 
     # --- the currency's name ---------------------------------------------------------------
 
@@ -159,15 +163,15 @@ class PointsService:
 
     def leaderboard(self, guild_id: int, limit: int = 10, offset: int = 0) -> list[RankedBalance]:
         with self.engine.connect() as conn:
-            return board.top(conn, guild_id, limit, offset)
+            return board.top(conn, guild_id, limit, offset, self.chat_bots)
 
     def count_holders(self, guild_id: int) -> int:
         with self.engine.connect() as conn:
-            return board.count_holders(conn, guild_id)
+            return board.count_holders(conn, guild_id, self.chat_bots)
 
     def rank(self, guild_id: int, points: int) -> int:
         with self.engine.connect() as conn:
-            return board.rank_of(conn, guild_id, points)
+            return board.rank_of(conn, guild_id, points, self.chat_bots)
 
     def find_ids(self, guild_id: int, platform: Platform, username: str) -> list[str]:
         """Viewers currently known by this name (on the platform) who were seen in this guild."""

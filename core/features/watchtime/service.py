@@ -318,11 +318,11 @@ class WatchtimeService:
 
     def leaderboard(self, guild_id: int, limit: int = 10, offset: int = 0) -> list[RankedWatchtime]:
         with self.engine.connect() as conn:
-            return standings.list_ranked_viewers(conn, guild_id, limit, offset)
+            return standings.list_ranked_viewers(conn, guild_id, limit, offset, self.chat_bots)
 
     def count_viewers(self, guild_id: int) -> int:
         with self.engine.connect() as conn:
-            return standings.count_viewers(conn, guild_id)
+            return standings.count_viewers(conn, guild_id, self.chat_bots)
 
     def find_by_username(
         self, guild_id: int, username: str, platform: Platform = Platform.KICK
@@ -332,7 +332,7 @@ class WatchtimeService:
             for user_id in find_viewer_ids_by_username(conn, platform, username):
                 row = standings.get_viewer(conn, guild_id, platform, user_id)
                 if row is not None:
-                    return standings.ranked(conn, guild_id, row)
+                    return standings.ranked(conn, guild_id, row, self.chat_bots)
         return None
 
     def find_all_by_username(self, guild_id: int, username: str) -> list[RankedWatchtime]:
@@ -367,12 +367,12 @@ class WatchtimeService:
         """The viewer's watchtime in this guild and rank (ties share the rank: ``standings``)."""
         with self.engine.connect() as conn:
             row = standings.get_viewer(conn, guild_id, platform, platform_user_id)
-            return None if row is None else standings.ranked(conn, guild_id, row)
+            return None if row is None else standings.ranked(conn, guild_id, row, self.chat_bots)
 
     def ranked_of_accounts(self, accounts: Sequence[tuple[str, str]]) -> list[AccountWatchtime]:
         """These viewers' watchtime and rank in every guild where they have some."""
         with self.engine.connect() as conn:
-            return standings.list_ranked_of_accounts(conn, accounts)
+            return standings.list_ranked_of_accounts(conn, accounts, self.chat_bots)
 
     def tick_lag(self, guild_id: int) -> timedelta | None:
         """How long ago the guild's last tick ran; None before its first tick."""

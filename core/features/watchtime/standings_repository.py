@@ -2,7 +2,8 @@
 and a viewer's rank (the totals themselves are written by the tick, ``repository.py``).
 
 One tie rule everywhere: viewers with equal watchtime share the rank of the first of them
-("=3", "=3", then 5), on the leaderboard and in ``!watchtime`` alike."""
+("=3", "=3", then 5), on the leaderboard and in ``!watchtime`` alike. Chat ``bots``
+(:func:`core.features.viewers.bots.not_a_bot`) are neither listed nor counted."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
+from core.features.chat_bots import ChatBots
+from core.features.viewers.bots import not_a_bot
 from core.features.viewers.repository import with_usernames
 from core.features.watchtime.tables import watchtime
 
@@ -39,25 +42,25 @@ class RankedWatchtime:
         return f"={self.rank}" if self.tied else f"#{self.rank}"
 
 
-def _rows_with_names(guild_id: int) -> sa.Select:
+def _rows_with_names(guild_id: int, bots: ChatBots | None = None) -> sa.Select:
     w = watchtime
     joined, username = with_usernames(w)
     return (
         sa.select(w.c.platform, w.c.platform_user_id, username, w.c.seconds, w.c.last_seen)
         .select_from(joined)
-        .where(w.c.guild_id == guild_id)
+        .where(w.c.guild_id == guild_id, not_a_bot(w, bots))
     )
 
 
 def list_ranked_viewers(
-    conn: Connection, guild_id: int, limit: int, offset: int = 0
+    conn: Connection, guild_id: int, limit: int, offset: int = 0, bots: ChatBots | None = None
 ) -> list[RankedWatchtime]:
     """A page of the leaderboard, each viewer with their rank under the tie rule."""
     seconds = watchtime.c.seconds
     rank = sa.func.rank().over(order_by=seconds.desc()).label("rank")
     same = sa.func.count().over(partition_by=seconds).label("same")
     query = (
-        _rows_with_names(guild_id)
+        _rows_with_names(guild_id, bots)
         .add_columns(rank, same)
         .order_by(seconds.desc(), watchtime.c.platform_user_id)
         .limit(limit)
@@ -68,13 +71,15 @@ def list_ranked_viewers(
     ]
 
 
-def ranked(conn: Connection, guild_id: int, row: WatchtimeRow) -> RankedWatchtime:
+def ranked(
+    conn: Connection, guild_id: int, row: WatchtimeRow, bots: ChatBots | None = None
+) -> RankedWatchtime:
     """``row`` with its rank under the tie rule."""
     seconds = watchtime.c.seconds
     query = sa.select(
         sa.func.count().filter(seconds > row.seconds),
         sa.func.count().filter(seconds == row.seconds),
-    ).where(watchtime.c.guild_id == guild_id)
+    ).where(watchtime.c.guild_id == guild_id, not_a_bot(watchtime, bots))
     ahead, same = conn.execute(query).one()
     return RankedWatchtime(int(ahead) + 1, row, int(same) > 1)
 
@@ -89,7 +94,7 @@ class AccountWatchtime:
 
 
 def list_ranked_of_accounts(
-    conn: Connection, accounts: Sequence[tuple[str, str]]
+    conn: Connection, accounts: Sequence[tuple[str, str]], bots: ChatBots | None = None
 ) -> list[AccountWatchtime]:
     """These viewers' watchtime, ``(platform, platform_user_id)``, in every guild where they
     have some, each with their rank there: one statement however many guilds there are."""
@@ -98,7 +103,11 @@ def list_ranked_of_accounts(
     mine, other = watchtime.alias("mine"), watchtime.alias("other")
     ahead = (
         sa.select(sa.func.count())
-        .where(other.c.guild_id == mine.c.guild_id, other.c.seconds > mine.c.seconds)
+        .where(
+            other.c.guild_id == mine.c.guild_id,
+            other.c.seconds > mine.c.seconds,
+            not_a_bot(other, bots),
+        )
         .scalar_subquery()
     )
     query = sa.select(
@@ -127,8 +136,10 @@ def get_viewer(
     return None if row is None else _row(row)
 
 
-def count_viewers(conn: Connection, guild_id: int) -> int:
-    query = sa.select(sa.func.count()).where(watchtime.c.guild_id == guild_id)
+def count_viewers(conn: Connection, guild_id: int, bots: ChatBots | None = None) -> int:
+    query = sa.select(sa.func.count()).where(
+        watchtime.c.guild_id == guild_id, not_a_bot(watchtime, bots)
+    )
     return int(conn.execute(query).scalar_one())
 
 

@@ -249,3 +249,19 @@ async def test_a_zalgo_name_keeps_two_marks_a_letter_on_the_board(
     assert board.embeds[0].description == (
         "**#1** z\N{COMBINING ACUTE ACCENT}\N{COMBINING ACUTE ACCENT}ed (Kick): 100 points"
     )
+
+
+async def test_a_chat_bots_points_are_left_off_the_board_and_its_ranks(
+    sqlite_engine, clock, points, viewers, guild_a, alice
+):
+    """StreamElements' own bot came with an import of its leaderboard (or earned before bots
+    were told apart) and topped !pointsboard: a chat bot is now left off, and off the ranks."""
+    with sqlite_engine.begin() as conn:
+        bot = Viewer("80", "StreamElements")
+        chatted_in(conn, guild_a.id, Platform.KICK, [bot], clock())
+    points.give(guild_a.id, Platform.KICK, "80", 90_000)
+    points.give(guild_a.id, Platform.KICK, "77", 1500)
+    [board] = await say("!pointsboard", alice)
+    [carol] = await say("!points kick:carol", alice)
+    assert board.embeds[0].description == "**#1** carol (Kick): 1,500 points"
+    assert carol.content == "**carol** (Kick): 1,500 points (rank #1)"

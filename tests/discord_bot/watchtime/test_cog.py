@@ -25,6 +25,7 @@ from core.features.watchtime.service import WatchtimeService
 from tests.discord_bot.conftest import Stream
 from tests.discord_bot.embed_limits import LONGEST_ODD_NAME, fits_discords_embed_limits
 from tests.discord_bot.fake_discord import member_of, say
+from tests.features.raffle.support import add_viewer, set_watchtime
 from tests.support.clock import Clock
 
 
@@ -926,3 +927,22 @@ async def test_a_zalgo_name_keeps_two_marks_a_letter_on_the_leaderboard(
     assert leaderboard_lines(reply) == [
         "**#1** z\N{COMBINING ACUTE ACCENT}\N{COMBINING ACUTE ACCENT}ed - 10 min"
     ]
+
+
+# --- chat bots -----------------------------------------------------------------------------
+
+
+async def test_a_chat_bots_watchtime_from_before_it_was_known_is_left_off_the_board(
+    guild_a: discord.Guild, alice: discord.Member, stream: Stream, sqlite_engine: Engine
+) -> None:
+    """Nightbot earned watchtime until bots were told apart (or came with an import): it
+    topped `!leaderboard` for good. A chat bot's row is now left off the board and its count."""
+    stream.earn(guild_a.id, "carol", 600)
+    add_viewer(sqlite_engine, "9001", "Nightbot")
+    set_watchtime(sqlite_engine, "9001", 900_000, guild_a.id)
+
+    [board] = await say("!leaderboard", alice)
+    [carol] = await say("!watchtime carol", alice)
+
+    assert leaderboard_lines(board) == ["**#1** carol - 10 min"]
+    assert carol.content.startswith("**carol** has watched 10 min, rank #1 of 1,")

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from core.config import WatchtimeSettings
 from core.events import ChatMessageSent, Platform, StreamEnded, StreamStarted, Viewer
+from core.features.chat_bots import ChatBots
 from core.features.viewers.repository import remember_viewers
 from core.features.watchtime import repository
 from core.features.watchtime.service import RankedWatchtime, TickResult, WatchtimeService
@@ -732,3 +733,22 @@ def test_export_lists_every_viewer_with_platform_id_name_seconds_and_last_seen(s
         WatchtimeRow(Platform.KICK, "1002", "bob", 60, at(120)),
     ]
     assert service.export(OTHER_GUILD) == []
+
+
+def test_chat_bots_rows_are_neither_listed_nor_counted_nor_ranked_ahead(engine, clock):
+    """Rows a bot earned before it was known as one (or that an import brought) stay in the
+    table, but the board, its count and every rank leave them out: a well-known bot in any
+    case, a login named in CHAT_BOTS and StreamKeeper's own account."""
+    bots = ChatBots(extra_logins=["MyBot"])
+    bots.add_own_account(Platform.KICK, "1012")
+    service = WatchtimeService(engine, WatchtimeSettings(), clock, chat_bots=bots)
+    nightbot, mybot, own = Viewer("1010", "Nightbot"), Viewer("1011", "mybot"), Viewer("1012", "x")
+    seed_watchtime(engine, GUILD, {ALICE: 600, BOB: 300, nightbot: 9000, mybot: 800, own: 700})
+
+    board = service.leaderboard(GUILD)
+
+    assert [(r.label, r.entry.username) for r in board] == [("#1", "Alice"), ("#2", "bob")]
+    assert service.count_viewers(GUILD) == 2
+    assert service.find_by_user_id(GUILD, BOB.platform_user_id).rank == 2
+    [bob] = service.ranked_of_accounts([("kick", BOB.platform_user_id)])
+    assert bob.rank == 2
