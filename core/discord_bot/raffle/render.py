@@ -110,13 +110,14 @@ def board_embed(guild_name: str, view: BoardView) -> discord.Embed:
         for place, entry in zip(view.places, view.entries, strict=True)
     ]
     period = view.period
-    header = []
+    header, empty = [], "No tickets yet."
     if not period.is_open:
         closed = period.closed_at or period.ends_at - timedelta(seconds=1)
         header = [f"Period #{period.id} (closed {when(closed, 'D')})"]
+        empty = "Nobody held tickets in this period."
     return discord.Embed(
         title=f"Raffle tickets: {inert(guild_name)}",
-        description="\n".join(header + (lines or ["No tickets yet."])),
+        description="\n".join(header + (lines or [empty])),
         colour=discord.Colour.gold(),
     ).set_footer(text=f"{view.total_tickets:,} tickets in all")
 

@@ -100,3 +100,17 @@ async def test_a_tie_just_past_the_board_shows_on_its_last_line(
     lines = board_lines(board)
     assert lines[0] == "**#1** ann - 20"
     assert lines[1] in ("**=2** ben - 10", "**=2** cat - 10")
+
+
+async def test_a_closed_period_without_tickets_says_nobody_held_any(manager, alice) -> None:
+    """It said "No tickets yet." under "closed", as if some could still come."""
+    await say("!rafflestart", manager)
+    await say("!raffleend", manager)
+
+    [board] = await say("!raffleboard", alice)
+
+    closed = int(NOW.timestamp())
+    assert board_lines(board) == [
+        f"Period #1 (closed <t:{closed}:D>)",
+        "Nobody held tickets in this period.",
+    ]

@@ -79,3 +79,25 @@ def test_equal_tickets_share_a_rank_as_tickets_says(pages, month):
 
     assert _row("=1", "viewer3", 9) in standings
     assert _row("=1", "viewer4", 9) in standings
+
+
+def test_a_closed_periods_standings_say_it_is_closed(pages, month):
+    """Between periods the page showed the last one's standings as if it were still running."""
+    month.admin.give(GUILD, actor_id=1, member_id=103, tickets=9, reason="", reference="a")
+    closing = month.periods.end(GUILD)
+
+    standings = pages.get("raffle", "standings").text
+
+    period = closing.period
+    closed = period.closed_at.strftime("%Y-%m-%d %H:%M UTC")
+    assert f"Period #{period.id} (closed " in standings
+    assert f">{closed}</time>), 9 tickets in all." in standings
+    assert _row(1, "viewer3", 9) in standings
+
+
+def test_a_closed_period_without_tickets_says_nobody_held_any(pages, month):
+    closing = month.periods.end(GUILD)
+
+    standings = pages.get("raffle", "standings").text
+
+    assert f"Nobody held tickets in period #{closing.period.id}." in standings
