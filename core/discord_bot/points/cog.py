@@ -145,8 +145,8 @@ class PointsCog(commands.Cog, name="Points"):
             await self._reply(ctx, "\n".join(lines))
             return
         for row in rows:
-            rank = await asyncio.to_thread(self.points.rank, guild.id, row.points)
-            lines.append(render.balance_line(row, name, rank))
+            place = await asyncio.to_thread(self.points.place, guild.id, row.points)
+            lines.append(render.balance_line(row, name, place))
         await self._reply(ctx, "\n".join(lines))
 
     @commands.hybrid_command(name="pointsboard")

@@ -31,8 +31,9 @@ def amount(points: int, name: str) -> str:
     return f"{points:,} {inert(name)}"
 
 
-def balance_line(row: BalanceRow, name: str, rank: int | None) -> str:
-    ranked = f" (rank #{rank})" if rank is not None and row.points > 0 else ""
+def balance_line(row: BalanceRow, name: str, place: str | None) -> str:
+    """``place``: the balance's rank as the board shows it (``#3``, ``=3``)."""
+    ranked = f" (rank {place})" if place is not None and row.points > 0 else ""
     return f"**{inert(row.username)}** ({platform_title(row)}): {amount(row.points, name)}{ranked}"
 
 
@@ -55,7 +56,7 @@ def board_embed(
     guild_name: str, rows: list[RankedBalance], name: str, *, page: int, pages: int
 ) -> discord.Embed:
     lines = [
-        f"**#{ranked.rank}** {board_name(ranked.row.username)} ({platform_title(ranked.row)}): "
+        f"**{ranked.label}** {board_name(ranked.row.username)} ({platform_title(ranked.row)}): "
         f"{amount(ranked.row.points, name)}"
         for ranked in rows
     ]

@@ -31,6 +31,12 @@ class BalanceRow:
 class RankedBalance:
     rank: int
     row: BalanceRow
+    tied: bool = False  # another holder has as many
+
+    @property
+    def label(self) -> str:
+        """``#3``, or ``=3`` for a rank shared with someone (as the other boards show it)."""
+        return f"={self.rank}" if self.tied else f"#{self.rank}"
 
 
 def _named(guild_id: int) -> sa.Select:
@@ -55,8 +61,16 @@ def top(
     (:func:`core.features.viewers.bots.not_a_bot`) are neither listed nor counted, here and in
     :func:`rank_of` and :func:`count_holders`."""
     b = points_balances
-    query = _named(guild_id).where(b.c.points > 0, not_a_bot(b, bots)).limit(limit).offset(offset)
-    rows = [_row(row) for row in conn.execute(query)]
+    same = sa.func.count().over(partition_by=b.c.points).label("same")
+    query = (
+        _named(guild_id)
+        .add_columns(same)
+        .where(b.c.points > 0, not_a_bot(b, bots))
+        .limit(limit)
+        .offset(offset)
+    )
+    found = list(conn.execute(query))
+    rows = [_row(row) for row in found]
     if not rows:
         return []
     # One count, whatever the page's size: the page is in order, so a balance lower than its
@@ -65,7 +79,10 @@ def top(
     ranks: dict[int, int] = {rows[0].points: first_rank}
     for place, row in enumerate(rows, start=offset + 1):
         ranks.setdefault(row.points, place)
-    return [RankedBalance(ranks[row.points], row) for row in rows]
+    return [
+        RankedBalance(ranks[row.points], row, int(raw.same) > 1)
+        for row, raw in zip(rows, found, strict=True)
+    ]
 
 
 def rank_of(conn: Connection, guild_id: int, points: int, bots: ChatBots | None = None) -> int:
@@ -76,6 +93,17 @@ def rank_of(conn: Connection, guild_id: int, points: int, bots: ChatBots | None 
         )
     ).scalar_one()
     return int(ahead) + 1
+
+
+def place_of(conn: Connection, guild_id: int, points: int, bots: ChatBots | None = None) -> str:
+    """The rank of a balance of ``points`` among the holders, ``#3`` or ``=3`` when shared."""
+    b = points_balances.c
+    ahead, same = conn.execute(
+        sa.select(
+            sa.func.count().filter(b.points > points), sa.func.count().filter(b.points == points)
+        ).where(b.guild_id == guild_id, b.points > 0, not_a_bot(points_balances, bots))
+    ).one()
+    return f"={int(ahead) + 1}" if int(same) > 1 else f"#{int(ahead) + 1}"
 
 
 def count_holders(conn: Connection, guild_id: int, bots: ChatBots | None = None) -> int:

@@ -92,9 +92,9 @@ class PointsChat:
         coming = f" (+{pending:,} on the way)" if pending else ""
         if balance <= 0:
             return f"You have 0 {name}{coming}: watch and chat while the stream is live to earn."
-        rank = self.points.rank(guild_id, balance)
+        place = self.points.place(guild_id, balance)
         holders = self.points.count_holders(guild_id)
-        return f"You have {amount_text(balance, name)}{coming}: rank #{rank} of {holders}."
+        return f"You have {amount_text(balance, name)}{coming}: rank {place} of {holders}."
 
     def other_reply(self, guild_id: int, platform: Platform, username: str) -> str:
         name = self.points.name(guild_id)

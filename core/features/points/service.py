@@ -173,6 +173,11 @@ class PointsService:
         with self.engine.connect() as conn:
             return board.rank_of(conn, guild_id, points, self.chat_bots)
 
+    def place(self, guild_id: int, points: int) -> str:
+        """A balance's rank as the board shows it: ``#3``, or ``=3`` when shared."""
+        with self.engine.connect() as conn:
+            return board.place_of(conn, guild_id, points, self.chat_bots)
+
     def find_ids(self, guild_id: int, platform: Platform, username: str) -> list[str]:
         """Viewers currently known by this name (on the platform) who were seen in this guild."""
         with self.engine.connect() as conn:

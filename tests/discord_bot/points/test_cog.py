@@ -265,3 +265,20 @@ async def test_a_chat_bots_points_are_left_off_the_board_and_its_ranks(
     [carol] = await say("!points kick:carol", alice)
     assert board.embeds[0].description == "**#1** carol (Kick): 1,500 points"
     assert carol.content == "**carol** (Kick): 1,500 points (rank #1)"
+
+
+async def test_equal_balances_share_a_rank_shown_with_an_equals_sign(
+    points, viewers, guild_a, alice
+):
+    """The board said "#1", "#1" where !leaderboard and !raffleboard say "=1" for a tie."""
+    points.give(guild_a.id, Platform.KICK, "77", 500)
+    points.give(guild_a.id, Platform.KICK, "78", 500)
+    points.give(guild_a.id, Platform.TWITCH, "900", 100)
+    [board] = await say("!pointsboard", alice)
+    [carol] = await say("!points kick:carol", alice)
+    assert board.embeds[0].description.splitlines() == [
+        "**=1** carol (Kick): 500 points",
+        "**=1** dave (Kick): 500 points",
+        "**#3** Carol (Twitch): 100 points",
+    ]
+    assert carol.content == "**carol** (Kick): 500 points (rank =1)"

@@ -119,3 +119,12 @@ async def test_points_retyped_at_once_after_a_wrong_name_shows_the_balance(sende
     await ask(router, twitch_chat("!points"))
     await ask(router, twitch_chat("!points"))  # a balance shown starts the cooldown
     assert sender.texts == [NOT_A_NAME, "You have 300 points: rank #1 of 1."]
+
+
+async def test_an_equal_balance_says_its_shared_rank(router, sender, points):
+    """Chat said "rank #1 of 2" to both of two viewers with as much, as the board now says
+    "=1" for each."""
+    points.give(GUILD, Platform.KICK, str(KICK_ID), 1200)
+    points.give(GUILD, Platform.KICK, "42", 1200)
+    await ask(router, webhook_chat("!points", badges=[]))
+    assert sender.texts == ["You have 1,200 points: rank =1 of 2."]
