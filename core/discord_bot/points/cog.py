@@ -189,7 +189,7 @@ class PointsCog(commands.Cog, name="Points"):
         if not rows:
             await self._reply(ctx, render.EMPTY_BOARD)
             return
-        embed = render.se_board_embed(guild.name, rows[: render.PAGE_SIZE], name)
+        embed = render.se_board_embed(guild.name, rows, name)
         await ctx.send(embed=embed, allowed_mentions=NO_MENTIONS)
 
     # --- Manage Server ---------------------------------------------------------------------

@@ -6,6 +6,7 @@ import discord
 
 from core.discord_bot.render import board_name, inert
 from core.events import Platform
+from core.features.places import place_labels
 from core.features.points.board import BalanceRow, RankedBalance
 from core.features.points.rates import Rates, named_rates
 from core.features.points.se_holds import Held
@@ -74,9 +75,13 @@ SE_BOARD_NOTE = (
 
 
 def se_board_embed(guild_name: str, rows: list[tuple[str, int]], name: str) -> discord.Embed:
+    """The first :data:`PAGE_SIZE` of ``rows`` (richest first); equal balances share a rank."""
+    shown = rows[:PAGE_SIZE]
+    after = rows[PAGE_SIZE][1] if len(rows) > PAGE_SIZE else None
+    places = place_labels([points for _login, points in shown], after=after)
     lines = [
-        f"**#{rank}** {board_name(login)}: {amount(points, name)}"
-        for rank, (login, points) in enumerate(rows, start=1)
+        f"**{place}** {board_name(login)}: {amount(points, name)}"
+        for place, (login, points) in zip(places, shown, strict=True)
     ]
     embed = discord.Embed(
         title=f"{title_case(inert(name))} in {inert(guild_name)} (StreamElements)",

@@ -203,3 +203,11 @@ async def test_pointsboard_leaves_out_kick_accounts_with_no_twitch_account_linke
     [embed] = reply.embeds
     assert embed.description == "**#1** dave: 1,200 points\n**#2** carol: 300 points"
     assert "frank" not in se.reads
+
+
+async def test_pointsboard_shares_a_rank_between_equal_streamelements_balances(se, alice, se_guild):
+    """It numbered two viewers with as many points #1 and #2."""
+    se.points.update({"carol": 300, "dave": 300})
+    [reply] = await say("!pointsboard", alice)
+    [embed] = reply.embeds
+    assert embed.description == "**=1** carol: 300 points\n**=1** dave: 300 points"
