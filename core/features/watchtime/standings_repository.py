@@ -42,6 +42,11 @@ class RankedWatchtime:
         return f"={self.rank}" if self.tied else f"#{self.rank}"
 
 
+# Most first; among equals a fixed order, the platform too (a Kick and a Twitch account may share
+# a user id), so that pages of ties show each viewer once.
+_BOARD_ORDER = (watchtime.c.seconds.desc(), watchtime.c.platform, watchtime.c.platform_user_id)
+
+
 def _rows_with_names(guild_id: int, bots: ChatBots | None = None) -> sa.Select:
     w = watchtime
     joined, username = with_usernames(w)
@@ -62,7 +67,7 @@ def list_ranked_viewers(
     query = (
         _rows_with_names(guild_id, bots)
         .add_columns(rank, same)
-        .order_by(seconds.desc(), watchtime.c.platform_user_id)
+        .order_by(*_BOARD_ORDER)
         .limit(limit)
         .offset(offset)
     )
@@ -120,9 +125,7 @@ def list_ranked_of_accounts(
 
 
 def list_all_viewers(conn: Connection, guild_id: int) -> list[WatchtimeRow]:
-    query = _rows_with_names(guild_id).order_by(
-        watchtime.c.seconds.desc(), watchtime.c.platform_user_id
-    )
+    query = _rows_with_names(guild_id).order_by(*_BOARD_ORDER)
     return [_row(row) for row in conn.execute(query)]
 
 
