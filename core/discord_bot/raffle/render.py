@@ -85,7 +85,8 @@ def _tickets_lines(view: TicketsView, *, labelled: bool) -> list[str]:
     elif view.rank is not None:
         note = " (only linked accounts can win)" if view.linked_only else ""
         lines.append(
-            f"Rank #{view.rank}, {_share(view.chance)} of the {view.total_tickets:,} tickets{note}."
+            f"Rank {'=' if view.tied else '#'}{view.rank}, {_share(view.chance)} of the "
+            f"{view.total_tickets:,} tickets{note}."
         )
     return lines
 

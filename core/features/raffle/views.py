@@ -51,6 +51,7 @@ class TicketsView:
     is_excluded: bool
     linked_only: bool = True  # the raffle's setting: only linked accounts can win
     next_planned: bool = True  # a period is scheduled, or the raffle opens the next by itself
+    tied: bool = False  # another participant holds as many: the rank is shared ("=2")
 
     @property
     def chance(self) -> float:
@@ -387,6 +388,10 @@ def _tickets_view(
     key = (platform, platform_user_id)
     by_source = ledger_repository.tickets_by_source(conn, period.guild_id, period.id, *key)
     tickets, rank, excluded = _place(conn, period, *key, frozen=shown.frozen)
-    return TicketsView(
-        period, platform, username, by_source, tickets, rank, shown.total_tickets, excluded
+    at_least = ledger_repository.count_balances_ahead(  # those holding as many or more
+        conn, period.guild_id, period.id, tickets - 1, frozen=shown.frozen
     )
+    return TicketsView(
+        period, platform, username, by_source, tickets, rank, shown.total_tickets, excluded,
+        tied=rank is not None and at_least > rank,
+    )  # fmt: skip

@@ -114,3 +114,17 @@ async def test_a_closed_period_without_tickets_says_nobody_held_any(manager, ali
         f"Period #1 (closed <t:{closed}:D>)",
         "Nobody held tickets in this period.",
     ]
+
+
+async def test_tickets_says_a_shared_rank_as_the_board_does(
+    manager, alice, guild_a, sqlite_engine
+) -> None:
+    await say("!rafflestart", manager)
+    hand(sqlite_engine, guild_a, "k1", "ann", 20)
+    hand(sqlite_engine, guild_a, "k2", "ben", 10)
+    add_viewer(sqlite_engine, "k3", "cat", discord_id=alice.id)
+    hand(sqlite_engine, guild_a, "k3", "cat", 10)
+
+    [mine] = await say("!tickets", alice)
+
+    assert "Rank =2, about 25.00% of the 40 tickets" in mine.content
