@@ -47,7 +47,6 @@ _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 MARKS_PER_LETTER = 2  # combining marks kept on one letter: an accent or two, never a zalgo tower
 _MARKS = frozenset({"Mn", "Me"})  # nonspacing and enclosing: what zalgo stacks
 COMMAND_CHARACTERS = "!/\\.$?~#@%&+=>-:;"  # prefixes chat bots listen for
-MARKS_PER_LETTER = 2  # combining marks kept on one letter: an accent or two, never a zalgo tower
 # How Kick writes an emote in chat text: [emote:<id>:<name>].
 KICK_EMOTE = re.compile(r"\[emote:\d+:[^\[\]\s]*\]", re.ASCII)
 
@@ -70,7 +69,7 @@ def few_marks(text: str) -> str:
     kept: list[str] = []
     run = 0
     for char in text:
-        run = run + 1 if unicodedata.category(char) in ("Mn", "Me") else 0
+        run = run + 1 if unicodedata.category(char) in _MARKS else 0
         if run <= MARKS_PER_LETTER:
             kept.append(char)
     return "".join(kept)
@@ -89,15 +88,3 @@ def without_command_prefix(text: str) -> str:
 def chat_safe(text: str) -> str:
     """What the bot may say in chat: clean, and not starting like a command."""
     return without_command_prefix(clean_text(text))
-
-
-def few_marks(text: str) -> str:
-    """``text`` with at most :data:`MARKS_PER_LETTER` combining marks on each letter (zalgo's
-    stacks of marks would be drawn over the words around them)."""
-    kept: list[str] = []
-    run = 0
-    for char in text:
-        run = run + 1 if unicodedata.category(char) in _MARKS else 0
-        if run <= MARKS_PER_LETTER:
-            kept.append(char)
-    return "".join(kept)
