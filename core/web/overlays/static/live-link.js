@@ -15,6 +15,16 @@
   "use strict";
   var NAMES = ["ready", "changed", "reload", "state", "alert", "refused", "gone"];
   var KEPT_ALERTS = 20;
+  // Reconnecting: when the server restarts, every open page and overlay of every streamer
+  // loses its connection at once. Each waits a random while in a window (a quarter of it to
+  // all of it) that doubles with each failed try, from 4 s to at most 30 s, so they come back
+  // spread out and knock ever more rarely while the server is away. A try that got no answer
+  // at all (or a refusal: too many connections) waits at least the 16 s window; a connection
+  // that stayed up STEADY_MS starts again from the first window.
+  var FIRST_WINDOW_MS = 4000;
+  var LONGEST_WINDOW_MS = 30000;
+  var STEADY_MS = 10000;
+  var UNANSWERED_FAILURES = 2;
 
   // --- the hub: in the SharedWorker, or in the page as the fallback -----------------------
   function Hub(streamUrl) {
@@ -23,6 +33,7 @@
     this.source = null;
     this.live = false;
     this.timer = null;
+    this.failures = 0;  // tries in a row that ended without a steady connection
     this.connection = Math.random().toString(36).slice(2) + Date.now().toString(36);
   }
   Hub.prototype.subscribe = function (port, label, last) {
@@ -87,22 +98,31 @@
     if (hub.source) { hub.source.close(); }
     if (!Object.keys(hub.subs).length) { hub.source = null; return; }
     var source = hub.source = new EventSource(hub.url());
-    var opened = false;
-    source.onopen = function () { opened = true; hub.live = true; hub.tell({ status: true }); };
+    var opened = null;  // when it opened
+    source.onopen = function () { opened = Date.now(); hub.live = true; hub.tell({ status: true }); };
     NAMES.forEach(function (name) {
       source.addEventListener(name, function (e) { hub.heard(name, JSON.parse(e.data)); });
     });
-    // EventSource would reconnect by itself, but with the numbers of its first URL: reconnect
-    // here instead, with each subscription's latest. After a refusal (429: too many live
-    // connections) or an error answer, wait longer.
+    // EventSource would reconnect by itself, but with the numbers of its first URL and after
+    // a fixed wait: reconnect here instead, with each subscription's latest, after backoff().
     source.onerror = function () {
       if (hub.source !== source) { return; }
       source.close();
       hub.source = null;
       hub.live = false;
       hub.tell({ status: false });
-      hub.reopenSoon(opened ? 1000 + Math.random() * 2000 : 10000 + Math.random() * 10000);
+      hub.reopenSoon(hub.backoff(opened));
     };
+  };
+  Hub.prototype.backoff = function (opened) {
+    if (opened === null) {
+      this.failures = Math.max(this.failures, UNANSWERED_FAILURES);
+    } else if (Date.now() - opened >= STEADY_MS) {
+      this.failures = 0;
+    }
+    var span = Math.min(LONGEST_WINDOW_MS, FIRST_WINDOW_MS * Math.pow(2, this.failures));
+    this.failures = Math.min(this.failures + 1, 10);
+    return span * (0.25 + 0.75 * Math.random());
   };
   Hub.prototype.heard = function (name, body) {
     var sub = this.subs[body.sub];
