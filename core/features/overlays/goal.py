@@ -136,7 +136,9 @@ class GoalService:
             touch(conn, guild_id, "goal")
 
     def view(self, guild_id: int) -> dict[str, Any]:
-        """What the goal overlay draws: no ``goal`` key when there is none."""
+        """What the goal overlay draws: no ``goal`` key when there is none. The count is never
+        below zero (a count taken back past it shows an empty bar); ``reached`` once it is at
+        or past the target (the bar is then full, never more)."""
         with self.engine.connect() as conn:
             goal = goal_repository.get_goal(conn, guild_id)
             if goal is None:
@@ -144,6 +146,7 @@ class GoalService:
             progress = goal.progress
             if goal.measure == "points":
                 progress = earned_since(conn, guild_id, goal.started_at)
+        progress = max(0, progress)
         return {
             "goal": {
                 "title": goal.title,
@@ -151,6 +154,7 @@ class GoalService:
                 "unit": MEASURES[goal.measure],
                 "progress": progress,
                 "target": goal.target,
+                "reached": progress >= goal.target,
                 "started_at": utc(goal.started_at).isoformat(),
             }
         }

@@ -11,6 +11,8 @@
       if (!goal) { box.hidden = true; return; }
       var progress = Math.max(0, Number(goal.progress) || 0);
       var target = Math.max(1, Number(goal.target) || 1);
+      // At or past the target the bar is full (never past its track) and says so.
+      var reached = goal.reached === true || progress >= target;
       var share = Math.min(1, progress / target);
       document.getElementById("goal-title").textContent = goal.title;
       document.getElementById("goal-fill").style.width = (share * 100).toFixed(2) + "%";
@@ -20,6 +22,8 @@
       document.getElementById("goal-count").textContent =
         number(progress) + " / " + number(target) + " " + goal.unit;
       box.setAttribute("data-progress", String(progress));
+      if (reached) { box.setAttribute("data-reached", "yes"); } else { box.removeAttribute("data-reached"); }
+      document.getElementById("goal-reached").hidden = !reached;
       box.hidden = false;
     }
   };
