@@ -184,7 +184,9 @@ def media(token: str, media_id: str):  # type: ignore[no-untyped-def]
         abort(404)
     response = _headers(Response(found.data, mimetype=found.content_type))
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, max-age=3600"
+    # An upload's address never serves other bytes (a replaced picture is a new upload with an
+    # address of its own, which the next alert names), so the browser may keep it for good.
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
     return response
 
 
