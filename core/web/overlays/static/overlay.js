@@ -14,11 +14,30 @@
   colour("--accent", "data-accent");
   colour("--text", "data-text");
 
+  // A source shaped like the stage (16:9, any size) shows the whole stage, scaled. One of
+  // another shape (a 300x100 strip for the goal bar, a square for the heist) shows the overlay's
+  // one panel alone, as large as fits and centred: on the whole stage it would be a speck.
+  var PANELS = { heist: "heist", raffle: "raffle", goal: "goal", alerts: "alert" };
+  var panel = document.getElementById(PANELS[kind] || "");
   function fit() {
-    var scale = Math.min(window.innerWidth / 1920, window.innerHeight / 1080) || 1;
-    document.documentElement.style.setProperty("--scale", String(scale));
+    var width = window.innerWidth;
+    var height = window.innerHeight;
+    var scale = Math.min(width / 1920, height / 1080) || 1;
+    var dx = 0;
+    var dy = 0;
+    var shape = width / height / (1920 / 1080);
+    if (panel && panel.offsetWidth && panel.offsetHeight && (shape > 1.25 || shape < 0.8)) {
+      scale = Math.min(width / panel.offsetWidth, height / panel.offsetHeight);
+      dx = (width - scale * panel.offsetWidth) / 2 - scale * panel.offsetLeft;
+      dy = (height - scale * panel.offsetHeight) / 2 - scale * panel.offsetTop;
+    }
+    var root = document.documentElement.style;
+    root.setProperty("--scale", String(scale));
+    root.setProperty("--shift-x", dx + "px");
+    root.setProperty("--shift-y", dy + "px");
   }
   window.addEventListener("resize", fit);
+  if (panel && window.ResizeObserver) { new ResizeObserver(fit).observe(panel); }  // it grew, showed
   fit();
 
   function el(tag, className, text) {
