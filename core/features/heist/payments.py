@@ -19,6 +19,7 @@ from core.features.points.repository import PointsEntry
 from core.features.points.se_wallet import Settlement
 
 SOURCE = "heist"  # on the points ledger and on the StreamElements holds and outbox
+REFUND = "refund"  # what a called-off heist credits back: the ledger reference ends ":refund"
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,5 @@ def refund_crew(conn: Connection, heist: Heist, now: datetime) -> Cancelled:
     """Give every member of a heist just moved to cancelled their stake back, in the caller's
     transaction (the one whose compare-and-set finished the heist, so it happens once)."""
     crew = crew_of(conn, heist.id)
-    pay(
-        conn, heist, crew, {member.platform_user_id: member.stake for member in crew}, "refund", now
-    )
+    pay(conn, heist, crew, {member.platform_user_id: member.stake for member in crew}, REFUND, now)
     return Cancelled(heist, len(crew), sum(member.stake for member in crew))

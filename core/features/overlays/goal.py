@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from core.events import Event, Followed, Subscribed, SubscriptionsGifted, utc
+from core.features.heist.payments import REFUND
+from core.features.heist.payments import SOURCE as HEIST
 from core.features.live.changes import touch
 from core.features.overlays import goal_repository
 from core.features.overlays.alert_events import follow_reference, sub_reference
@@ -34,6 +36,10 @@ MEASURES = {
     "points": "points",
 }
 MAX_TARGET = 1_000_000_000_000
+# Credits that earn nothing, left out of a points goal: a called-off heist's stakes handed back,
+# and balances carried over from StreamElements (core/features/importers/se_points.py's source,
+# named here so the overlays do not import the importer and its platform clients).
+NOT_EARNED = ((HEIST, ":" + REFUND), ("import", ""))
 TITLE_MAX = 100
 # How long the key of what moved a goal is kept: far past any redelivery (Twitch and Kick retry
 # for hours at most) or second source of the same event (seconds apart).
@@ -145,7 +151,7 @@ class GoalService:
                 return {"goal": None}
             progress = goal.progress
             if goal.measure == "points":
-                progress = earned_since(conn, guild_id, goal.started_at)
+                progress = earned_since(conn, guild_id, goal.started_at, NOT_EARNED)
         progress = max(0, progress)
         return {
             "goal": {

@@ -337,12 +337,25 @@ def sqlite_time(moment: datetime) -> str:
     return utc(moment).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def earned_since(conn: Connection, guild_id: int, since: datetime) -> int:
-    """Points the guild's viewers earned from ``since`` on (every credit; spends do not count)."""
+def earned_since(
+    conn: Connection,
+    guild_id: int,
+    since: datetime,
+    leaving_out: Sequence[tuple[str, str]] = (),
+) -> int:
+    """Points the guild's viewers earned from ``since`` on (every credit; spends do not count),
+    but the credits ``leaving_out`` names: (source, the end of its reference; "" for all)."""
     p = points_ledger.c
+    left_out = [
+        sa.and_(p.source == source, p.source_ref.endswith(end, autoescape=True))
+        for source, end in leaving_out
+    ]
     total = conn.execute(
         sa.select(sa.func.sum(p.amount)).where(
-            p.guild_id == guild_id, p.amount > 0, p.created_at >= since
+            p.guild_id == guild_id,
+            p.amount > 0,
+            p.created_at >= since,
+            *(sa.not_(clause) for clause in left_out),
         )
     ).scalar()
     return int(total or 0)

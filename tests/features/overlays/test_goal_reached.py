@@ -5,9 +5,19 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from core.events import Platform
+from core.features.heist import payments
+from core.features.heist import repository as heist_repository
+from core.features.heist.payments import SOURCE as HEIST
+from core.features.heist.payments import ledger_ref
+from core.features.importers.se_points import SOURCE as IMPORTED
 from core.features.overlays.tables import overlay_goals
+from core.features.points import repository as points_repository
+from core.features.points.repository import PointsEntry
+from core.features.points.service import PointsService
 from tests.features.overlays.conftest import GUILD_A
 from tests.features.overlays.test_goal import _follow
+from tests.features.overlays.test_views import open_heist
 
 
 def _set_progress(engine, progress: int) -> None:  # type: ignore[no-untyped-def]
@@ -56,3 +66,32 @@ def test_a_count_below_zero_shows_zero(overlays, engine):
     _set_progress(engine, -4)
     goal = overlays.goal.view(GUILD_A)["goal"]
     assert (goal["progress"], goal["reached"]) == (0, False)
+
+
+def test_points_coming_back_or_carried_over_do_not_move_a_points_goal(overlays, engine, clock):
+    """A points goal counts points earned since it started: a called-off heist handing the
+    crew's stakes back, or a StreamElements balance imported, earns nothing and moves nothing."""
+    points = PointsService(engine, clock)
+    points.give(GUILD_A, Platform.KICK, "1", 1_000, actor="test")  # before the goal
+    clock.advance(1)
+    overlays.goal.save(GUILD_A, {"measure": "points", "target": "1000", "title": "Points"})
+    clock.advance(1)
+    heist_id = open_heist(engine, GUILD_A, [("1", "alice", 400, "high", False)])
+    now = clock()
+    with engine.begin() as conn:
+        stake_ref = ledger_ref(heist_id, Platform.KICK, "1", "stake")
+        points_repository.spend(
+            conn, PointsEntry(GUILD_A, Platform.KICK, "1", 400, HEIST, stake_ref, now)
+        )
+        heist = heist_repository.heist_by_id(conn, heist_id)
+        assert heist is not None
+        payments.refund_crew(conn, heist, now)  # called off: the stake comes back
+        points_repository.credit(conn, PointsEntry(
+            GUILD_A, Platform.TWITCH, "7", 250_000, IMPORTED, "se:chan:id:7", now,
+            actor="import", reason="StreamElements balance",
+        ))  # fmt: skip
+    assert points.balance(GUILD_A, Platform.KICK, "1") == 1_000
+    goal = overlays.goal.view(GUILD_A)["goal"]
+    assert (goal["progress"], goal["reached"]) == (0, False)
+    points.give(GUILD_A, Platform.KICK, "2", 300, actor="test")  # what counts still does
+    assert overlays.goal.view(GUILD_A)["goal"]["progress"] == 300
