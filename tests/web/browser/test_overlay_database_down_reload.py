@@ -4,12 +4,15 @@ each after a random while between the 10 s the server names and twice that, in c
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from tests.web.browser.test_overlay_rotated_while_away import GUILD
 from tests.web.test_oauth import take_database_down
 
 STEP_MS = 250
+START = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)
 
 
 def _reload_after_s(page, site, draw: float) -> float:  # type: ignore[no-untyped-def]
@@ -18,11 +21,10 @@ def _reload_after_s(page, site, draw: float) -> float:  # type: ignore[no-untype
     asked: list[str] = []
     page.on("request", lambda r: r.url == url and asked.append(r.url))
     page.add_init_script(f"Math.random = () => {draw};")
-    page.clock.install()
+    page.clock.install(time=START)
+    page.clock.pause_at(START + timedelta(seconds=1))  # the page's time stands until moved
     page.goto(url)
     assert page.evaluate("document.body.innerHTML") == ""  # nothing over the stream
-    start = page.evaluate("Date.now()")
-    page.clock.pause_at(start / 1000)
     moved = 0
     while len(asked) < 2 and moved < 60_000:
         page.clock.run_for(STEP_MS)

@@ -70,7 +70,7 @@ def _open_overlay(page, site, draw: float | None) -> None:  # type: ignore[no-un
     expect(page.locator("#goal")).to_be_visible(timeout=15_000)
     _until(page, "window.__opens.length >= 1")
     now = page.evaluate("Date.now()")
-    page.clock.pause_at(now / 1000 + 0.2)  # seconds
+    page.clock.pause_at(now / 1000 + 5)  # seconds; ahead of the page's time however slow this is
 
 
 def _settled(page) -> None:  # type: ignore[no-untyped-def]
