@@ -27,11 +27,13 @@ WATCH = """
   window.__fails = 0;
   window.__opens = [];
   window.__pending = 0;  // tries not yet answered (opened or failed)
+  window.__urls = [];
   function Watched(url, init) {
     const source = new Real(url, init);
     let answered = false;
     const answer = () => { if (!answered) { answered = true; window.__pending -= 1; } };
     window.__tries.push(Date.now());
+    window.__urls.push(String(url));
     window.__pending += 1;
     source.addEventListener("open", () => { answer(); window.__opens.push(Date.now()); });
     source.addEventListener("error", () => { answer(); window.__fails += 1; });
@@ -149,3 +151,20 @@ def test_a_connection_that_stayed_up_starts_again_from_the_short_wait(page, site
     _away(page)
     waits = _waits_after_drop(page, site, 2)
     assert _close(waits, [4.0, 16.0]), waits
+
+
+def test_a_page_joining_while_the_server_is_away_does_not_cut_the_wait_short(page, site):  # type: ignore[no-untyped-def]
+    """Another overlay or dashboard part subscribing during the wait (a source reloaded in OBS)
+    joins the next try; it does not knock at once."""
+    _open_overlay(page, site, 0.99999)
+    _away(page)
+    assert _close(_waits_after_drop(page, site, 1), [4.0])
+    tries = len(page.evaluate("window.__tries"))
+    page.evaluate("window.StreamKeeperLive.subscribe('d:1:vip', null, () => {})")
+    page.clock.run_for(2_000)
+    _settled(page)
+    assert len(page.evaluate("window.__tries")) == tries  # still waiting its 16 s
+    page.clock.run_for(15_000)
+    _settled(page)
+    assert len(page.evaluate("window.__tries")) == tries + 1
+    assert "d%3A1%3Avip" in page.evaluate("window.__urls[window.__urls.length - 1]")

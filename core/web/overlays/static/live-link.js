@@ -34,13 +34,16 @@
     this.live = false;
     this.timer = null;
     this.failures = 0;  // tries in a row that ended without a steady connection
+    this.backingOff = false;  // waiting to try again after a drop
     this.connection = Math.random().toString(36).slice(2) + Date.now().toString(36);
   }
   Hub.prototype.subscribe = function (port, label, last) {
     var sub = this.subs[label];
     if (!sub) {
       sub = this.subs[label] = { last: last, ports: [], state: null, alerts: [] };
-      this.reopenSoon(30);
+      // followed from the next connection: now, or, while waiting to try again after a
+      // drop, at that try (a page joining does not cut the wait short)
+      if (!this.backingOff) { this.reopenSoon(30); }
     } else {
       this.catchUp(port, label, sub, last);
     }
@@ -72,6 +75,7 @@
     if (this.source) { this.source.close(); this.source = null; }
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
     this.live = false;
+    this.backingOff = false;
   };
   Hub.prototype.reopenSoon = function (ms) {
     var hub = this;
@@ -95,6 +99,7 @@
   };
   Hub.prototype.open = function () {
     var hub = this;
+    hub.backingOff = false;
     if (hub.source) { hub.source.close(); }
     if (!Object.keys(hub.subs).length) { hub.source = null; return; }
     var source = hub.source = new EventSource(hub.url());
@@ -111,6 +116,7 @@
       hub.source = null;
       hub.live = false;
       hub.tell({ status: false });
+      hub.backingOff = true;
       hub.reopenSoon(hub.backoff(opened));
     };
   };
