@@ -4,30 +4,13 @@ channel renamed, a member who changes name or leaves; nothing of a server the bo
 
 from __future__ import annotations
 
-import dataclasses
-
 import discord
 import discord.ext.test as dpytest
-import pytest
 from discord.ext import commands
-from sqlalchemy.engine import Engine
 
-from core.discord_bot.services import BotServices
-from core.features.directory.service import DirectoryService
 from tests.discord_bot.fake_discord import member_of
 from tests.discord_bot.fake_roles import give_bot_a_role, make_role
-from tests.support.clock import Clock
 from tests.support.waiting import eventually
-
-
-@pytest.fixture
-def directory(sqlite_engine: Engine, clock: Clock) -> DirectoryService:
-    return DirectoryService(sqlite_engine, clock)
-
-
-@pytest.fixture
-def services(services: BotServices, directory: DirectoryService) -> BotServices:
-    return dataclasses.replace(services, directory=directory)
 
 
 async def arrives(bot: commands.Bot, guild: discord.Guild) -> None:

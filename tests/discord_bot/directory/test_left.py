@@ -4,12 +4,9 @@ removal, and a server the bot never was in (``guild add`` alone) is never "left"
 
 from __future__ import annotations
 
-import dataclasses
-
 import discord
 import pytest
 from discord.ext import commands
-from sqlalchemy.engine import Engine
 
 from core.discord_bot.services import BotServices
 from core.features.directory.repository import Role, Server
@@ -17,11 +14,6 @@ from core.features.directory.service import DirectoryService, Snapshot
 from core.features.guilds.service import GuildService
 from tests.support.clock import Clock
 from tests.support.waiting import eventually
-
-
-@pytest.fixture
-def services(services: BotServices, sqlite_engine: Engine, clock: Clock) -> BotServices:
-    return dataclasses.replace(services, directory=DirectoryService(sqlite_engine, clock))
 
 
 @pytest.fixture

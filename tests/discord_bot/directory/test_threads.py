@@ -4,29 +4,13 @@ by its name and offer the threads the bot may post in."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import discord
 import discord.ext.test as dpytest
-import pytest
 from discord.ext import commands
-from sqlalchemy.engine import Engine
 
-from core.discord_bot.services import BotServices
 from core.features.directory.service import DirectoryService
 from tests.discord_bot.fake_discord import make_thread
-from tests.support.clock import Clock
 from tests.support.waiting import eventually
-
-
-@pytest.fixture
-def directory(sqlite_engine: Engine, clock: Clock) -> DirectoryService:
-    return DirectoryService(sqlite_engine, clock)
-
-
-@pytest.fixture
-def services(services: BotServices, directory: DirectoryService) -> BotServices:
-    return dataclasses.replace(services, directory=directory)
 
 
 async def _threads_allowed(guild: discord.Guild) -> discord.TextChannel:
