@@ -5,9 +5,10 @@ channel"): each keeps its own watchtime, points, raffle and heists, but the stre
 So one server per channel answers the chat commands typed there and says "online" when it goes
 live: the server whose streamer connection (on the chat's platform) is that channel, as the bot
 talks there with that connection (a working one before one that needs the streamer again, the
-lowest id among equals); else the lowest server id. Every bot process picks the same one from
-the same rows; a change (a server added, a streamer connecting) counts within
-:data:`CACHE_SECONDS`.
+lowest id among equals); else the lowest server id. A command each server turns on or off for
+itself is answered by one of the servers that have it on, chosen the same way among them
+(``speaking.py``). Every bot process picks the same one from the same rows; a change (a server
+added, a streamer connecting) counts within :data:`CACHE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -51,11 +52,18 @@ class AnsweringGuilds:
         self._lock = threading.Lock()
 
     def __call__(
-        self, platform: Platform, broadcaster_user_id: str, via_chatroom_id: int | None = None
+        self,
+        platform: Platform,
+        broadcaster_user_id: str,
+        via_chatroom_id: int | None = None,
+        among: Callable[[int], bool] | None = None,
     ) -> int | None:
         """The server that speaks in this channel's chat; None when no server follows it.
-        Synchronous (it may read the database)."""
+        ``among``: chosen among the servers it holds for, when it holds for any (a command on
+        in some servers only). Synchronous (it may read the database)."""
         guilds = sorted(self.guilds_tracking(platform, broadcaster_user_id, via_chatroom_id))
+        if among is not None and len(guilds) > 1:
+            guilds = _among(guilds, among)
         if len(guilds) < 2:
             return guilds[0] if guilds else None
         key = (platform, broadcaster_user_id, tuple(guilds))
@@ -85,9 +93,22 @@ class AnsweringGuilds:
             return guilds[0]
         return min(statuses, key=lambda guild_id: (statuses[guild_id] != CONNECTED, guild_id))
 
-    async def answers(self, guild_id: int, event: ChatMessageSent) -> bool:
-        """Whether ``guild_id`` answers the chat command in ``event`` (the router asks)."""
+    async def answers(
+        self, guild_id: int, event: ChatMessageSent, among: Callable[[int], bool] | None = None
+    ) -> bool:
+        """Whether ``guild_id`` answers the chat command in ``event`` (the router asks;
+        ``among`` as for :meth:`__call__`)."""
         chosen = await asyncio.to_thread(
-            self, event.platform, event.broadcaster_user_id, event.via_chatroom_id
+            self, event.platform, event.broadcaster_user_id, event.via_chatroom_id, among
         )
         return chosen is None or chosen == guild_id
+
+
+def _among(guilds: list[int], among: Callable[[int], bool]) -> list[int]:
+    """The guilds ``among`` holds for; all of them when it holds for none, or cannot tell."""
+    try:
+        having = [guild_id for guild_id in guilds if among(guild_id)]
+    except Exception:  # the database away: the server answering every other command
+        log.warning("could not tell which servers have the command on", exc_info=True)
+        return guilds
+    return having or guilds

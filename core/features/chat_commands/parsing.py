@@ -84,3 +84,9 @@ def parse_command(content: str) -> ParsedCommand | None:
         return None
     name, *arguments = words
     return ParsedCommand(name.casefold(), arguments[0].strip() if arguments else "")
+
+
+class Refusal(str):
+    """A reply refusing the viewer's own typing (a wrong argument): the command did nothing, so
+    the viewer's cooldown is given back and they may type it again, corrected, at once (up to
+    ``router.FORGIVEN``). Return ``Refusal("...")`` where a plain ``str`` would be."""

@@ -31,12 +31,14 @@ from core.events import ChatMessageSent, Platform, Viewer
 from core.features.chat_commands.parsing import (  # the names the features import from here
     ParsedCommand,
     Permission,
+    Refusal,
     command_line,
     parse_command,
     permission_of,
 )
 from core.features.chat_commands.pending import PendingCommands
 from core.features.chat_commands.replies import ChatReplier
+from core.features.chat_commands.speaking import Answers, GuildOn, runs_here, speaks_again
 from core.ratelimits import Limit, MemoryWindows, Taken, Windows
 
 log = logging.getLogger(__name__)
@@ -49,12 +51,6 @@ ANSWERED = Limit(1, 600)  # a message redelivered within this is not answered ag
 FORGIVEN = Limit(3, 60)
 
 
-class Refusal(str):
-    """A reply refusing the viewer's own typing (a wrong argument): the command did nothing, so
-    the viewer's cooldown is given back and they may type it again, corrected, at once (up to
-    :data:`FORGIVEN`). Return ``Refusal("...")`` where a plain ``str`` would be."""
-
-
 @dataclass(frozen=True)
 class ChatInvocation:
     """One accepted command: what handlers receive."""
@@ -64,6 +60,7 @@ class ChatInvocation:
     command: str  # the command's own name, whichever alias was typed
     arguments: str
     permission: Permission
+    speaks: bool = True  # False: another server following the channel says the reply
 
     @property
     def platform(self) -> Platform:
@@ -84,7 +81,7 @@ class ChatCommand:
 
     Cooldowns are in seconds: ``cooldown_seconds`` for everyone in one of the guild's chats at
     once (Kick's and Twitch's cool down apart), ``user_cooldown_seconds`` for each viewer.
-    Moderators and the broadcaster skip both.
+    Moderators and the broadcaster skip both. ``on_in``: the command's switch (``speaking.py``).
     """
 
     name: str
@@ -93,6 +90,7 @@ class ChatCommand:
     permission: Permission = Permission.EVERYONE
     cooldown_seconds: float = 0.0
     user_cooldown_seconds: float = 0.0
+    on_in: GuildOn | None = None
 
 
 class ChatCommandRouter:
@@ -109,15 +107,15 @@ class ChatCommandRouter:
         clock: Callable[[], float] = time.monotonic,
         pending: PendingCommands | None = None,
         stop_grace_seconds: float | None = None,
-        answers: Callable[[int, ChatMessageSent], Awaitable[bool]] | None = None,
+        answers: Answers | None = None,
     ) -> None:
         """``windows``: where cooldowns are kept (the runtime's, shared by its processes
         through Redis when it has one); None: this process's memory, on ``clock``.
         ``pending``: where accepted commands are kept until they have run; None: in memory
         only (a command queued when the process dies is lost). ``stop_grace_seconds``: how long
         :meth:`close` waits for the queued commands (the commands' time limit unless given).
-        ``answers(guild_id, event)``: whether that guild answers in the event's chat, one of
-        the guilds following a channel (``answering.py``); None: every guild answers."""
+        ``answers(guild_id, event, among=None)``: whether that guild answers in the event's
+        chat, of the guilds following a channel (``answering.py``); None: every guild does."""
         self.replies = replies
         self.answers = answers
         self.stop_grace_seconds = (
@@ -157,13 +155,16 @@ class ChatCommandRouter:
         command = self._table.get(parsed.name)
         if command is None:
             return
-        if self.answers is not None and not await self.answers(guild_id, event):
+        runs, speaks = await runs_here(self.answers, guild_id, event, command.on_in)
+        if not runs:
             return  # another server following this channel answers in its one chat
         permission = permission_of(event)
         if permission < command.permission:
             log.debug("guild %s: %s may not use !%s", guild_id, event.viewer.username, command.name)
             return
-        invocation = ChatInvocation(guild_id, event, command.name, parsed.arguments, permission)
+        invocation = ChatInvocation(
+            guild_id, event, command.name, parsed.arguments, permission, speaks
+        )
         kept = None
         if self.pending is not None:
             try:
@@ -215,21 +216,20 @@ class ChatCommandRouter:
         if self.pending is None:
             return 0
         found = await asyncio.to_thread(self.pending.left_behind)
-        for pending in found:
-            command = self._table.get(pending.command)
+        for row in found:
+            command = self._table.get(row.command)
+            permission = Permission(min(max(row.permission, 0), Permission.BROADCASTER))
+            on_in = command.on_in if command is not None else None
+            speaks = await speaks_again(self.answers, row.guild_id, row.event, on_in)
             invocation = ChatInvocation(
-                pending.guild_id,
-                pending.event,
-                pending.command,
-                pending.arguments,
-                Permission(min(max(pending.permission, 0), Permission.BROADCASTER)),
+                row.guild_id, row.event, row.command, row.arguments, permission, speaks
             )
             if command is None:  # no longer a command here (renamed, its feature off)
-                await self._forget(pending.id)
-            elif not self._enqueue(command, invocation, pending.id, None):
-                await asyncio.to_thread(self.pending.let_go, [pending.id])  # the next look's
+                await self._forget(row.id)
+            elif not self._enqueue(command, invocation, row.id, None):
+                await asyncio.to_thread(self.pending.let_go, [row.id])  # the next look's
             else:  # answered here, should the message itself come again after its row went
-                await self._mark_answered(pending.guild_id, pending.event)
+                await self._mark_answered(row.guild_id, row.event)
         if found:
             log.info("took %d chat command(s) a stopped bot process left behind", len(found))
         return len(found)
@@ -351,7 +351,7 @@ class ChatCommandRouter:
         except Exception:
             log.exception("guild %s: !%s failed", invocation.guild_id, command.name)
             return
-        if reply:
+        if reply and invocation.speaks:
             await self.replies.reply(invocation.guild_id, invocation.event, reply)
         if isinstance(reply, Refusal) and cooldown is not None:
             await self._forgive(command, invocation, cooldown)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from core.events import ChatMessageSent
 from core.features.chat_commands.commands import GuildName, discord_place, platform_title
 from core.features.chat_commands.parsing import command_line, parse_command
 from core.features.chat_commands.replies import ChatReplier
@@ -100,7 +101,16 @@ class SlotCallChat:
 
     def commands(self) -> list[ChatCommand]:
         # No router cooldown: the service's per-viewer cooldown applies, with its own answer.
-        return [ChatCommand("call", self.call, aliases=("sr",))]
+        # Each server following the channel with calls on takes the call; one answers.
+        return [ChatCommand("call", self.call, aliases=("sr",), on_in=self.takes_calls)]
+
+    def takes_calls(self, guild_id: int, event: ChatMessageSent) -> bool:
+        """Whether the guild has slot calls on for this message (``!sr`` only when it takes
+        ``!sr`` too). Synchronous: it reads the database."""
+        typed = parse_command(command_line(event))
+        settings = self.service.status(guild_id).settings
+        as_sr = typed is not None and typed.name == "sr"
+        return settings.enabled and (settings.answer_sr or not as_sr)
 
     async def call(self, invocation: ChatInvocation) -> str | None:
         typed = parse_command(command_line(invocation.event))
