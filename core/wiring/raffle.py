@@ -76,3 +76,6 @@ class RaffleTicketBalances:
         if standing is None:
             return None
         return TicketBalance(standing.tickets, standing.rank, standing.participants)
+
+    def running(self, guild_id: int) -> bool:
+        return bool(self.raffle.views.guilds_with_open_period([guild_id]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from core.events import Platform
+from core.events import ChatMessageSent, Platform
 from core.features.chat_commands.ports import TicketBalance, TicketBalances
 from core.features.chat_commands.router import ChatCommand, ChatInvocation
 from core.features.chat_commands.text import clean_text
@@ -74,7 +74,10 @@ class StandardCommands:
             ChatCommand(
                 "watchtime", self.show_watchtime, aliases=("wt",), user_cooldown_seconds=15
             ),
-            ChatCommand("tickets", self.show_tickets, user_cooldown_seconds=15),
+            # In a channel several servers follow, one whose raffle runs answers.
+            ChatCommand(
+                "tickets", self.show_tickets, user_cooldown_seconds=15, on_in=self.raffle_runs
+            ),
             ChatCommand("link", self.explain_link, user_cooldown_seconds=30, cooldown_seconds=5),
         ]
 
@@ -93,6 +96,9 @@ class StandardCommands:
         found = self.watchtime.find_by_user_id(guild_id, user_id, platform)
         total = self.watchtime.count_viewers(guild_id) if found is not None else 0
         return found, total
+
+    def raffle_runs(self, guild_id: int, event: ChatMessageSent) -> bool:
+        return self.tickets is not None and self.tickets.running(guild_id)
 
     async def show_tickets(self, invocation: ChatInvocation) -> str | None:
         user_id = invocation.viewer.platform_user_id

@@ -67,6 +67,10 @@ class TicketBalances(Protocol):
         command calls it in a worker thread."""
         ...
 
+    def running(self, guild_id: int) -> bool:
+        """Whether the guild has a raffle period open (synchronous: it reads the database)."""
+        ...
+
 
 __all__ = [
     "ChatSender",

@@ -48,6 +48,9 @@ class Balances:
             return None
         return self.balances.get((guild_id, platform_user_id), TicketBalance(0, None, 3))
 
+    def running(self, guild_id: int) -> bool:
+        return self.balances is not None
+
 
 @pytest.fixture
 def clock() -> Clock:
