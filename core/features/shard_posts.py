@@ -6,14 +6,25 @@ Discord client reaches; the process of each other shard posts its own guilds'.
 One guild's post that fails or outlasts ``POST_SECONDS`` (its channel rate-limited, Discord
 slow) waits for the next round with that guild's later posts; the other guilds' go on, side by
 side with it (:meth:`ShardPosts.per_guild`): discord.py sleeps through a channel's rate limit
-of up to 30 s inside the post, and that sleep holds up no other guild's posts."""
+of up to 30 s inside the post, and that sleep holds up no other guild's posts.
+
+A post Discord refuses for good (a permission taken away, the channel deleted, a thread locked)
+is not tried again: :func:`record_refused_post` lists it under "What the bot could not do"
+(``!health``, the dashboard's overview) with the fix in words, as a refused outbox call is."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import TypeVar
+
+from sqlalchemy.engine import Engine
+
+from core.outbox import DISCORD
+from core.outbox.refused_elsewhere import record_refused
+from core.outbox.store import Effect
 
 T = TypeVar("T")
 POST_SECONDS = 30.0
@@ -77,3 +88,14 @@ class ShardPosts:
             if isinstance(outcome, BaseException):
                 raise outcome
         return sum(n for n in ended if isinstance(n, int))
+
+
+def record_refused_post(
+    engine: Engine, guild_id: int, kind: str, key: str, summary: str, reason: str, now: datetime
+) -> None:
+    """Note that Discord refused the guild's post ``key`` (of ``kind``; ``summary``: what it
+    was, in the streamer's words) for ``reason`` (what to do), once however often it is said:
+    listed with the Discord calls that did not happen (``core/outbox/refused_elsewhere.py``)."""
+    effect = Effect(DISCORD, kind, guild_id, key, {}, summary)
+    with engine.begin() as conn:
+        record_refused(conn, effect, reason, now)

@@ -27,7 +27,7 @@ from core.features.heist.answers import Cancelled, Joined, lying_low
 from core.features.heist.ports import HeistAnnouncer, HeistResult
 from core.features.heist.rules import HeistRefused, parse_join, tier_bonus_text
 from core.features.heist.service import HeistService
-from core.features.shard_posts import ShardPosts
+from core.features.shard_posts import ShardPosts, record_refused_post
 from core.features.watchtime.durations import describe_seconds
 
 log = logging.getLogger(__name__)
@@ -271,7 +271,9 @@ class HeistChat:
 
     async def post_pending(self) -> int:
         """Post the results not posted yet of the guilds this process's Discord client reaches;
-        how many. What Discord refuses waits for the next call."""
+        how many. What Discord cannot take now waits for the next call; what it refuses for
+        good (a permission, the channel gone) is not tried again but listed under "What the bot
+        could not do" with the fix."""
         async with self.posts.one_round():
             results = []
             for heist_id in await asyncio.to_thread(self.service.unannounced):
@@ -299,4 +301,15 @@ class HeistChat:
                 result.heist_id,
             )
             return
-        await self.announcer.announce_result(rules.channel_id, result)
+        refused = await self.announcer.announce_result(rules.channel_id, result)
+        if refused is not None:
+            await asyncio.to_thread(
+                record_refused_post,
+                self.service.engine,
+                result.guild_id,
+                "heist-result",
+                f"heist:{result.heist_id}:discord-result",
+                f"post heist #{result.heist_id}'s result in the heist channel",
+                refused,
+                self.service.clock(),
+            )

@@ -90,8 +90,9 @@ class HeistResult:
 
 
 class HeistAnnouncer(Protocol):
-    async def announce_result(self, channel_id: int, result: HeistResult) -> bool:
-        """Post the result in ``channel_id``; False when it cannot go there (logged). Raises
+    async def announce_result(self, channel_id: int, result: HeistResult) -> str | None:
+        """Post the result in ``channel_id``; None when posted, else why it cannot go there for
+        good, in words for a moderator (what to give, which channel to set; logged). Raises
         when Discord cannot be reached now (the announcement is tried again later)."""
         ...
 

@@ -84,11 +84,11 @@ class RecordingAnnouncer:
         self.posts: list[tuple[int, HeistResult]] = []
         self.fail: Exception | None = None
 
-    async def announce_result(self, channel_id: int, result: HeistResult) -> bool:
+    async def announce_result(self, channel_id: int, result: HeistResult) -> str | None:
         if self.fail is not None:
             raise self.fail
         self.posts.append((channel_id, result))
-        return True
+        return None
 
 
 _ids = iter(range(1, 10**9))

@@ -288,7 +288,7 @@ async def test_one_guild_discord_refuses_holds_back_only_that_guilds_results(
         add_heist(conn, other, "resolved", clock.now, [(100, True, 150)])
     broken = announcer.announce_result
 
-    async def refuse_one_guild(channel_id: int, result: HeistResult) -> bool:
+    async def refuse_one_guild(channel_id: int, result: HeistResult) -> str | None:
         if result.guild_id == GUILD:
             raise RuntimeError("503 Service Unavailable")
         return await broken(channel_id, result)

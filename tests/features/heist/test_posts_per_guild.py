@@ -24,7 +24,7 @@ async def test_a_guild_whose_channel_waits_out_a_rate_limit_holds_up_no_other_gu
     rate_limit_over = asyncio.Event()
     post = announcer.announce_result
 
-    async def waits_in_one_guild(channel_id: int, result: HeistResult) -> bool:
+    async def waits_in_one_guild(channel_id: int, result: HeistResult) -> str | None:
         if result.guild_id == GUILD:
             await rate_limit_over.wait()  # discord.py sleeping through the channel's 429
         return await post(channel_id, result)
