@@ -1,8 +1,10 @@
 """Raffle announcements: an outbox in the database that Discord empties when it can.
 
 A period's opening and closing and a completed draw are flagged as not announced in the
-transaction that makes them; posting clears the flag, so a post Discord refuses (the bot not
-connected yet) waits for the next call, and a restart loses none.
+transaction that makes them; posting clears the flag, so a post Discord cannot take now (the
+bot not connected yet) waits for the next call, and a restart loses none. One Discord refuses
+for good (a permission, the channel gone, a thread locked) is not tried again: it is listed
+under "What the bot could not do" with the fix (:func:`record_refused_post`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -28,7 +31,7 @@ from core.features.raffle.ports import (
     WinnerAnnouncement,
 )
 from core.features.raffle.rates import read_rates
-from core.features.shard_posts import ShardPosts
+from core.features.shard_posts import ShardPosts, record_refused_post
 from core.features.viewers.repository import usernames_of
 
 log = logging.getLogger(__name__)
@@ -39,9 +42,12 @@ _Notice = tuple[str, int | None, Any, Callable[[], None]]
 
 
 class RaffleAnnouncements:
-    def __init__(self, engine: Engine, settings: RaffleSettings) -> None:
+    def __init__(
+        self, engine: Engine, settings: RaffleSettings, clock: Callable[[], datetime]
+    ) -> None:
         self.engine = engine
         self.settings = settings
+        self.clock = clock
 
     async def post_pending(self, announcer: RaffleAnnouncer, posts: ShardPosts) -> None:
         """Post the announcements not posted yet of the guilds ``posts`` reaches (this
@@ -51,8 +57,16 @@ class RaffleAnnouncements:
 
         async def post(notice: _Notice) -> None:
             kind, channel_id, payload, _mark = notice
-            if channel_id is not None:
-                await getattr(announcer, kind)(channel_id, payload)
+            if channel_id is None:
+                return
+            refused = await getattr(announcer, kind)(channel_id, payload)
+            if refused is not None:
+                key, summary = _named(kind, payload)
+                await asyncio.to_thread(
+                    record_refused_post,
+                    *(self.engine, payload.guild_id, "raffle-announcement", key, summary),
+                    *(refused, self.clock()),
+                )
 
         async def mark(notice: _Notice) -> None:
             await asyncio.to_thread(notice[3])
@@ -137,3 +151,18 @@ class RaffleAnnouncements:
             reroll_of=draw.reroll_of,
             reason=draw.reason,
         )
+
+
+def _named(kind: str, payload: Any) -> tuple[str, str]:
+    """The key of an announcement's refusal (one per announcement) and what it was, in the
+    streamer's words."""
+    if kind == "draw_completed":
+        return (
+            f"raffle:draw:{payload.draw_id}:discord",
+            f"announce draw #{payload.draw_id}'s winners",
+        )
+    what = kind.removeprefix("period_")  # opened, closed
+    return (
+        f"raffle:period:{payload.period_id}:{what}:discord",
+        f"announce that raffle period #{payload.period_id} {what}",
+    )

@@ -82,7 +82,7 @@ class RaffleService:
         )
         self.admin = RaffleAdmin(engine, clock)
         self.views = RaffleViews(engine, settings, self.draws)
-        self.announcements = RaffleAnnouncements(engine, settings)
+        self.announcements = RaffleAnnouncements(engine, settings, clock)
 
     def proof_page(self, period_id: int) -> str | None:
         """The period's public proof page (its proof, ledger and the browser's check); None
