@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from core.outbox import DISCORD
 from core.outbox.refused_elsewhere import record_refused
-from core.outbox.store import Effect
+from core.outbox.store import FAILED, REFUSED, Effect
 
 T = TypeVar("T")
 POST_SECONDS = 30.0
@@ -91,11 +91,20 @@ class ShardPosts:
 
 
 def record_refused_post(
-    engine: Engine, guild_id: int, kind: str, key: str, summary: str, reason: str, now: datetime
+    engine: Engine,
+    guild_id: int,
+    kind: str,
+    key: str,
+    summary: str,
+    reason: str,
+    now: datetime,
+    *,
+    given_up: bool = False,
 ) -> None:
     """Note that Discord refused the guild's post ``key`` (of ``kind``; ``summary``: what it
     was, in the streamer's words) for ``reason`` (what to do), once however often it is said:
-    listed with the Discord calls that did not happen (``core/outbox/refused_elsewhere.py``)."""
+    listed with the Discord calls that did not happen (``core/outbox/refused_elsewhere.py``).
+    ``given_up``: not refused, but not posted in the time it was worth posting (failed)."""
     effect = Effect(DISCORD, kind, guild_id, key, {}, summary)
     with engine.begin() as conn:
-        record_refused(conn, effect, reason, now)
+        record_refused(conn, effect, reason, now, state=FAILED if given_up else REFUSED)

@@ -16,10 +16,13 @@ from core.storage.db import insert_for
 from core.storage.tables import outbox
 
 
-def record_refused(conn: Connection, effect: Effect, reason: str, now: datetime) -> bool:
+def record_refused(
+    conn: Connection, effect: Effect, reason: str, now: datetime, *, state: str = REFUSED
+) -> bool:
     """Write ``effect`` as a call tried once and refused at ``now`` for ``reason`` (words for a
     moderator: what to give, which channel to set), in the caller's transaction; False when
-    its key was written before."""
+    its key was written before. ``state``: :data:`~core.outbox.store.FAILED` for a post given
+    up on (Discord took it nowhere in the time it is worth posting)."""
     stmt = (
         insert_for(conn, outbox)
         .values(
@@ -29,7 +32,7 @@ def record_refused(conn: Connection, effect: Effect, reason: str, now: datetime)
             effect_key=effect.key,
             payload=payload_json(effect.payload),
             summary=effect.summary[:SUMMARY_MAX] or None,
-            state=REFUSED,
+            state=state,
             attempts=1,
             next_attempt_at=now,
             created_at=now,

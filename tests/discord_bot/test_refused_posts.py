@@ -107,3 +107,39 @@ async def test_a_heist_result_a_locked_thread_refuses_says_to_open_it(
         "channel #channel"
     )
     assert call.times == 1
+
+
+async def test_a_heist_result_discord_did_not_take_within_an_hour_is_listed_as_not_done(
+    heist, heist_chat, guild_a, guild_b, sqlite_engine, clock
+) -> None:
+    """Results wait for Discord (not connected, failing) up to an hour after their heist, then
+    are not posted any more (they would be stale): a moderator is told once, not left to
+    wonder where the result went."""
+    channel_a, channel_b = guild_a.text_channels[0], guild_b.text_channels[0]
+    heist.set_setting(guild_a.id, "channel", str(channel_a.id))
+    heist.set_setting(guild_b.id, "channel", str(channel_b.id))
+    with sqlite_engine.begin() as conn:
+        late = add_heist(conn, guild_a.id, "resolved", clock.now, [(100, True, 150)])
+        add_heist(conn, guild_b.id, "resolved", clock.now, [(100, False, 0)])
+    clock.advance(minutes=61)  # Discord took nothing meanwhile
+    with sqlite_engine.begin() as conn:
+        add_heist(conn, guild_b.id, "resolved", clock.now, [(100, False, 0)])
+
+    assert await heist_chat.post_pending() == 1  # guild B's latest
+    assert posted_in(guild_a) == []
+    assert await heist_chat.post_pending() == 0
+
+    undone = UndoneCalls(sqlite_engine, clock)
+    [call] = undone.recent(guild_a.id).calls
+    assert (call.what, call.failed, call.times) == (
+        f"post heist #{late}'s result in the heist channel",
+        True,
+        1,
+    )
+    assert call.answer == (
+        "not posted: Discord did not take it within an hour of the heist (the bot was not "
+        "connected, or Discord failed; the server log says why)"
+    )
+    assert [c.what for c in undone.recent(guild_b.id).calls] == [
+        "post heist #2's result in the heist channel"
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy.engine import Connection
 
@@ -23,6 +24,7 @@ from core.features.chat_commands.router import (
     Refusal,
 )
 from core.features.chat_commands.text import chat_safe
+from core.features.heist import repository
 from core.features.heist.answers import Cancelled, Joined, lying_low
 from core.features.heist.ports import HeistAnnouncer, HeistResult
 from core.features.heist.rules import HeistRefused, parse_join, tier_bonus_text
@@ -31,6 +33,13 @@ from core.features.shard_posts import ShardPosts, record_refused_post
 from core.features.watchtime.durations import describe_seconds
 
 log = logging.getLogger(__name__)
+
+POST_WITHIN = timedelta(hours=1)  # a result Discord has not taken by then is not posted
+GIVE_UP_LOOKS_BACK = timedelta(days=1)  # how far past that a result is still listed as given up
+NOT_IN_TIME = (
+    "not posted: Discord did not take it within an hour of the heist (the bot was not "
+    "connected, or Discord failed; the server log says why)"
+)
 
 # Kick's and Twitch's chat both take 500 characters a message (core/platforms/kick/api.py,
 # core/platforms/twitch/helix.py); a result is one message, never split.
@@ -275,8 +284,9 @@ class HeistChat:
         good (a permission, the channel gone) is not tried again but listed under "What the bot
         could not do" with the fix."""
         async with self.posts.one_round():
+            await asyncio.to_thread(self._give_up_late)
             results = []
-            for heist_id in await asyncio.to_thread(self.service.unannounced):
+            for heist_id in await asyncio.to_thread(self.service.unannounced, POST_WITHIN):
                 result = await asyncio.to_thread(self.service.result_of, heist_id)
                 if result is not None:
                     results.append(result)
@@ -303,13 +313,31 @@ class HeistChat:
             return
         refused = await self.announcer.announce_result(rules.channel_id, result)
         if refused is not None:
-            await asyncio.to_thread(
-                record_refused_post,
-                self.service.engine,
-                result.guild_id,
-                "heist-result",
-                f"heist:{result.heist_id}:discord-result",
-                f"post heist #{result.heist_id}'s result in the heist channel",
-                refused,
-                self.service.clock(),
-            )
+            await asyncio.to_thread(self._not_posted, result.guild_id, result.heist_id, refused)
+
+    def _not_posted(
+        self, guild_id: int, heist_id: int, reason: str, *, given_up: bool = False
+    ) -> None:
+        """List the result under "What the bot could not do", once: ``reason`` says why."""
+        record_refused_post(
+            *(self.service.engine, guild_id, "heist-result", f"heist:{heist_id}:discord-result"),
+            f"post heist #{heist_id}'s result in the heist channel",
+            *(reason, self.service.clock()),
+            given_up=given_up,
+        )
+
+    def _give_up_late(self) -> None:
+        """The results of this process's guilds that Discord took nowhere within
+        :data:`POST_WITHIN` of their heist (not connected, failing): not posted any more (they
+        would be stale), but listed, once, and marked so."""
+        now = self.service.clock()
+        since = now - POST_WITHIN - GIVE_UP_LOOKS_BACK
+        with self.service.engine.connect() as conn:
+            late = repository.unannounced_between(conn, since, now - POST_WITHIN)
+        for heist_id, guild_id in late:
+            if self.posts.reaches(guild_id):
+                log.warning(
+                    "guild %s: heist %s result given up: not posted in time", guild_id, heist_id
+                )
+                self._not_posted(guild_id, heist_id, NOT_IN_TIME, given_up=True)
+                self.service.mark_announced(heist_id)

@@ -233,6 +233,21 @@ def unannounced(conn: Connection, since: datetime) -> list[int]:
     )
 
 
+def unannounced_between(
+    conn: Connection, since: datetime, before: datetime
+) -> list[tuple[int, int]]:
+    """(heist id, guild id) of the heists resolved from ``since`` to before ``before`` whose
+    result was not announced, oldest first."""
+    h = heists.c
+    query = (
+        sa.select(h.id, h.guild_id)
+        .where(h.state == RESOLVED, h.announced_at.is_(None))
+        .where(h.resolved_at >= since, h.resolved_at < before)
+        .order_by(h.id)
+    )
+    return [(int(row.id), int(row.guild_id)) for row in conn.execute(query)]
+
+
 def mark_announced(conn: Connection, heist_id: int, at: datetime) -> bool:
     h = heists.c
     return bool(
