@@ -14,6 +14,8 @@ from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
 
 log = logging.getLogger(__name__)
 
+REASON_CHARS = 200  # of Discord's error message, in what a moderator reads
+
 
 class DiscordRaffleAnnouncer(ChannelPoster):
     """Implements :class:`core.features.raffle.ports.RaffleAnnouncer`.
@@ -80,7 +82,7 @@ class DiscordRaffleAnnouncer(ChannelPoster):
                     f"not posted: the {self.kind} thread is {state}. Open it again, or {self.fix}"
                 )
             if not isinstance(exc, discord.Forbidden):
-                raise
+                return _refused_for_good(exc, channel_id, self.kind, self.fix)
             log.warning(
                 "no permission to post raffle announcements in channel %s (it needs %s)",
                 channel_id,
@@ -89,6 +91,22 @@ class DiscordRaffleAnnouncer(ChannelPoster):
             needed = needed_here(channel, embeds=False)
             return f"not posted: I may not post in the {self.kind} channel; give me {needed} there"
         return None
+
+
+def _refused_for_good(exc: discord.HTTPException, channel_id: int, kind: str, fix: str) -> str:
+    """Discord's answer that no later try changes (a 4xx but a rate limit: the channel gone
+    while the bot's cache held it, a request it will never take) in words, logged; anything
+    else (a 429 of Cloudflare's, a 5xx) is raised: the announcement waits for the next round."""
+    if not 400 <= exc.status < 500 or exc.status == 429:
+        raise exc
+    answer = f"{exc.status} {(exc.text or type(exc).__name__)[:REASON_CHARS]}"
+    log.warning("raffle announcement in channel %s refused by Discord: %s", channel_id, answer)
+    if exc.status == 404:
+        return (
+            f"not posted: Discord no longer knows the {kind} channel ({answer}): it was "
+            f"deleted. {fix[:1].upper()}{fix[1:]}"
+        )
+    return f"not posted: Discord refused it ({answer})"
 
 
 def _left_the_server(

@@ -78,3 +78,54 @@ async def test_announcements_a_locked_thread_refuses_say_to_open_it(
         "not posted: the raffle announcement thread is locked. Open it again, or set one with "
         "!raffleset channel #channel"
     )
+
+
+async def test_a_channel_discord_no_longer_knows_is_not_tried_forever(
+    bot, guild_a, manager, sqlite_engine, raffle, raffle_clock, monkeypatch
+) -> None:
+    """Discord answers 404 Unknown Channel (deleted while the bot's cache still held it): the
+    announcement is listed with the fix instead of being tried every round, holding the
+    server's later announcements (a draw's winners) behind it for good."""
+    news = dpytest.backend.make_text_channel("raffle-news", guild_a)
+    await say(f"!raffleset channel {news.id}", manager)
+    await say("!rafflestart", manager)
+    monkeypatch.setattr(
+        discord.TextChannel, "send", thread_send_refused(404, 10003, "Unknown Channel")
+    )
+    raffle.announcer = DiscordRaffleAnnouncer(connected(bot))
+    await raffle.announce_pending()
+    await raffle.announce_pending()
+
+    [call] = UndoneCalls(sqlite_engine, raffle_clock).recent(guild_a.id).calls
+    assert (call.what, call.times) == ("announce that raffle period #1 opened", 1)
+    assert call.answer == (
+        "not posted: Discord no longer knows the raffle announcement channel (404 Unknown "
+        "Channel): it was deleted. Set one with !raffleset channel #channel"
+    )
+
+
+async def test_an_announcement_discord_fails_on_waits_and_is_not_listed(
+    bot, guild_a, manager, sqlite_engine, raffle, raffle_clock, monkeypatch
+) -> None:
+    news = dpytest.backend.make_text_channel("raffle-news", guild_a)
+    await say(f"!raffleset channel {news.id}", manager)
+    await say("!rafflestart", manager)
+    send = discord.TextChannel.send
+    monkeypatch.setattr(
+        discord.TextChannel, "send", thread_send_refused(503, 0, "Service Unavailable")
+    )
+    raffle.announcer = DiscordRaffleAnnouncer(connected(bot))
+    await raffle.announce_pending()
+    assert UndoneCalls(sqlite_engine, raffle_clock).recent(guild_a.id).total == 0
+
+    monkeypatch.setattr(discord.TextChannel, "send", send)  # Discord is back
+    await raffle.announce_pending()
+    [posted] = [m for m in drain() if m.channel.id == news.id]
+    assert "raffle" in posted.content.lower()
+
+
+def drain() -> list[discord.Message]:
+    posted = []
+    while not dpytest.sent_queue.empty():
+        posted.append(dpytest.get_message())
+    return posted
