@@ -127,6 +127,7 @@ async def _discord(runtime, stop: asyncio.Event) -> None:  # type: ignore[no-unt
         services,
         command_hash_path=runtime.settings.data_dir / "discord-commands.sha256",
         shard=runtime.settings.discord.shard,
+        windows=runtime.windows,  # Discord's global limit, shared by every bot process
     )
     runtime.discord.attach(bot)
     try:

@@ -23,10 +23,12 @@ from discord.ext import commands
 from core import discord_bot
 from core.discord_bot.common import RECORD_MAX, NotAViewer, needed_to_post
 from core.discord_bot.cooldowns import Cooldowns
+from core.discord_bot.global_pace import global_pace
 from core.discord_bot.help import StreamKeeperHelp
 from core.discord_bot.render import MESSAGE_LIMIT, NO_MENTIONS, inert, truncate
 from core.discord_bot.services import BotServices
 from core.features.refusals import Refused
+from core.ratelimits import Windows
 
 log = logging.getLogger(__name__)
 # discord.py's least (it takes 30 s for less); a Discord outbox call has time for it and a post.
@@ -52,10 +54,12 @@ class StreamKeeperBot(commands.Bot):
         *,
         command_hash_path: Path | None = None,
         shard: tuple[int, int] | None = None,
+        windows: Windows | None = None,
     ) -> None:
         """``shard`` is (shard id, shard count) when the gateway is split over bot processes
         (DISCORD_SHARD_ID, DISCORD_SHARD_COUNT): Discord then sends this process the events
-        of its own guilds only."""
+        of its own guilds only. ``windows`` (the runtime's rate limit windows) keep every REST
+        request in the token's global limit, counted across processes (``global_pace.py``)."""
         # Only what the bot uses: Discord sends nothing else, and privileged intents need a
         # reason in the Developer Portal.
         intents = discord.Intents.none()
@@ -81,6 +85,7 @@ class StreamKeeperBot(commands.Bot):
             # rather than holding the call: the outbox tries it again later, a pending post
             # waits for its next round, and no other server's work waits behind it.
             max_ratelimit_timeout=RATE_LIMIT_WAIT_SECONDS,
+            http_trace=global_pace(windows) if windows is not None else None,
         )
         self.services = services
         self.command_hash_path = command_hash_path
@@ -169,14 +174,18 @@ def create_bot(
     *,
     command_hash_path: Path | None = None,
     shard: tuple[int, int] | None = None,
+    windows: Windows | None = None,
 ) -> StreamKeeperBot:
     """The bot, not yet connected. Cogs load and slash commands sync when it logs in.
 
     ``command_hash_path`` is where the hash of the last synced slash command set lives
     (e.g. ``data/discord-commands.sha256``); None syncs once per start. ``shard`` is
-    (shard id, shard count) for one of several bot processes.
+    (shard id, shard count) for one of several bot processes; ``windows`` count the bot's
+    requests in Discord's global limit (None: discord.py's own pacing only).
     """
-    return StreamKeeperBot(services, command_hash_path=command_hash_path, shard=shard)
+    return StreamKeeperBot(
+        services, command_hash_path=command_hash_path, shard=shard, windows=windows
+    )
 
 
 def build_cogs(services: BotServices) -> list[commands.Cog]:

@@ -24,9 +24,11 @@ from core.discord_bot.bot import (
 )
 from core.discord_bot.channel_posts import post_nonce
 from core.discord_bot.gateway import DiscordGateway
+from core.discord_bot.global_pace import GLOBAL_LIMIT, global_key
 from core.discord_bot.heist.outbound import DiscordHeistAnnouncer
 from core.discord_bot.running import LOGIN_REJECTED, run_bot
 from core.discord_bot.services import BotServices
+from core.ratelimits import MemoryWindows
 from tests.fakes.discord_api import (
     APPLICATION_ID,
     GOOD_TOKEN,
@@ -232,6 +234,21 @@ async def test_without_a_hash_path_every_start_syncs_once(
             await bot.login(GOOD_TOKEN)
 
     assert len(discord_api.command_uploads) == 2
+
+
+async def test_the_bots_requests_count_in_its_tokens_global_window(
+    discord_api: FakeDiscordApi, services: BotServices
+) -> None:
+    windows = MemoryWindows()
+    bot = create_bot(services, windows=windows)
+    async with bot:
+        await bot.login(GOOD_TOKEN)  # who it is, its application, the command sync
+
+    held = windows.slots_held()
+    assert list(held) == [global_key(GOOD_TOKEN)]
+    assert held[global_key(GOOD_TOKEN)][0] == GLOBAL_LIMIT.seconds
+    assert len(held[global_key(GOOD_TOKEN)][1]) == 3
+    assert GOOD_TOKEN not in global_key(GOOD_TOKEN)
 
 
 async def test_rejected_token_logs_one_plain_line_and_returns(

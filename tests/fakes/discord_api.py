@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ class FakeDiscordApi:
     # Discord: a text body and a Retry-After header, no Via): Discord never saw them.
     cloudflare_limited_channels: dict[int, float] = field(default_factory=dict)
     messages: list[tuple[int, str]] = field(default_factory=list)
+    message_times: list[float] = field(default_factory=list)  # when each arrived (time.time())
     # Cleared: Discord creates each message but answers only once it is set (a slow answer).
     answer_messages: asyncio.Event = field(default_factory=asyncio.Event)
     message_created: asyncio.Event = field(default_factory=asyncio.Event)  # set at each one
@@ -117,6 +119,7 @@ async def fake_discord_api() -> AsyncIterator[FakeDiscordApi]:
     @routes.post("/api/v10/channels/{channel_id}/messages")
     async def send_message(request: web.Request) -> web.Response:
         channel_id = int(request.match_info["channel_id"])
+        api.message_times.append(time.time())
         retry_after = api.rate_limited_channels.get(channel_id)
         if retry_after is not None:
             body = {"message": "You are being rate limited.", "retry_after": retry_after,
