@@ -116,7 +116,9 @@ class DiscordMemberRoles:
         except discord.HTTPException as exc:
             raise RoleEditFailed(f"{exc.status} {exc.text or type(exc).__name__}") from exc
         except discord.RateLimited as exc:
-            wait = describe_seconds(math.ceil(exc.retry_after))
+            seconds = exc.retry_after  # from the 429's body: a huge number reads as infinity
+            usable = math.isfinite(seconds) and seconds >= 0
+            wait = describe_seconds(math.ceil(seconds)) if usable else "a while"
             raise RoleEditsHeld(
                 f"Discord rate-limits role changes in this server for {wait}"
             ) from exc

@@ -715,6 +715,30 @@ async def test_roles_sync_under_a_rate_limit_tells_the_admin_what_waits(
     assert member_edits.calls == []
 
 
+@pytest.mark.parametrize("retry_after", [float("inf"), float("nan"), -1.0])
+async def test_a_rate_limit_without_a_usable_wait_still_tells_the_admin(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+    link,
+    member_edits: MemberEdits,
+    monkeypatch: pytest.MonkeyPatch,
+    retry_after: float,
+) -> None:
+    # discord.py reads retry_after from the 429's body: a huge number there reads as infinity.
+    roles.add_tier(guild_a.id, tiers["bronze"].id, 60)
+    link(member_of(guild_a, "alice"), 500)
+    edits_failing(monkeypatch, {guild_a.id: discord.RateLimited(retry_after)})
+
+    [reply] = await say("!roles sync", manager)
+
+    assert reply.content.splitlines()[-1] == (
+        f"{render_roles.WARN} Stopped early: Discord rate-limits role changes in this server "
+        "for a while. 1 member(s) wait for the next sync (or !roles sync later)."
+    )
+
+
 @pytest.mark.parametrize(
     "error",
     [TimeoutError(), ConnectionResetError("reset by peer")],
