@@ -12,11 +12,14 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import discord
 import pytest
 import redis
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
-from core.discord_bot.global_pace import GLOBAL_LIMIT, global_key, global_pace
+from core.discord_bot.global_pace import GLOBAL_LIMIT, counted_key, global_key, global_pace
 from core.ratelimits import RedisWindows, windows_for
 from core.ratelimits.redis_windows import PREFIX
 from tests.fakes.discord_api import GOOD_TOKEN, FakeDiscordApi, fake_discord_api
@@ -186,4 +189,45 @@ def commands_run(client: redis.Redis) -> int:
         int(v["calls"])
         for k, v in stats.items()
         if k.removeprefix("cmdstat_") not in INSIDE_SCRIPTS
+    )
+
+
+async def test_while_redis_is_out_a_process_that_died_frees_its_share() -> None:
+    live = [3]  # the bot processes alive, as ownership counts them
+    base = discord.http.Route.BASE
+    async with fake_discord_api() as api:
+        http = await logged_in(api, RedisWindows(GoneRedis(), processes=lambda: live[0]))
+        try:
+            three_alive = time.time()
+            await send_many(http, 40)
+            live[0] = 2  # one died: its heartbeat stopped
+            two_alive = time.time()
+            await send_many(http, 60)
+        finally:
+            await http.close()
+            discord.http.Route.BASE = base
+        times = list(api.message_times)
+
+    before = [at for at in times if three_alive <= at < two_alive]
+    after = [at for at in times if at >= two_alive]
+    assert most_in_any_stretch(before, GLOBAL_LIMIT.seconds) <= 50 // 3
+    assert 50 // 3 < most_in_any_stretch(after, GLOBAL_LIMIT.seconds) <= 50 // 2
+
+
+def start_params(url: str, authorization: str | None) -> aiohttp.TraceRequestStartParams:
+    headers = CIMultiDict({"Authorization": authorization} if authorization else {})
+    return aiohttp.TraceRequestStartParams("POST", URL(url), CIMultiDictProxy(headers))
+
+
+def test_only_the_bots_own_rest_requests_count_in_the_global_window() -> None:
+    api = "https://discord.com/api/v10"
+    bot = f"Bot {GOOD_TOKEN}"
+    assert counted_key(start_params(f"{api}/channels/1/messages", bot)) == global_key(GOOD_TOKEN)
+    # Discord leaves interaction answers and follow-ups out of the global limit.
+    assert counted_key(start_params(f"{api}/interactions/1/tok/callback", None)) is None
+    assert counted_key(start_params(f"{api}/webhooks/2/tok", bot)) is None
+    assert counted_key(start_params("wss://gateway.discord.gg/?v=10", None)) is None
+    assert counted_key(start_params("https://cdn.discordapp.com/avatars/1/a.png", None)) is None
+    assert counted_key(start_params(f"{api}/users/@me", "Bot other.token")) == global_key(
+        "other.token"
     )
