@@ -17,6 +17,8 @@ table is searched without being listed here:
   matches when the event names one of their accounts (a Kick name where the source gave no id)
   or their Discord id: its JSON payload is decoded as the bus decodes it, so a chat line
   that only quotes a name does not match. Delivered events are left to their pruning (7 days).
+- a call in the outbox matches when it names them: its payload (their login, account, Discord
+  id, an event naming them) or its words (core/features/privacy/outbox_calls.py).
 
 Secret columns (tokens, keys, verifiers: :data:`SECRET`) are never written out. Nothing here
 changes anything.
@@ -34,9 +36,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.events import Event, event_from_dict
+from core.events import event_from_dict
+from core.features.privacy.outbox_calls import OUTBOX_TABLES, call_matches, names_event
 from core.features.schema import all_tables
-from core.features.viewers.names import named_in
 from core.features.viewers.search import NameQuery, name_query
 
 DISCORD_ID_COLUMNS = frozenset(
@@ -166,6 +168,7 @@ def person_rows(conn: Connection, person: Person) -> dict[str, list[dict[str, An
         matches = [
             *_matches(name, table, person),
             *_event_matches(conn, name, table, person, DISCORD_ID_COLUMNS),
+            *call_matches(conn, name, table, person, DISCORD_ID_COLUMNS),
         ]
         if not matches:
             continue
@@ -186,7 +189,7 @@ def matched_columns(name: str, table: sa.Table) -> list[str]:
         matched.append("platform_user_id")
     if name in NAME_COLUMNS:
         matched.append(NAME_COLUMNS[name][0])
-    if name in EVENT_TABLES:
+    if name in EVENT_TABLES or name in OUTBOX_TABLES:
         matched.append("payload")
     return matched
 
@@ -203,6 +206,7 @@ def subject_matches(conn: Connection, name: str, table: sa.Table, person: Person
         *_name_matches(name, table, person),
         *_marker_matches(name, table, person),
         *_event_matches(conn, name, table, person, frozenset({"discord_user_id"})),
+        *call_matches(conn, name, table, person, frozenset({"discord_user_id"})),
     ]
 
 
@@ -263,24 +267,9 @@ def _event_matches(
             event = event_from_dict(json.loads(payload))
         except ValueError:
             continue
-        if _names(event, person, columns):
+        if names_event(event, person, columns):
             found.append(row_id)
     return [table.c.id.in_(found)] if found else []
-
-
-def _names(event: Event, person: Person, columns: frozenset[str]) -> bool:
-    member = person.discord_user_id
-    if member is not None and any(getattr(event, c, None) == member for c in columns):
-        return True
-    platform = str(event.platform)
-    known = person.names.get(platform, frozenset())
-    for viewer in named_in(event):
-        if viewer.platform_user_id is not None:
-            if (platform, viewer.platform_user_id) in person.accounts:
-                return True
-        elif viewer.username.strip().lstrip("@").lower() in known:
-            return True
-    return False
 
 
 def _id_columns(name: str, table: sa.Table, columns: frozenset[str]) -> list[str]:

@@ -7,15 +7,18 @@ published as the evidence of its draw, an admin's own actions on other people (a
 Discord id is the person only as the admin who acted), a moderator's decision about them (the
 slot-call blacklist, a raffle exclusion), a VIP grant still running (its removal is due), a
 StreamElements stake and seat in a heist under way, the marker of a row imported from another
-bot (without it, importing again would bring the row back). The report says how many of each
-stayed. Before deleting, the forget marks each of their rows an import wrote as forgotten
-(:mod:`core.features.importers.forgotten`), so an import run again skips those source rows.
+bot (without it, importing again would bring the row back), an outbox call still to be made
+or a payment not settled yet (:mod:`core.features.privacy.outbox_calls`). The report says how
+many of each stayed. Before deleting, the forget marks each of their rows an import wrote as
+forgotten (:mod:`core.features.importers.forgotten`), so an import run again skips those source
+rows.
 
 Some of those reasons end by themselves (:data:`FOR_NOW`): the heist resolves, the grant is
-removed. The forget deletes the person's links and names all the same, so it records their
-accounts (no names) in ``privacy_forgets_to_finish`` while such rows are kept, and
-:func:`core.features.privacy.finishing.finish_forgets` (hourly) deletes those rows once what
-kept them has ended, by this same :func:`forget`, and drops the record with the last of them.
+removed, the call is made or the payment settled. The forget deletes the person's links and
+names all the same, so it records their accounts (no names) in ``privacy_forgets_to_finish``
+while such rows are kept, and :func:`core.features.privacy.finishing.finish_forgets` (hourly)
+deletes those rows once what kept them has ended, by this same :func:`forget`, and drops the
+record with the last of them.
 
 A test (tests/features/test_person_forget.py) fails when a table the export searches is in
 neither list, so a feature's new table gets a decision.
@@ -36,6 +39,7 @@ from core.features.importers import forgotten as import_forgotten
 from core.features.linking import calls as linking_calls
 from core.features.linking import repository as linking_repository
 from core.features.person_data import Person, account_match, person_rows, subject_matches
+from core.features.privacy import outbox_calls
 from core.features.privacy.tables import privacy_forgets_to_finish as to_finish
 from core.features.roles import repository as roles_repository
 from core.features.schema import all_tables
@@ -70,6 +74,10 @@ def _ended_grants(table: sa.Table, now: datetime) -> Any:
 FOR_NOW: dict[str, str] = {
     "heist_participants": "the heist ends",
     "vip_grants": "the VIP grant is removed",
+    "outbox": (
+        "the call is made (a payment in doubt: once an admin settles it; one given up on: "
+        "when the outbox forgets it, 30 days on)"
+    ),
 }
 
 
@@ -79,6 +87,10 @@ def _settled_holds(table: sa.Table, now: datetime) -> Any:
 
 def _undelivered(table: sa.Table, now: datetime) -> Any:
     return table.c.acked_at.is_(None)
+
+
+def _ended_calls(table: sa.Table, now: datetime) -> Any:
+    return outbox_calls.ended(table)
 
 
 # table -> which of the person's rows go (besides matching them): every one, or only some.
@@ -113,6 +125,7 @@ FORGET: dict[str, Rows] = {
     "points_se_holds": _settled_holds,  # a stake whose game ended (by their Twitch login)
     "overlay_alerts": _all,  # alerts naming them: shown once already, evidence of nothing
     "bus_events": _undelivered,  # their events waiting or dead (delivered ones go in 7 days)
+    "outbox": _ended_calls,  # calls naming them that ended (one still owed stays: FOR_NOW)
 }
 KEPT: dict[str, str] = {
     "raffle_ledger": "a closed period's ledger is the evidence its published draw was fair",
@@ -135,6 +148,11 @@ KEPT: dict[str, str] = {
         "the other bot's watchtime row already imported (by Kick name), so that importing "
         "again does not bring it back, and the ids of their other imported rows (a link, a "
         "StreamElements balance): each marked forgotten (importers/forgotten.py)"
+    ),
+    "outbox": (
+        "calls naming them still to be made (a StreamElements payment owed, the roles taken "
+        "back), a payment given up on (sent again if a new JWT comes) or in doubt until an "
+        "admin settles it"
     ),
     "shuffle_wager_totals": "wager totals the raffle's Shuffle poll counts from (by Shuffle name)",
     "shuffle_wager_progress": (

@@ -89,9 +89,11 @@ def test_forget_deletes_what_is_about_them_and_keeps_the_closed_periods_evidence
     assert set(left) == {
         "kick_connections", "points_ledger", "raffle_ledger", "raffle_balances",
         "raffle_frozen_ranges", "raffle_watch_progress", "raffle_winners",
-        "heist_participants", "privacy_forgets_to_finish",
+        "heist_participants", "privacy_forgets_to_finish", "outbox",
     }  # fmt: skip
     assert [r["platform_user_id"] for r in left["privacy_forgets_to_finish"]] == ["k-ana"]
+    # The call that takes back her roles names her until the Discord worker has made it.
+    assert [(r["kind"], r["finished_at"]) for r in left["outbox"]] == [("linking.forgotten", None)]
     # What stays: what Ana did as an admin, and the closed period's ledger (her line in it too).
     # Ana gave Bob 70 points as the admin; her own 50 went.
     assert {r["platform_user_id"] for r in left["points_ledger"]} == {"k-bob"}
@@ -134,7 +136,7 @@ def test_forget_deletes_what_is_about_them_and_keeps_the_closed_periods_evidence
 
     again = cli(cli_env, "privacy", "forget", "--member", str(ANA), "--yes")
     assert [line for line in again.stdout.splitlines() if line.startswith("deleted")] == []
-    assert "1 row(s) kept for now (heist_participants) are deleted when the heist ends" in (
+    assert "2 row(s) kept for now (heist_participants, outbox) are deleted when the heist ends" in (
         again.stdout
     )
 

@@ -208,7 +208,9 @@ STORED: tuple[Stored, ...] = (
         "server's admins when it did not happen) and what came of it",
         ("outbox",),
         "30 days after the call ended; a payment whose fate is unknown until an admin settles it",
-        "Nothing to ask: they are working data, pruned as they age.",
+        f"{ASK}: your copy lists the calls that name you, and forgetting you deletes those "
+        "that ended; one still to be made (a payment owed to you, your roles taken back) or a "
+        "payment in doubt goes once it is made or settled.",
     ),
     Stored(
         "Payments in doubt an admin settled: which payment, whether it was marked paid or sent "

@@ -19,6 +19,7 @@ from core.features.privacy.finishing import finish_forgets
 from core.features.privacy.tables import privacy_forgets_to_finish
 from core.features.vip.repository import close_grant
 from core.features.vip.tables import vip_audit, vip_grants
+from core.storage.tables import outbox
 from tests.features.heist.test_history import add_heist
 from tests.features.raffle.support import add_viewer
 from tests.features.test_person_data import ANA, BOB, exported, seeded  # noqa: F401 - a fixture
@@ -233,9 +234,9 @@ def test_the_command_line_says_what_is_kept_for_now_and_the_export_finds_it(
     assert first.returncode == 0, first.stderr
     assert "kept 1 row(s) of heist_participants: a seat in a heist under way" in first.stdout
     assert (
-        "1 row(s) kept for now (heist_participants) are deleted when the heist ends; "
-        "StreamKeeper finishes this by itself"
-    ) in first.stdout
+        "2 row(s) kept for now (heist_participants, outbox) are deleted when the heist ends or "
+        "the call is made"
+    ) in first.stdout  # the call that takes back her roles names her until it is made
     between = exported(cli_env, "--member", str(ANA))
     assert between["accounts"] == ["kick:k-ana"]
     assert [r["username"] for r in between["tables"]["heist_participants"]] == ["ana_kick"]
@@ -243,10 +244,13 @@ def test_the_command_line_says_what_is_kept_for_now_and_the_export_finds_it(
     assert (record["platform"], record["platform_user_id"]) == ("kick", "k-ana")
 
     _resolve(seeded.engine, heist_id, datetime.now(UTC))
+    with seeded.engine.begin() as conn:  # the Discord worker took her roles back
+        conn.execute(sa.update(outbox).values(state="done", finished_at=datetime.now(UTC)))
     finish_forgets(seeded.engine, Clock())
 
     after = exported(cli_env, "--member", str(ANA))
     assert after["accounts"] == []
     assert "heist_participants" not in after["tables"]
     assert "privacy_forgets_to_finish" not in after["tables"]
+    assert "outbox" not in after["tables"]
     assert _seats(seeded.engine) == []
