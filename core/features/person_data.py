@@ -37,7 +37,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import event_from_dict
-from core.features.privacy.outbox_calls import OUTBOX_TABLES, call_matches, names_event
+from core.features.privacy.outbox_calls import (
+    OUTBOX_TABLES,
+    RECORDED,
+    call_matches,
+    names_event,
+)
 from core.features.schema import all_tables
 from core.features.viewers.search import NameQuery, name_query
 
@@ -77,6 +82,8 @@ class Person:
     discord_user_id: int | None
     accounts: frozenset[tuple[str, str]]  # (platform, platform_user_id)
     names: dict[str, frozenset[str]]  # "shuffle" / "twitch" / "kick" -> lowercased names
+    # Outbox calls about them a forget of theirs kept for now and recorded (outbox_calls.py).
+    calls: frozenset[int] = frozenset()
 
 
 def find_person(
@@ -89,6 +96,7 @@ def find_person(
     rows are that member's."""
     tables = all_tables().tables
     accounts: set[tuple[str, str]] = set()
+    calls: set[int] = set()
     if discord_user_id is not None:
         links, history = tables["account_links"], tables["link_history"]
         linked = sa.select(links.c.platform, links.c.platform_user_id).where(
@@ -102,8 +110,12 @@ def find_person(
             pending.c.discord_user_id == discord_user_id, pending.c.platform.is_not(None)
         )
         linked_now = {(str(p), str(u)) for p, u in conn.execute(linked)}
-        for query in (were, recorded):
-            accounts.update((str(p), str(u)) for p, u in conn.execute(query))
+        accounts.update((str(p), str(u)) for p, u in conn.execute(were))
+        for p, u in conn.execute(recorded):
+            if p == RECORDED:
+                calls.add(int(u))
+            else:
+                accounts.add((str(p), str(u)))
         accounts -= linked_now
         if accounts:
             others = sa.select(links.c.platform, links.c.platform_user_id).where(
@@ -140,7 +152,7 @@ def find_person(
         "twitch": frozenset(known["twitch"]),
         "kick": frozenset(known["kick"]),
     }
-    return Person(discord_user_id, frozenset(accounts), names)
+    return Person(discord_user_id, frozenset(accounts), names, frozenset(calls))
 
 
 def _linked_by_others_since(

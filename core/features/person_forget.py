@@ -231,7 +231,8 @@ def forget(
         if left > 0:
             report.kept[name] = (left, KEPT.get(name, "not deleted by this tool"))
     if delete:
-        _record_until_finished(conn, person, now, is_kept=bool(report.for_now))
+        calls = _kept_calls(conn, person) if "outbox" in report.for_now else frozenset()
+        _record_until_finished(conn, person, now, is_kept=bool(report.for_now), calls=calls)
         recorded = conn.execute(
             sa.select(sa.func.count()).select_from(to_finish).where(_recorded(person))
         ).scalar_one()
@@ -311,16 +312,44 @@ def _hold_open_periods(conn: Connection, person: Person, only: Collection[str] |
     conn.execute(held).all()
 
 
+def _kept_calls(conn: Connection, person: Person) -> frozenset[tuple[str, str]]:
+    """The outbox calls about the person that stay, as their record holds them: found by a
+    name the forget has just deleted (a StreamElements login), they are found again by id."""
+    table = all_tables().tables["outbox"]
+    about = subject_matches(conn, "outbox", table, person)
+    if not about:
+        return frozenset()
+    ids = conn.execute(sa.select(table.c.id).where(sa.or_(*about))).scalars()
+    return frozenset((outbox_calls.RECORDED, str(call)) for call in ids)
+
+
 def _record_until_finished(
-    conn: Connection, person: Person, now: datetime, *, is_kept: bool
+    conn: Connection,
+    person: Person,
+    now: datetime,
+    *,
+    is_kept: bool,
+    calls: frozenset[tuple[str, str]] = frozenset(),
 ) -> None:
-    """Record the person's accounts (and Discord id) while rows of theirs are kept for now, so
-    that they are found again when those can go; drop the record once none is."""
+    """Record the person's accounts (and Discord id), and ``calls`` (the outbox calls kept),
+    while rows of theirs are kept for now, so that they are found again when those can go;
+    drop the record once none is."""
     if not is_kept:
         conn.execute(sa.delete(to_finish).where(_recorded(person)))
         return
+    # A recorded call deleted since: its id may be given to a new call (SQLite reuses the
+    # highest), which is not theirs.
+    gone = sorted(
+        str(call) for call in person.calls if (outbox_calls.RECORDED, str(call)) not in calls
+    )
+    if gone:
+        r = to_finish.c
+        gone_calls = sa.and_(r.platform == outbox_calls.RECORDED, r.platform_user_id.in_(gone))
+        conn.execute(sa.delete(to_finish).where(_recorded(person), gone_calls))
     member = person.discord_user_id
-    accounts: list[tuple[str | None, str | None]] = sorted(person.accounts) or [(None, None)]
+    accounts: list[tuple[str | None, str | None]] = sorted(person.accounts | calls) or [
+        (None, None)
+    ]
     for platform, user_id in accounts:
         if platform is None and member is None:
             continue
@@ -346,7 +375,8 @@ def _recorded(person: Person) -> Any:
     mine = [sa.false()]
     if person.discord_user_id is not None:
         mine.append(to_finish.c.discord_user_id == person.discord_user_id)
-    if person.accounts:
+    recorded = person.accounts | {(outbox_calls.RECORDED, str(c)) for c in person.calls}
+    if recorded:
         nameless = to_finish.c.discord_user_id.is_(None)
-        mine.append(sa.and_(nameless, account_match(to_finish, person.accounts)))
+        mine.append(sa.and_(nameless, account_match(to_finish, frozenset(recorded))))
     return sa.or_(*mine)

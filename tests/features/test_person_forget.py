@@ -91,9 +91,11 @@ def test_forget_deletes_what_is_about_them_and_keeps_the_closed_periods_evidence
         "raffle_frozen_ranges", "raffle_watch_progress", "raffle_winners",
         "heist_participants", "privacy_forgets_to_finish", "outbox",
     }  # fmt: skip
-    assert [r["platform_user_id"] for r in left["privacy_forgets_to_finish"]] == ["k-ana"]
     # The call that takes back her roles names her until the Discord worker has made it.
-    assert [(r["kind"], r["finished_at"]) for r in left["outbox"]] == [("linking.forgotten", None)]
+    [call] = left["outbox"]
+    assert (call["kind"], call["finished_at"]) == ("linking.forgotten", None)
+    recorded = {(r["platform"], r["platform_user_id"]) for r in left["privacy_forgets_to_finish"]}
+    assert recorded == {("kick", "k-ana"), ("outbox", str(call["id"]))}
     # What stays: what Ana did as an admin, and the closed period's ledger (her line in it too).
     # Ana gave Bob 70 points as the admin; her own 50 went.
     assert {r["platform_user_id"] for r in left["points_ledger"]} == {"k-bob"}

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.features.person_data import Person, find_person
 from core.features.person_forget import FOR_NOW, forget
+from core.features.privacy.outbox_calls import RECORDED
 from core.features.privacy.tables import privacy_forgets_to_finish as to_finish
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ def recorded_people(conn: Connection) -> list[Person]:
     members = sorted({int(member) for member, _, _ in rows if member is not None})
     people = [find_person(conn, member) for member in members]
     for member, platform, user_id in rows:
-        if member is None and platform is not None:
+        if member is None and platform == RECORDED:
+            people.append(Person(None, frozenset(), {}, frozenset({int(user_id)})))
+        elif member is None and platform is not None:
             people.append(Person(None, frozenset({(str(platform), str(user_id))}), {}))
     return people

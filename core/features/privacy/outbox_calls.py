@@ -16,7 +16,9 @@ calls whose text holds one of those ids or names; each is then decoded here.
 Which of them a forget may delete is :func:`ended`'s to say: a call still to be made stays
 until it is made (a payment owed, the roles a forget takes back), and so does a payment in doubt
 until an admin settles it and a payment given up on (a new StreamElements JWT sends it again,
-for as long as the outbox keeps it).
+for as long as the outbox keeps it). The forget deletes the names that found those calls, so it
+records each kept call's id (``privacy_forgets_to_finish``, platform :data:`RECORDED`) as it
+records the person's accounts, and a call recorded so is theirs whatever it names.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from core.features.person_data import Person
 
 OUTBOX_TABLES = frozenset({"outbox"})
+RECORDED = "outbox"  # a forget's record of a call kept for now: (RECORDED, its id)
 PAYMENTS = ("streamelements", "points.se-pay")  # se_payments.SERVICE, PAY
 ACCOUNT_KEYS = ("platform_user_id", "user_id", "viewer_id")
 NAME_KEYS = frozenset({"username", "login"})
@@ -57,10 +60,11 @@ def call_matches(
     """For the outbox: its calls naming the person (their Discord id in ``columns``' fields)."""
     if name not in OUTBOX_TABLES:
         return []
+    o = table.c
+    kept = [o.id.in_(sorted(person.calls))] if person.calls else []
     words = _searched(person)
     if not words:
-        return []
-    o = table.c
+        return kept
     narrowed = sa.or_(
         *(
             sa.func.lower(column).contains(word, autoescape=True)
@@ -74,7 +78,7 @@ def call_matches(
         for row in conn.execute(query.execution_options(yield_per=500))
         if _names_call(row.service, row.payload, row.summary or "", person, columns)
     ]
-    return [o.id.in_(found)] if found else []
+    return [*kept, o.id.in_(found)] if found else kept
 
 
 def ended(table: sa.Table) -> Any:

@@ -2,7 +2,8 @@
 some rows only for now (a seat in a heist under way, a VIP grant still running) and deletes the
 person's links and names all the same; these rows are what still finds those rows afterwards:
 the person's accounts and Discord id, no names, until the last row kept for now is deleted
-(``finishing.py``)."""
+(``finishing.py``); an outbox call kept for now is recorded by its id, with platform
+``outbox`` (``outbox_calls.RECORDED``)."""
 
 from __future__ import annotations
 

@@ -261,9 +261,9 @@ STORED: tuple[Stored, ...] = (
     ),
     Stored(
         "A deletion the operator made at your request that had to keep a few rows for now (a "
-        "seat in a heist under way, a VIP grant still running): your Discord id and the ids "
-        "of your Kick and Twitch accounts, no names, so those rows are found and deleted once "
-        "what kept them ends",
+        "seat in a heist under way, a VIP grant still running, a payment owed to you): your "
+        "Discord id, the ids of your Kick and Twitch accounts and of the bot's calls kept, no "
+        "names, so those rows are found and deleted once what kept them ends",
         ("privacy_forgets_to_finish",),
         "until the last of those rows is deleted (the bot checks every hour)",
         "Nothing to ask: the deletion you asked for finishes by itself.",

@@ -240,8 +240,13 @@ def test_the_command_line_says_what_is_kept_for_now_and_the_export_finds_it(
     between = exported(cli_env, "--member", str(ANA))
     assert between["accounts"] == ["kick:k-ana"]
     assert [r["username"] for r in between["tables"]["heist_participants"]] == ["ana_kick"]
-    [record] = between["tables"]["privacy_forgets_to_finish"]
-    assert (record["platform"], record["platform_user_id"]) == ("kick", "k-ana")
+    # Her account, and the call that takes back her roles (found by her id once it is made).
+    recorded = between["tables"]["privacy_forgets_to_finish"]
+    [call] = between["tables"]["outbox"]
+    assert {(r["platform"], r["platform_user_id"]) for r in recorded} == {
+        ("kick", "k-ana"),
+        ("outbox", str(call["id"])),
+    }
 
     _resolve(seeded.engine, heist_id, datetime.now(UTC))
     with seeded.engine.begin() as conn:  # the Discord worker took her roles back

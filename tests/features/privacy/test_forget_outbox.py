@@ -17,13 +17,17 @@ from core.events import AccountLinked, Platform, Viewer
 from core.features.chat_commands.queued import queue_line
 from core.features.linking import calls as linking_calls
 from core.features.payments.tables import payments_settlements
-from core.features.person_data import Person, person_rows
+from core.features.person_data import Person, find_person, person_rows
 from core.features.person_forget import FOR_NOW, forget
 from core.features.points.se_payments import queue_payment
+from core.features.privacy.finishing import finish_forgets
+from core.features.privacy.tables import privacy_forgets_to_finish
 from core.features.slot_calls.posts import queue_post
 from core.outbox import store
 from core.storage.tables import outbox
+from tests.features.raffle.support import add_viewer
 from tests.features.test_person_data import ANA
+from tests.support.clock import Clock
 
 GUILD = 5
 T0 = datetime(2026, 11, 27, 12, tzinfo=UTC)
@@ -128,3 +132,34 @@ def test_the_kept_calls_go_once_made_or_settled(engine):
     assert report.deleted == {"outbox": 2}
     assert report.for_now == {"outbox": 1}  # the payment given up on, until the outbox's pruning
     assert keys["pay given-up"] in _left(engine)
+
+
+def test_the_hourly_job_finds_the_kept_payments_once_their_names_are_gone(engine):
+    """The forget deletes Ana's links and names, and her payments are found by her Twitch login:
+    the job that finishes her forget (which knows her by ids only) still finds the payment
+    owed to her once it is made, and the one in doubt once it is settled, deletes them and
+    drops her record; until then her record stays."""
+    add_viewer(engine, "t-ana", "Ana_TV", discord_id=ANA, platform=Platform.TWITCH)
+    with engine.begin() as conn:
+        for ref, amount in (("owed", 50), ("doubt", -20)):
+            queue_payment(conn, GUILD, "ana_tv", amount, "heist", ref, T0)
+        _end(conn, f"points.se-pay:{GUILD}:heist:doubt", store.UNCERTAIN)
+        report = forget(conn, find_person(conn, ANA), T0, delete=True)
+    assert report.kept["outbox"][0] == 2
+
+    assert finish_forgets(engine, Clock()).waiting == 1
+    with engine.begin() as conn:  # the workers made the calls; an admin settled the doubt
+        conn.execute(sa.update(outbox).where(outbox.c.state == store.PENDING).values(
+            state=store.DONE, finished_at=T0))  # fmt: skip
+        doubt = conn.execute(sa.select(outbox.c.id).where(
+            outbox.c.state == store.UNCERTAIN)).scalar_one()  # fmt: skip
+        conn.execute(sa.insert(payments_settlements).values(
+            guild_id=GUILD, outbox_id=doubt, effect_key="k", action="paid", actor_id=1,
+            actor="cli", reason="checked", created_at=T0))  # fmt: skip
+    run = finish_forgets(engine, Clock())
+
+    assert (run.deleted, run.finished, run.waiting) == (2, 1, 0)
+    assert _left(engine) == {}
+    with engine.connect() as conn:
+        recorded = sa.select(sa.func.count()).select_from(privacy_forgets_to_finish)
+        assert conn.execute(recorded).scalar_one() == 0
