@@ -17,7 +17,7 @@ from core.events import AccountLinked, Platform, Viewer
 from core.features.chat_commands.queued import queue_line
 from core.features.linking import calls as linking_calls
 from core.features.payments.tables import payments_settlements
-from core.features.person_data import Person, find_person, person_rows
+from core.features.person_data import Person, find_person, named_accounts, person_rows
 from core.features.person_forget import FOR_NOW, forget
 from core.features.points.se_payments import queue_payment
 from core.features.privacy.finishing import finish_forgets
@@ -160,6 +160,29 @@ def test_the_hourly_job_finds_the_kept_payments_once_their_names_are_gone(engine
 
     assert (run.deleted, run.finished, run.waiting) == (2, 1, 0)
     assert _left(engine) == {}
+    with engine.connect() as conn:
+        recorded = sa.select(sa.func.count()).select_from(privacy_forgets_to_finish)
+        assert conn.execute(recorded).scalar_one() == 0
+
+
+def test_a_viewer_forgotten_by_name_has_the_payment_owed_to_them_finished(engine):
+    """Carl never linked: he is forgotten by ``--account twitch:carl_tv``. His payment owed
+    stays until made, then the hourly job deletes it and drops the record; Ana's is hers."""
+    add_viewer(engine, "t-carl", "carl_tv", platform=Platform.TWITCH)
+    with engine.begin() as conn:
+        for ref, login in (("carl", "carl_tv"), ("ana", "ana_tv")):
+            queue_payment(conn, GUILD, login, 40, "heist", ref, T0)
+        carl = find_person(conn, None, named_accounts(["twitch:carl_tv"]))
+        report = forget(conn, carl, T0, delete=True)
+    assert report.for_now == {"outbox": 1}
+
+    assert finish_forgets(engine, Clock()).waiting == 1
+    with engine.begin() as conn:
+        _end(conn, f"points.se-pay:{GUILD}:heist:carl", store.DONE)
+    run = finish_forgets(engine, Clock())
+
+    assert (run.deleted, run.waiting) == (1, 0)
+    assert set(_left(engine)) == {f"points.se-pay:{GUILD}:heist:ana"}
     with engine.connect() as conn:
         recorded = sa.select(sa.func.count()).select_from(privacy_forgets_to_finish)
         assert conn.execute(recorded).scalar_one() == 0
