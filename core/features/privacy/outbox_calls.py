@@ -7,8 +7,9 @@ words, what follows a link by the member's Discord id, and the summary of nearly
 
 A call names the person when its payload holds an event naming them (decoded as the bus
 decodes it), their Discord id under one of the id fields asked for, one of their accounts
-(``platform`` with a user id), their name as a login, or their name as a whole word in a chat
-line's or a notice's text or in the call's summary (``@ana_kick``, not ``banana_kick``). The
+(``platform`` with a user id) or their name as a login; a call whose payload says none of whom
+it is about (a slot call's post, a chat line, a notice) names them when its text or summary has
+their name as a whole word (``@ana_kick``, not ``banana_kick``). The
 names are those of the call's platform when it says one (its payload, or its service: a
 StreamElements login is a Twitch one), else of either. The database only narrows the search to
 calls whose text holds one of those ids or names; each is then decoded here.
@@ -45,6 +46,7 @@ PAYMENTS = ("streamelements", "points.se-pay")  # se_payments.SERVICE, PAY
 ACCOUNT_KEYS = ("platform_user_id", "user_id", "viewer_id")
 NAME_KEYS = frozenset({"username", "login"})
 TEXT_KEYS = frozenset({"text"})
+WHO_KEYS = frozenset({"discord_user_id"})  # a member a call is about (the linking calls)
 PLATFORM_OF_SERVICE = {
     "kick-chat": "kick",
     "twitch-chat": "twitch",
@@ -124,14 +126,29 @@ def _searched(person: Person) -> set[str]:
 def _names_call(
     service: str, payload: str, summary: str, person: Person, columns: frozenset[str]
 ) -> bool:
+    """Whether the call names the person: by who its payload says it is about, else (a slot
+    call's post, a chat line, a notice) by their name as a word of its text or summary. A call
+    whose payload says who it is about is not theirs by a word ("the heist" in Carl's payment
+    is no call of a viewer named "heist")."""
     platform = PLATFORM_OF_SERVICE.get(service)
-    if _in_words(summary, _names_on(person, platform)):
-        return True
     try:
-        data = json.loads(payload)
+        parts = list(_parts(json.loads(payload)))
     except ValueError:
+        parts = []
+    if any(_names_part(part, person, columns, platform) for part in parts):
+        return True
+    if any(_says_who(part) for part in parts):
         return False
-    return any(_names_part(part, person, columns, platform) for part in _parts(data))
+    names = _names_on(person, platform)
+    texts = [summary, *(str(part[key]) for part in parts for key in TEXT_KEYS if key in part)]
+    return any(_in_words(text, names) for text in texts)
+
+
+def _says_who(part: dict[str, Any]) -> bool:
+    """Whether this part of a payload says whom the call is about."""
+    if "kind" in part and _event(part) is not None:
+        return True
+    return any(part.get(key) is not None for key in (*ACCOUNT_KEYS, *NAME_KEYS, *WHO_KEYS))
 
 
 def _parts(data: Any) -> Iterator[dict[str, Any]]:
@@ -169,14 +186,11 @@ def _names_part(
             if part.get(key) is not None and (platform, str(part[key])) in person.accounts:
                 return True
     names = _names_on(person, platform)
-    for key, value in part.items():
-        if not isinstance(value, str):
-            continue
-        if key in NAME_KEYS and value.strip().lstrip("@").lower() in names:
-            return True
-        if key in TEXT_KEYS and _in_words(value, names):
-            return True
-    return False
+    return any(
+        isinstance(value, str) and value.strip().lstrip("@").lower() in names
+        for key, value in part.items()
+        if key in NAME_KEYS
+    )
 
 
 def _names_on(person: Person, platform: str | None) -> frozenset[str]:

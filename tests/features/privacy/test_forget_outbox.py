@@ -186,3 +186,20 @@ def test_a_viewer_forgotten_by_name_has_the_payment_owed_to_them_finished(engine
     with engine.connect() as conn:
         recorded = sa.select(sa.func.count()).select_from(privacy_forgets_to_finish)
         assert conn.execute(recorded).scalar_one() == 0
+
+
+def test_a_name_that_is_a_word_of_other_calls_does_not_take_them(engine):
+    """A viewer whose Twitch login is "heist": the payments of Carl's heist say "(the heist)"
+    in their words, but each names its viewer by login, so neither the export nor the forget
+    of "heist" takes them. A chat line saying their name is theirs."""
+    keys = _seed(engine)
+    heist = Person(None, frozenset({("twitch", "t-heist")}), {"twitch": frozenset({"heist"})})
+    with engine.begin() as conn:
+        queue_line(conn, Platform.TWITCH, GUILD, "78", "@heist welcome!", "say heist", T0)
+        _end(conn, "say heist", store.DONE)
+        listed = {row["effect_key"] for row in person_rows(conn, heist).get("outbox", [])}
+        report = forget(conn, heist, T0, delete=True)
+
+    assert listed == {"say heist"}
+    assert report.deleted == {"outbox": 1}
+    assert keys["pay carl"] in _left(engine)
