@@ -80,6 +80,8 @@ def _forget(args: argparse.Namespace) -> int:
         print(f"{'kept' if args.yes else 'would keep'} {rows} row(s) of {table}: {why}")  # noqa: T201
     if report.for_now:
         print(_for_now(sum(report.for_now.values()), sorted(report.for_now), done=args.yes))  # noqa: T201
+    if report.doubts_dropped:
+        print(_doubts_dropped(report.doubts_dropped, done=args.yes))  # noqa: T201
     if report.role_servers:
         print(_roles_taken_back(report.role_servers, done=args.yes))  # noqa: T201
     if not report.deleted and not report.kept:
@@ -87,6 +89,16 @@ def _forget(args: argparse.Namespace) -> int:
     elif not args.yes:
         print("Nothing was deleted: run it again with --yes to delete.")  # noqa: T201
     return 0
+
+
+def _doubts_dropped(calls: int, *, done: bool) -> str:
+    what = (
+        f"{calls} call(s) naming them whose fate is unknown (a chat line or a Discord post, "
+        "no payment)"
+    )
+    if done:
+        return f"Deleted {what}: admins no longer see them among the calls to settle."
+    return f"Would delete {what}: admins would no longer see them among the calls to settle."
 
 
 def _roles_taken_back(servers: int, *, done: bool) -> str:

@@ -178,6 +178,8 @@ class ForgetReport:
     # The servers where the Discord worker takes back the roles the bot gave (would, unless
     # deleting): the linked role, the watchtime roles, the Shuffle verified role.
     role_servers: int = 0
+    # Outbox calls in doubt (not payments) it deletes (would): off the admins' list to settle.
+    doubts_dropped: int = 0
 
     @property
     def for_now(self) -> dict[str, int]:
@@ -218,6 +220,8 @@ def forget(
         if not about:
             continue
         condition = sa.and_(sa.or_(*about), chosen(table, now))
+        if name == "outbox":
+            report.doubts_dropped = outbox_calls.count_in_doubt(conn, table, condition)
         if delete:
             gone = conn.execute(sa.delete(table).where(condition)).rowcount
         else:

@@ -97,6 +97,14 @@ def ended(table: sa.Table) -> Any:
     )
 
 
+def count_in_doubt(conn: Connection, table: sa.Table, chosen: Any) -> int:
+    """Of the ``chosen`` calls, those in doubt no admin has settled (the list to settle)."""
+    settled = table.c.id.in_(sa.select(payments_settlements.c.outbox_id))
+    query = sa.select(sa.func.count()).select_from(table)
+    query = query.where(chosen, table.c.state == store.UNCERTAIN, ~settled)
+    return int(conn.execute(query).scalar_one())
+
+
 def names_event(event: Event, person: Person, columns: Collection[str]) -> bool:
     """Whether ``event`` names one of the person's accounts (their name where the source gave
     no id), or has their Discord id in one of ``columns``' fields."""

@@ -26,8 +26,9 @@ from core.features.slot_calls.posts import queue_post
 from core.outbox import store
 from core.storage.tables import outbox
 from tests.features.raffle.support import add_viewer
-from tests.features.test_person_data import ANA
+from tests.features.test_person_data import ANA, seeded  # noqa: F401 - a fixture
 from tests.support.clock import Clock
+from tests.test_cli import cli, cli_env  # noqa: F401 - cli_env is a fixture
 
 GUILD = 5
 T0 = datetime(2026, 11, 27, 12, tzinfo=UTC)
@@ -203,3 +204,32 @@ def test_a_name_that_is_a_word_of_other_calls_does_not_take_them(engine):
     assert listed == {"say heist"}
     assert report.deleted == {"outbox": 1}
     assert keys["pay carl"] in _left(engine)
+
+
+def test_the_forget_says_how_many_calls_in_doubt_it_took_off_the_admins_list(engine):
+    """A chat line to Ana whose fate is unknown waits for an admin to settle it; forgetting her
+    deletes it (it is no payment), and the report says so, as it would before deleting."""
+    with engine.begin() as conn:
+        queue_line(conn, Platform.KICK, GUILD, "77", "@ana_kick you won!", "say won", T0)
+        _end(conn, "say won", store.UNCERTAIN)
+        would = forget(conn, ANA_PERSON, T0, delete=False)
+        report = forget(conn, ANA_PERSON, T0, delete=True)
+
+    assert (would.doubts_dropped, report.doubts_dropped) == (1, 1)
+    assert _left(engine) == {}
+
+
+def test_the_command_says_what_it_keeps_and_what_in_doubt_it_deletes(cli_env, seeded):  # noqa: F811
+    with seeded.engine.begin() as conn:
+        queue_line(conn, Platform.KICK, GUILD, "77", "@ana_kick you won!", "say won", T0)
+        _end(conn, "say won", store.UNCERTAIN)
+        queue_line(conn, Platform.KICK, GUILD, "77", "@ana_kick next!", "say next", T0)
+
+    result = cli(cli_env, "privacy", "forget", "--member", str(ANA), "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert "kept 2 row(s) of outbox: calls naming them still to be made" in result.stdout
+    assert (
+        "Deleted 1 call(s) naming them whose fate is unknown (a chat line or a Discord post, "
+        "no payment): admins no longer see them among the calls to settle."
+    ) in result.stdout
