@@ -40,6 +40,7 @@ def test_the_open_period_reads_in_the_raffle_time_zone(berlin, discord) -> None:
     assert "2026-02-28" not in now + periods  # no February start
     # The exact UTC moments stay on the page, for the tooltip and to compare with the proof.
     assert 'datetime="2026-02-28T23:00:00+00:00"' in page.text
+    assert 'data-label="From (Europe/Berlin)"' in page.text  # the phone's card says it too
 
 
 def test_starting_a_period_says_its_end_in_the_raffle_time_zone(berlin, discord) -> None:  # type: ignore[no-untyped-def]
