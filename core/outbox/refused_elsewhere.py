@@ -11,9 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
-from core.outbox.store import REFUSED, RESULT_MAX, SUMMARY_MAX, Effect, payload_json
-from core.storage.db import insert_for
-from core.storage.tables import outbox
+from core.outbox.store import REFUSED, RESULT_MAX, Effect, insert_call
 
 
 def record_refused(
@@ -23,23 +21,6 @@ def record_refused(
     moderator: what to give, which channel to set), in the caller's transaction; False when
     its key was written before. ``state``: :data:`~core.outbox.store.FAILED` for a post given
     up on (Discord took it nowhere in the time it is worth posting)."""
-    stmt = (
-        insert_for(conn, outbox)
-        .values(
-            service=effect.service,
-            kind=effect.kind,
-            guild_id=effect.guild_id,
-            effect_key=effect.key,
-            payload=payload_json(effect.payload),
-            summary=effect.summary[:SUMMARY_MAX] or None,
-            state=state,
-            attempts=1,
-            next_attempt_at=now,
-            created_at=now,
-            result=reason[:RESULT_MAX],
-            finished_at=now,
-        )
-        .on_conflict_do_nothing()
-        .returning(outbox.c.id)
+    return insert_call(
+        conn, effect, now, state=state, attempts=1, result=reason[:RESULT_MAX], finished_at=now
     )
-    return conn.execute(stmt).first() is not None

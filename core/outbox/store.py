@@ -72,6 +72,13 @@ class Stored:
 def enqueue(conn: Connection, effect: Effect, now: datetime, *, state: str = PENDING) -> bool:
     """Queue ``effect`` in the caller's transaction; False when its key was queued before.
     ``state``: :data:`HELD` to queue it held (``held.py``)."""
+    return insert_call(conn, effect, now, state=state)
+
+
+def insert_call(conn: Connection, effect: Effect, now: datetime, **columns: object) -> bool:
+    """Write ``effect`` as a call at ``now``, with ``columns`` (its state, and for one already
+    ended its attempts and result), in the caller's transaction; False when its key was
+    written before."""
     stmt = (
         insert_for(conn, outbox)
         .values(
@@ -81,9 +88,9 @@ def enqueue(conn: Connection, effect: Effect, now: datetime, *, state: str = PEN
             effect_key=effect.key,
             payload=payload_json(effect.payload),
             summary=effect.summary[:SUMMARY_MAX] or None,
-            state=state,
             next_attempt_at=now,
             created_at=now,
+            **columns,
         )
         .on_conflict_do_nothing()
         .returning(outbox.c.id)
